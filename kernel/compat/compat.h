@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Compatibility layer: the only place in mgpu that knows kernel APIs differ.
+ *
+ * compat-probed.h is generated at build time by probe.sh from the target
+ * kernel's headers.  Core files use the mgpu_compat_* helpers and
+ * MGPU_COMPAT_* macros below and never test a kernel version.
+ */
+#ifndef _MGPU_COMPAT_H
+#define _MGPU_COMPAT_H
+
+/*
+ * This header is force-included first into every mgpu object, so it is
+ * also where the module's log prefix is set, once.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/device.h>
+#include <linux/eventfd.h>
+#include <linux/mm.h>
+#include <linux/vfio.h>
+
+#include "compat-probed.h"
+
+/* eventfd_signal() lost its count argument in 6.8. */
+static inline void mgpu_compat_eventfd_signal(struct eventfd_ctx *ctx)
+{
+#ifdef HAVE_EVENTFD_SIGNAL_NO_COUNT
+	eventfd_signal(ctx);
+#else
+	eventfd_signal(ctx, 1);
+#endif
+}
+
+/* vma->vm_flags became read-only in 6.3. */
+static inline void mgpu_compat_vm_flags_clear(struct vm_area_struct *vma,
+					      vm_flags_t flags)
+{
+#ifdef HAVE_VM_FLAGS_SET
+	vm_flags_clear(vma, flags);
+#else
+	vma->vm_flags &= ~flags;
+#endif
+}
+
+/* class_create() lost its owner argument in 6.4. */
+static inline struct class *mgpu_compat_class_create(const char *name)
+{
+#ifdef HAVE_CLASS_CREATE_NAME_ONLY
+	return class_create(name);
+#else
+	return class_create(THIS_MODULE, name);
+#endif
+}
+
+/* Class attribute callbacks take const pointers since 6.4. */
+#ifdef HAVE_CLASS_ATTR_CONST
+#define MGPU_COMPAT_CLASS_CONST const
+#else
+#define MGPU_COMPAT_CLASS_CONST
+#endif
+
+/*
+ * Until 6.2 a vfio_device_ops.release callback had to free the device
+ * itself with vfio_free_device(); since then the core frees it and a
+ * second free would be a double free.
+ */
+static inline void mgpu_compat_vfio_release_done(struct vfio_device *vdev)
+{
+#ifdef HAVE_VFIO_FREE_DEVICE
+	vfio_free_device(vdev);
+#endif
+}
+
+/*
+ * iommufd binding of an emulated-IOMMU device (6.2+, detach_ioas 6.6+).
+ * Kernels built with CONFIG_IOMMUFD refuse to register a device without
+ * them.
+ */
+#ifdef HAVE_VFIO_DETACH_IOAS
+#define MGPU_COMPAT_DETACH_IOAS \
+	.detach_ioas = vfio_iommufd_emulated_detach_ioas,
+#else
+#define MGPU_COMPAT_DETACH_IOAS
+#endif
+
+#ifdef HAVE_VFIO_IOMMUFD_OPS
+#define MGPU_COMPAT_IOMMUFD_EMULATED_OPS			\
+	.bind_iommufd = vfio_iommufd_emulated_bind,		\
+	.unbind_iommufd = vfio_iommufd_emulated_unbind,		\
+	.attach_ioas = vfio_iommufd_emulated_attach_ioas,	\
+	MGPU_COMPAT_DETACH_IOAS
+#else
+#define MGPU_COMPAT_IOMMUFD_EMULATED_OPS
+#endif
+
+/*
+ * Since 6.19 VFIO_DEVICE_GET_REGION_INFO is answered by the core, which
+ * asks the driver through .get_region_info_caps; before, it reached
+ * .ioctl like any other device ioctl.  MGPU_COMPAT_REGION_INFO_OPS names
+ * mgpu_vgpu_get_region_info_caps() (vgpu.c) where the kernel has the hook.
+ */
+#ifdef HAVE_VFIO_GET_REGION_INFO_CAPS
+#define MGPU_COMPAT_REGION_INFO_OPS \
+	.get_region_info_caps = mgpu_vgpu_get_region_info_caps,
+#else
+#define MGPU_COMPAT_REGION_INFO_OPS
+#endif
+
+#endif /* _MGPU_COMPAT_H */

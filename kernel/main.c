@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mgpu: vGPUs for KVM guests as VFIO mediated devices.
+ *
+ * Module entry: parameters, the mgpu class and its control attributes.
+ */
+#include <linux/device.h>
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/string.h>
+
+#include "mgpu_drv.h"
+
+static unsigned int swgpus = 1;
+module_param(swgpus, uint, 0444);
+MODULE_PARM_DESC(swgpus, "Software GPUs created at load (default 1, at most 16)");
+
+static unsigned int vram_mb = 256;
+module_param(vram_mb, uint, 0444);
+MODULE_PARM_DESC(vram_mb, "VRAM of each software GPU created at load, in MiB: a power of two from 16 to 65536 (default 256)");
+
+static unsigned int queues = 16;
+module_param(queues, uint, 0444);
+MODULE_PARM_DESC(queues, "Command queues of each software GPU created at load: a power of two from 16 to 256 (default 16)");
+
+#define MGPU_MAX_LOAD_SWGPUS	16
+
+struct class *mgpu_class;
+
+/*
+ * /sys/class/mgpu/add_swgpu: "vram=SIZE queues=N" (either may be left
+ * out, SIZE takes K/M/G suffixes) creates a software GPU.
+ */
+static ssize_t add_swgpu_store(MGPU_COMPAT_CLASS_CONST struct class *class,
+			       MGPU_COMPAT_CLASS_CONST struct class_attribute *attr,
+			       const char *buf, size_t count)
+{
+	u64 vram = (u64)vram_mb << 20;
+	u32 nr_queues = queues;
+	char *str, *cur, *tok, *end;
+	const char *name;
+	int ret = 0;
+
+	str = kstrndup(buf, count, GFP_KERNEL);
+	if (!str)
+		return -ENOMEM;
+	cur = str;
+	while ((tok = strsep(&cur, " \t\n"))) {
+		if (!*tok)
+			continue;
+		if (!strncmp(tok, "vram=", 5)) {
+			vram = memparse(tok + 5, &end);
+			if (end == tok + 5 || *end)
+				ret = -EINVAL;
+		} else if (!strncmp(tok, "queues=", 7)) {
+			ret = kstrtou32(tok + 7, 0, &nr_queues);
+		} else {
+			ret = -EINVAL;
+		}
+		if (ret) {
+			pr_warn_ratelimited("add_swgpu: cannot parse '%s' (expected: vram=SIZE[K|M|G] queues=N)\n",
+					    tok);
+			break;
+		}
+	}
+	kfree(str);
+	if (ret)
+		return -EINVAL;
+
+	ret = mgpu_swgpu_add(vram, nr_queues, &name);
+	return ret ? ret : count;
+}
+static CLASS_ATTR_WO(add_swgpu);
+
+/* /sys/class/mgpu/remove_swgpu: "swgpuN" removes it and its instances. */
+static ssize_t remove_swgpu_store(MGPU_COMPAT_CLASS_CONST struct class *class,
+				  MGPU_COMPAT_CLASS_CONST struct class_attribute *attr,
+				  const char *buf, size_t count)
+{
+	char *name;
+	int ret;
+
+	name = kstrndup(buf, count, GFP_KERNEL);
+	if (!name)
+		return -ENOMEM;
+	ret = mgpu_swgpu_remove(strim(name));
+	if (ret == -ENODEV)
+		pr_warn_ratelimited("remove_swgpu: no software GPU named '%s'\n",
+				    strim(name));
+	kfree(name);
+	return ret ? ret : count;
+}
+static CLASS_ATTR_WO(remove_swgpu);
+
+static int __init mgpu_init(void)
+{
+	const char *name;
+	unsigned int i;
+	int ret;
+
+	if (swgpus > MGPU_MAX_LOAD_SWGPUS) {
+		pr_err("swgpus=%u: at most %u software GPUs can be created at load\n",
+		       swgpus, MGPU_MAX_LOAD_SWGPUS);
+		return -EINVAL;
+	}
+
+	ret = mdev_register_driver(&mgpu_mdev_driver);
+	if (ret)
+		return ret;
+
+	mgpu_class = mgpu_compat_class_create("mgpu");
+	if (IS_ERR(mgpu_class)) {
+		ret = PTR_ERR(mgpu_class);
+		goto err_driver;
+	}
+
+	ret = class_create_file(mgpu_class, &class_attr_add_swgpu);
+	if (ret)
+		goto err_class;
+	ret = class_create_file(mgpu_class, &class_attr_remove_swgpu);
+	if (ret)
+		goto err_add_attr;
+
+	for (i = 0; i < swgpus; i++) {
+		ret = mgpu_swgpu_add((u64)vram_mb << 20, queues, &name);
+		if (ret)
+			goto err_swgpus;
+	}
+	pr_info("loaded: %u software GPU(s) of %uM VRAM and %u queues\n",
+		swgpus, vram_mb, queues);
+	return 0;
+
+err_swgpus:
+	mgpu_swgpu_remove_all();
+	class_remove_file(mgpu_class, &class_attr_remove_swgpu);
+err_add_attr:
+	class_remove_file(mgpu_class, &class_attr_add_swgpu);
+err_class:
+	class_destroy(mgpu_class);
+err_driver:
+	mdev_unregister_driver(&mgpu_mdev_driver);
+	return ret;
+}
+
+static void __exit mgpu_exit(void)
+{
+	/* No new parents from here on, then tear down what exists. */
+	class_remove_file(mgpu_class, &class_attr_remove_swgpu);
+	class_remove_file(mgpu_class, &class_attr_add_swgpu);
+	mgpu_swgpu_remove_all();
+	class_destroy(mgpu_class);
+	mdev_unregister_driver(&mgpu_mdev_driver);
+}
+
+module_init(mgpu_init);
+module_exit(mgpu_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("mgpu: vGPUs for KVM guests as VFIO mediated devices");
+MODULE_AUTHOR("The mgpu developers");
+MODULE_SOFTDEP("pre: vfio_iommu_type1");

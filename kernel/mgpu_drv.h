@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mgpu internal interfaces.
+ *
+ * Blocks and their prefixes:
+ *   parent.c  mgpu_parent_*  a GPU that vGPUs are carved from: capacity,
+ *                            mdev types, registration with the mdev core
+ *   swgpu.c   mgpu_swgpu_*   the software GPU backend
+ *   vgpu.c    mgpu_vgpu_*    one vGPU instance: mdev driver + VFIO glue
+ *   cfg.c     mgpu_cfg_*     PCI config space emulation
+ *   regs.c    mgpu_regs_*    BAR0 register file
+ *   vram.c    mgpu_vram_*    BAR2 (VRAM) access and mmap
+ *   irq.c     mgpu_irq_*     INTx/MSI/request interrupts through eventfds
+ */
+#ifndef _MGPU_DRV_H
+#define _MGPU_DRV_H
+
+#include <linux/mdev.h>
+#include <linux/mutex.h>
+#include <linux/pci_regs.h>
+#include <linux/types.h>
+#include <linux/vfio.h>
+
+#include "mgpu.h"
+
+/*
+ * Capacity is handed out in units of 1/16 of a parent (VRAM and queues
+ * together).  A type of order k takes 16 >> k units at an offset that is
+ * a multiple of its size, so instances of one type never straddle the
+ * aligned blocks of another and capacity can be counted exactly.
+ */
+#define MGPU_UNITS		16
+#define MGPU_MAX_ORDER		4
+#define MGPU_NR_TYPES		(MGPU_MAX_ORDER + 1)
+
+/* Parent limits: every 1/16 slice must be a whole, power-of-two MiB. */
+#define MGPU_MIN_VRAM		(16ULL << 20)
+#define MGPU_MAX_VRAM		(64ULL << 30)
+#define MGPU_MIN_QUEUES		16
+#define MGPU_MAX_QUEUES		256
+
+#define MGPU_LAST_ERROR_LEN	160
+
+/* VFIO region offsets: index << 40, the layout vfio-pci uses too. */
+#define MGPU_REGION_SHIFT	40
+#define MGPU_REGION_MASK	((1ULL << MGPU_REGION_SHIFT) - 1)
+#define MGPU_CONFIG_SIZE	PCI_CFG_SPACE_EXP_SIZE
+/* Standard config header + capabilities: the part with write masks. */
+#define MGPU_CONFIG_STD_SIZE	PCI_CFG_SPACE_SIZE
+
+struct mgpu_parent;
+struct vm_area_struct;
+
+/**
+ * struct mgpu_backend_ops - what a parent GPU implementation provides
+ * @name: backend name shown in sysfs ("software", ...)
+ * @vram_rw: copy @count bytes between user memory and VRAM at @offset;
+ *	returns @count or a negative errno.  Range already checked.
+ * @vram_mmap: map VRAM at @offset into @vma (size from the vma); range
+ *	already checked.
+ * @vram_clear: zero @size bytes of VRAM at @offset; may sleep.
+ *
+ * Nothing above the backend knows how VRAM is stored: host memory for
+ * the software GPU, a PCI BAR for a real device.
+ */
+struct mgpu_backend_ops {
+	const char *name;
+	ssize_t (*vram_rw)(struct mgpu_parent *parent, u64 offset,
+			   char __user *buf, size_t count, bool write);
+	int (*vram_mmap)(struct mgpu_parent *parent, u64 offset,
+			 struct vm_area_struct *vma);
+	void (*vram_clear)(struct mgpu_parent *parent, u64 offset, u64 size);
+};
+
+/**
+ * struct mgpu_type - one mdev type of one parent
+ * @mdev_type: registration with the mdev core (names set from a table)
+ * @parent: the parent this type belongs to
+ * @order: log2 of the fraction: 0 = the whole GPU (passthrough)
+ */
+struct mgpu_type {
+	struct mdev_type mdev_type;
+	struct mgpu_parent *parent;
+	unsigned int order;
+};
+
+/**
+ * struct mgpu_parent - a GPU that vGPUs are carved from
+ * @mdev_parent: registration with the mdev core
+ * @dev: the device the mdev types hang off (owned by the backend)
+ * @ops: backend operations
+ * @vram_size: bytes of VRAM, a power of two
+ * @nr_queues: command queues, a power of two
+ * @types: the mdev types of this parent, indexed by order
+ * @mdev_types: pointers to @types for mdev_register_parent()
+ * @lock: protects @units_used, @nr_instances, @nr_passthrough and
+ *	@last_error; taken by create/remove and by sysfs readers
+ * @units_used: bitmap of allocated 1/16 units
+ * @nr_instances: live instances
+ * @nr_passthrough: live passthrough instances (0 or 1)
+ * @last_error: why the last create on this parent failed ("" if the last
+ *	create succeeded)
+ */
+struct mgpu_parent {
+	struct mdev_parent mdev_parent;
+	struct device *dev;
+	const struct mgpu_backend_ops *ops;
+	u64 vram_size;
+	u32 nr_queues;
+	struct mgpu_type types[MGPU_NR_TYPES];
+	struct mdev_type *mdev_types[MGPU_NR_TYPES];
+
+	struct mutex lock;
+	u32 units_used;
+	unsigned int nr_instances;
+	unsigned int nr_passthrough;
+	char last_error[MGPU_LAST_ERROR_LEN];
+};
+
+/**
+ * struct mgpu_vgpu - one vGPU instance
+ * @vdev: VFIO device; must stay the first member (vfio_alloc_device())
+ * @parent: the parent GPU
+ * @type: the instance's type
+ * @first_unit: first 1/16 unit owned
+ * @vram_offset: offset of the VRAM slice in the parent's VRAM
+ * @vram_size: bytes of VRAM (BAR2 size)
+ * @queue_base: first parent queue owned
+ * @nr_queues: queues owned
+ * @lock: serializes config space, registers, interrupt state and reset;
+ *	never held while calling into the backend for bulk VRAM access
+ * @cfg: emulated config space
+ * @cfg_init: config space after reset (standard part)
+ * @cfg_wmask: writable bits per byte (standard part)
+ * @cfg_w1c: write-one-to-clear bits per byte (standard part)
+ * @scratch: MGPU_REG_SCRATCH
+ * @intx_trigger: INTx eventfd, NULL when INTx is disabled
+ * @msi_trigger: MSI eventfd, NULL when MSI is disabled
+ * @req_trigger: device request eventfd, NULL when none is registered
+ * @intx_masked: INTx masked by the user (VFIO_IRQ_SET_ACTION_MASK)
+ */
+struct mgpu_vgpu {
+	struct vfio_device vdev;
+	struct mgpu_parent *parent;
+	struct mgpu_type *type;
+	unsigned int first_unit;
+	u64 vram_offset;
+	u64 vram_size;
+	u32 queue_base;
+	u32 nr_queues;
+
+	struct mutex lock;
+	u8 cfg[MGPU_CONFIG_SIZE];
+	u8 cfg_init[MGPU_CONFIG_STD_SIZE];
+	u8 cfg_wmask[MGPU_CONFIG_STD_SIZE];
+	u8 cfg_w1c[MGPU_CONFIG_STD_SIZE];
+	u32 scratch;
+	struct eventfd_ctx *intx_trigger;
+	struct eventfd_ctx *msi_trigger;
+	struct eventfd_ctx *req_trigger;
+	bool intx_masked;
+};
+
+static inline struct mgpu_vgpu *vdev_to_vgpu(struct vfio_device *vdev)
+{
+	return container_of(vdev, struct mgpu_vgpu, vdev);
+}
+
+/* parent.c */
+extern const struct attribute_group *mgpu_parent_groups[];
+void mgpu_parent_init(struct mgpu_parent *parent,
+		      const struct mgpu_backend_ops *ops, u64 vram_size,
+		      u32 nr_queues);
+int mgpu_parent_register(struct mgpu_parent *parent, struct device *dev);
+void mgpu_parent_unregister(struct mgpu_parent *parent);
+int mgpu_parent_claim(struct mgpu_parent *parent, struct mgpu_type *type,
+		      unsigned int *first_unit);
+void mgpu_parent_release(struct mgpu_parent *parent, struct mgpu_type *type,
+			 unsigned int first_unit);
+unsigned int mgpu_parent_get_available(struct mdev_type *mtype);
+ssize_t mgpu_parent_show_description(struct mdev_type *mtype, char *buf);
+u64 mgpu_type_vram_size(const struct mgpu_type *type);
+u32 mgpu_type_nr_queues(const struct mgpu_type *type);
+
+/* swgpu.c */
+int mgpu_swgpu_add(u64 vram_size, u32 nr_queues, const char **name);
+int mgpu_swgpu_remove(const char *name);
+void mgpu_swgpu_remove_all(void);
+extern struct class *mgpu_class;
+
+/* vgpu.c */
+extern struct mdev_driver mgpu_mdev_driver;
+void mgpu_vgpu_reset_locked(struct mgpu_vgpu *vgpu);
+
+/* cfg.c */
+void mgpu_cfg_init(struct mgpu_vgpu *vgpu);
+void mgpu_cfg_reset(struct mgpu_vgpu *vgpu);
+ssize_t mgpu_cfg_rw(struct mgpu_vgpu *vgpu, u64 pos, char __user *buf,
+		    size_t count, bool write);
+
+/* regs.c */
+void mgpu_regs_reset(struct mgpu_vgpu *vgpu);
+ssize_t mgpu_regs_rw(struct mgpu_vgpu *vgpu, u64 pos, char __user *buf,
+		     size_t count, bool write);
+
+/* vram.c */
+ssize_t mgpu_vram_rw(struct mgpu_vgpu *vgpu, u64 pos, char __user *buf,
+		     size_t count, bool write);
+int mgpu_vram_mmap(struct mgpu_vgpu *vgpu, u64 pos,
+		   struct vm_area_struct *vma);
+
+/* irq.c */
+int mgpu_irq_count(unsigned int index);
+long mgpu_irq_get_info(struct mgpu_vgpu *vgpu, void __user *arg);
+long mgpu_irq_set(struct mgpu_vgpu *vgpu, void __user *arg);
+void mgpu_irq_disable_all(struct mgpu_vgpu *vgpu);
+void mgpu_irq_request(struct mgpu_vgpu *vgpu, unsigned int count);
+
+#endif /* _MGPU_DRV_H */

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A parent GPU: the capacity that vGPUs are carved from, its mdev types
+ * and its registration with the mdev core.  Backend-neutral: nothing here
+ * knows whether VRAM is host memory or a PCI BAR.
+ */
+#include <linux/bitops.h>
+#include <linux/device.h>
+#include <linux/kernel.h>
+#include <linux/sysfs.h>
+
+#include "mgpu_drv.h"
+
+/*
+ * Type names are ABI: libvirt, mdevctl, Nova and KubeVirt key on them.
+ * The sysfs directory is "<driver or class name>-<sysfs_name>", so the
+ * software GPU's types are mgpu-passthrough, mgpu-1_2, ... mgpu-1_16.
+ */
+static const struct {
+	const char *sysfs_name;
+	const char *pretty_name;
+} mgpu_type_names[MGPU_NR_TYPES] = {
+	{ "passthrough",	"mgpu passthrough" },
+	{ "1_2",		"mgpu 1/2" },
+	{ "1_4",		"mgpu 1/4" },
+	{ "1_8",		"mgpu 1/8" },
+	{ "1_16",		"mgpu 1/16" },
+};
+
+static unsigned int mgpu_type_units(const struct mgpu_type *type)
+{
+	return MGPU_UNITS >> type->order;
+}
+
+static u32 mgpu_units_mask(unsigned int first, unsigned int nr)
+{
+	return GENMASK(first + nr - 1, first);
+}
+
+/**
+ * mgpu_type_vram_size() - VRAM of one instance of @type
+ * @type: the type
+ *
+ * Return: bytes of VRAM.
+ */
+u64 mgpu_type_vram_size(const struct mgpu_type *type)
+{
+	return type->parent->vram_size >> type->order;
+}
+
+/**
+ * mgpu_type_nr_queues() - command queues of one instance of @type
+ * @type: the type
+ *
+ * Return: number of queues.
+ */
+u32 mgpu_type_nr_queues(const struct mgpu_type *type)
+{
+	return type->parent->nr_queues >> type->order;
+}
+
+/* Number of free aligned blocks of @nr units: exactly how many more fit. */
+static unsigned int mgpu_parent_free_blocks(struct mgpu_parent *parent,
+					    unsigned int nr)
+{
+	unsigned int first, n = 0;
+
+	lockdep_assert_held(&parent->lock);
+
+	for (first = 0; first < MGPU_UNITS; first += nr)
+		if (!(parent->units_used & mgpu_units_mask(first, nr)))
+			n++;
+	return n;
+}
+
+static __printf(2, 3) void mgpu_parent_set_error(struct mgpu_parent *parent,
+				  const char *fmt, ...)
+{
+	va_list args;
+
+	lockdep_assert_held(&parent->lock);
+
+	va_start(args, fmt);
+	vsnprintf(parent->last_error, sizeof(parent->last_error), fmt, args);
+	va_end(args);
+	dev_warn_ratelimited(parent->dev, "create failed: %s\n",
+			     parent->last_error);
+}
+
+/**
+ * mgpu_parent_claim() - reserve capacity for one instance of @type
+ * @parent: the parent GPU
+ * @type: the type of the new instance
+ * @first_unit: the first unit reserved, on success
+ *
+ * Picks the lowest free block of the type's size that is aligned to that
+ * size.  On failure, records a readable reason in the parent's last_error
+ * attribute and the kernel log.
+ *
+ * Return: 0 on success, -ENOSPC when no block of that size is free.
+ */
+int mgpu_parent_claim(struct mgpu_parent *parent, struct mgpu_type *type,
+		      unsigned int *first_unit)
+{
+	unsigned int nr = mgpu_type_units(type);
+	unsigned int first, free_units;
+	const char *tname = type->mdev_type.sysfs_name;
+
+	mutex_lock(&parent->lock);
+	for (first = 0; first < MGPU_UNITS; first += nr) {
+		u32 mask = mgpu_units_mask(first, nr);
+
+		if (parent->units_used & mask)
+			continue;
+		parent->units_used |= mask;
+		parent->nr_instances++;
+		if (!type->order)
+			parent->nr_passthrough++;
+		parent->last_error[0] = '\0';
+		*first_unit = first;
+		mutex_unlock(&parent->lock);
+		return 0;
+	}
+
+	free_units = MGPU_UNITS - hweight32(parent->units_used);
+	if (parent->nr_passthrough)
+		mgpu_parent_set_error(parent,
+				      "no capacity for type %s: the parent is in use by a passthrough instance; remove it first",
+				      tname);
+	else if (!type->order)
+		mgpu_parent_set_error(parent,
+				      "no capacity for type %s: passthrough needs an empty parent, %u instance(s) exist",
+				      tname, parent->nr_instances);
+	else if (free_units >= nr)
+		mgpu_parent_set_error(parent,
+				      "no capacity for type %s: %u/16 of the GPU is free but fragmented, no aligned %u/16 slice; remove smaller instances",
+				      tname, free_units, nr);
+	else
+		mgpu_parent_set_error(parent,
+				      "no capacity for type %s: needs %u/16 of the GPU, %u/16 free (%u instance(s) exist)",
+				      tname, nr, free_units, parent->nr_instances);
+	mutex_unlock(&parent->lock);
+	return -ENOSPC;
+}
+
+/**
+ * mgpu_parent_release() - return the capacity of one instance
+ * @parent: the parent GPU
+ * @type: the type of the instance
+ * @first_unit: its first unit, as returned by mgpu_parent_claim()
+ */
+void mgpu_parent_release(struct mgpu_parent *parent, struct mgpu_type *type,
+			 unsigned int first_unit)
+{
+	u32 mask = mgpu_units_mask(first_unit, mgpu_type_units(type));
+
+	mutex_lock(&parent->lock);
+	WARN_ON((parent->units_used & mask) != mask);
+	parent->units_used &= ~mask;
+	parent->nr_instances--;
+	if (!type->order)
+		parent->nr_passthrough--;
+	mutex_unlock(&parent->lock);
+}
+
+/* mdev core callbacks (through mgpu_mdev_driver) */
+
+static struct mgpu_type *to_mgpu_type(struct mdev_type *mtype)
+{
+	return container_of(mtype, struct mgpu_type, mdev_type);
+}
+
+/**
+ * mgpu_parent_get_available() - mdev_driver.get_available
+ * @mtype: the type
+ *
+ * Return: how many more instances of @mtype can be created right now.
+ */
+unsigned int mgpu_parent_get_available(struct mdev_type *mtype)
+{
+	struct mgpu_type *type = to_mgpu_type(mtype);
+	struct mgpu_parent *parent = type->parent;
+	unsigned int n;
+
+	mutex_lock(&parent->lock);
+	n = mgpu_parent_free_blocks(parent, mgpu_type_units(type));
+	mutex_unlock(&parent->lock);
+	return n;
+}
+
+/**
+ * mgpu_parent_show_description() - mdev_driver.show_description
+ * @mtype: the type
+ * @buf: sysfs buffer
+ *
+ * Return: bytes written to @buf.
+ */
+ssize_t mgpu_parent_show_description(struct mdev_type *mtype, char *buf)
+{
+	struct mgpu_type *type = to_mgpu_type(mtype);
+
+	return sysfs_emit(buf, "vram=%lluM, queues=%u, max_instances=%u\n",
+			  mgpu_type_vram_size(type) >> 20,
+			  mgpu_type_nr_queues(type), 1U << type->order);
+}
+
+/* Parent attributes, on the parent's device. */
+
+static struct mgpu_parent *dev_to_parent(struct device *dev)
+{
+	return dev_get_drvdata(dev);
+}
+
+static ssize_t vram_size_show(struct device *dev,
+			      struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", dev_to_parent(dev)->vram_size);
+}
+static DEVICE_ATTR_RO(vram_size);
+
+static ssize_t queues_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	return sysfs_emit(buf, "%u\n", dev_to_parent(dev)->nr_queues);
+}
+static DEVICE_ATTR_RO(queues);
+
+static ssize_t backend_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%s\n", dev_to_parent(dev)->ops->name);
+}
+static DEVICE_ATTR_RO(backend);
+
+static ssize_t last_error_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	struct mgpu_parent *parent = dev_to_parent(dev);
+	ssize_t ret;
+
+	mutex_lock(&parent->lock);
+	ret = sysfs_emit(buf, "%s\n", parent->last_error);
+	mutex_unlock(&parent->lock);
+	return ret;
+}
+static DEVICE_ATTR_RO(last_error);
+
+static struct attribute *mgpu_parent_attrs[] = {
+	&dev_attr_vram_size.attr,
+	&dev_attr_queues.attr,
+	&dev_attr_backend.attr,
+	&dev_attr_last_error.attr,
+	NULL,
+};
+
+static const struct attribute_group mgpu_parent_group = {
+	.attrs = mgpu_parent_attrs,
+};
+
+/*
+ * Attribute groups for a parent's device.  The device's drvdata must be
+ * the struct mgpu_parent before the groups are added.
+ */
+const struct attribute_group *mgpu_parent_groups[] = {
+	&mgpu_parent_group,
+	NULL,
+};
+
+/**
+ * mgpu_parent_init() - set up a parent before its device exists
+ * @parent: the parent, zeroed, embedded in the backend's structure
+ * @ops: backend operations
+ * @vram_size: bytes of VRAM (a power of two, checked by the backend)
+ * @nr_queues: command queues (a power of two, checked by the backend)
+ */
+void mgpu_parent_init(struct mgpu_parent *parent,
+		      const struct mgpu_backend_ops *ops, u64 vram_size,
+		      u32 nr_queues)
+{
+	unsigned int i;
+
+	parent->ops = ops;
+	parent->vram_size = vram_size;
+	parent->nr_queues = nr_queues;
+	mutex_init(&parent->lock);
+	for (i = 0; i < MGPU_NR_TYPES; i++) {
+		struct mgpu_type *type = &parent->types[i];
+
+		type->mdev_type.sysfs_name = mgpu_type_names[i].sysfs_name;
+		type->mdev_type.pretty_name = mgpu_type_names[i].pretty_name;
+		type->parent = parent;
+		type->order = i;
+		parent->mdev_types[i] = &type->mdev_type;
+	}
+}
+
+/**
+ * mgpu_parent_register() - make the parent's types visible to the mdev core
+ * @parent: the parent, after mgpu_parent_init()
+ * @dev: the device whose mdev_supported_types/ will list the types
+ *
+ * Return: 0 or a negative errno.
+ */
+int mgpu_parent_register(struct mgpu_parent *parent, struct device *dev)
+{
+	parent->dev = dev;
+	return mdev_register_parent(&parent->mdev_parent, dev,
+				    &mgpu_mdev_driver, parent->mdev_types,
+				    MGPU_NR_TYPES);
+}
+
+/**
+ * mgpu_parent_unregister() - remove every instance and the types
+ * @parent: a registered parent
+ *
+ * Blocks while an instance is open by a user, who is asked to release it
+ * through the VFIO request interrupt.
+ */
+void mgpu_parent_unregister(struct mgpu_parent *parent)
+{
+	mdev_unregister_parent(&parent->mdev_parent);
+	WARN_ON(parent->nr_instances);
+	mutex_destroy(&parent->lock);
+}

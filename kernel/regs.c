@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * BAR0: the vGPU's register file, trapped on every access.
+ *
+ * Registers are 32 bits wide and little endian; an access must be a whole
+ * number of naturally aligned registers.  Unknown offsets read 0 and
+ * ignore writes, with a rate-limited log line so a guest cannot flood the
+ * host log.  Documentation/device-model.rst is the specification.
+ */
+#include <linux/kernel.h>
+#include <linux/uaccess.h>
+
+#include "mgpu_drv.h"
+
+/**
+ * mgpu_regs_reset() - registers after reset
+ * @vgpu: the instance
+ */
+void mgpu_regs_reset(struct mgpu_vgpu *vgpu)
+{
+	vgpu->scratch = 0;
+}
+
+static u32 mgpu_regs_read32(struct mgpu_vgpu *vgpu, u32 off)
+{
+	lockdep_assert_held(&vgpu->lock);
+
+	switch (off) {
+	case MGPU_REG_MAGIC:
+		return MGPU_MAGIC;
+	case MGPU_REG_VERSION:
+		return MGPU_VERSION;
+	case MGPU_REG_VRAM_SIZE_LO:
+		return lower_32_bits(vgpu->vram_size);
+	case MGPU_REG_VRAM_SIZE_HI:
+		return upper_32_bits(vgpu->vram_size);
+	case MGPU_REG_NUM_QUEUES:
+		return vgpu->nr_queues;
+	case MGPU_REG_CAPS:
+		return 0;
+	case MGPU_REG_SCRATCH:
+		return vgpu->scratch;
+	case MGPU_REG_FRACTION:
+		return 1U << vgpu->type->order;
+	default:
+		dev_dbg_ratelimited(vgpu->vdev.dev,
+				    "read of unknown register %#x\n", off);
+		return 0;
+	}
+}
+
+static void mgpu_regs_write32(struct mgpu_vgpu *vgpu, u32 off, u32 val)
+{
+	lockdep_assert_held(&vgpu->lock);
+
+	switch (off) {
+	case MGPU_REG_SCRATCH:
+		vgpu->scratch = val;
+		break;
+	case MGPU_REG_MAGIC:
+	case MGPU_REG_VERSION:
+	case MGPU_REG_VRAM_SIZE_LO:
+	case MGPU_REG_VRAM_SIZE_HI:
+	case MGPU_REG_NUM_QUEUES:
+	case MGPU_REG_CAPS:
+	case MGPU_REG_FRACTION:
+		dev_dbg_ratelimited(vgpu->vdev.dev,
+				    "write %#x to read-only register %#x ignored\n",
+				    val, off);
+		break;
+	default:
+		dev_info_ratelimited(vgpu->vdev.dev,
+				     "write %#x to unknown register %#x ignored\n",
+				     val, off);
+		break;
+	}
+}
+
+/**
+ * mgpu_regs_rw() - access the BAR0 region
+ * @vgpu: the instance
+ * @pos: offset, checked to lie within the region with @count
+ * @buf: user buffer
+ * @count: bytes: a multiple of 4
+ * @write: direction
+ *
+ * Return: @count, -EINVAL for an access that is not made of aligned 32-bit
+ * registers, or -EFAULT.
+ */
+ssize_t mgpu_regs_rw(struct mgpu_vgpu *vgpu, u64 pos, char __user *buf,
+		     size_t count, bool write)
+{
+	size_t done;
+	__le32 val;
+
+	if (!IS_ALIGNED(pos, 4) || !IS_ALIGNED(count, 4)) {
+		dev_info_ratelimited(vgpu->vdev.dev,
+				     "BAR0 %s of %zu bytes at %#llx rejected: registers take aligned 32-bit accesses\n",
+				     write ? "write" : "read", count, pos);
+		return -EINVAL;
+	}
+
+	for (done = 0; done < count; done += 4) {
+		u32 off = pos + done;
+
+		if (write) {
+			if (copy_from_user(&val, buf + done, 4))
+				return -EFAULT;
+			mutex_lock(&vgpu->lock);
+			mgpu_regs_write32(vgpu, off, le32_to_cpu(val));
+			mutex_unlock(&vgpu->lock);
+		} else {
+			mutex_lock(&vgpu->lock);
+			val = cpu_to_le32(mgpu_regs_read32(vgpu, off));
+			mutex_unlock(&vgpu->lock);
+			if (copy_to_user(buf + done, &val, 4))
+				return -EFAULT;
+		}
+	}
+	return count;
+}

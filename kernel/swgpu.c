@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The software GPU backend: a parent GPU whose VRAM is host memory.
+ *
+ * Every host can instantiate one, so mgpu is usable and testable without
+ * partitionable hardware.  VRAM comes from vmalloc_user(): zeroed, and
+ * mappable into user space (and from there into a guest) page by page
+ * with remap_vmalloc_range(), so BAR2 accesses of a guest never trap.
+ */
+#include <linux/device.h>
+#include <linux/idr.h>
+#include <linux/list.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+
+#include "mgpu_drv.h"
+
+/* Bulk VRAM work is chunked so that it never hogs a CPU. */
+#define MGPU_SWGPU_CHUNK	(1U << 20)
+
+/**
+ * struct mgpu_swgpu - a software GPU
+ * @parent: the backend-neutral parent (drvdata of @dev)
+ * @dev: "swgpuN" in the mgpu class
+ * @vram: @parent.vram_size bytes from vmalloc_user()
+ * @id: N in "swgpuN"
+ * @node: entry in mgpu_swgpus, under mgpu_swgpus_lock
+ */
+struct mgpu_swgpu {
+	struct mgpu_parent parent;
+	struct device *dev;
+	void *vram;
+	int id;
+	struct list_head node;
+};
+
+/* Protects mgpu_swgpus and mgpu_swgpu_ida. */
+static DEFINE_MUTEX(mgpu_swgpus_lock);
+static LIST_HEAD(mgpu_swgpus);
+static DEFINE_IDA(mgpu_swgpu_ida);
+
+static struct mgpu_swgpu *to_swgpu(struct mgpu_parent *parent)
+{
+	return container_of(parent, struct mgpu_swgpu, parent);
+}
+
+static ssize_t mgpu_swgpu_vram_rw(struct mgpu_parent *parent, u64 offset,
+				  char __user *buf, size_t count, bool write)
+{
+	void *vram = to_swgpu(parent)->vram + offset;
+	unsigned long left;
+
+	if (write)
+		left = copy_from_user(vram, buf, count);
+	else
+		left = copy_to_user(buf, vram, count);
+	return left ? -EFAULT : count;
+}
+
+static int mgpu_swgpu_vram_mmap(struct mgpu_parent *parent, u64 offset,
+				struct vm_area_struct *vma)
+{
+	return remap_vmalloc_range(vma, to_swgpu(parent)->vram + offset, 0);
+}
+
+static void mgpu_swgpu_vram_clear(struct mgpu_parent *parent, u64 offset,
+				  u64 size)
+{
+	void *vram = to_swgpu(parent)->vram + offset;
+	u64 done, n;
+
+	for (done = 0; done < size; done += n) {
+		n = min_t(u64, size - done, MGPU_SWGPU_CHUNK);
+		memset(vram + done, 0, n);
+		cond_resched();
+	}
+}
+
+static const struct mgpu_backend_ops mgpu_swgpu_ops = {
+	.name = "software",
+	.vram_rw = mgpu_swgpu_vram_rw,
+	.vram_mmap = mgpu_swgpu_vram_mmap,
+	.vram_clear = mgpu_swgpu_vram_clear,
+};
+
+static void mgpu_swgpu_destroy(struct mgpu_swgpu *sw)
+{
+	mgpu_parent_unregister(&sw->parent);
+	device_unregister(sw->dev);
+	ida_free(&mgpu_swgpu_ida, sw->id);
+	vfree(sw->vram);
+	kfree(sw);
+}
+
+/**
+ * mgpu_swgpu_add() - create a software GPU
+ * @vram_size: bytes of VRAM: a power of two in [16M, 64G]
+ * @nr_queues: command queues: a power of two in [16, 256]
+ * @name: set to the new device's name on success
+ *
+ * Return: 0 or a negative errno (-EINVAL for bad sizes, with a log line
+ * that says which).
+ */
+int mgpu_swgpu_add(u64 vram_size, u32 nr_queues, const char **name)
+{
+	struct mgpu_swgpu *sw;
+	int ret;
+
+	if (vram_size < MGPU_MIN_VRAM || vram_size > MGPU_MAX_VRAM ||
+	    !is_power_of_2(vram_size)) {
+		pr_warn("software GPU: vram=%llu rejected: must be a power of two from 16M to 64G\n",
+			vram_size);
+		return -EINVAL;
+	}
+	if (nr_queues < MGPU_MIN_QUEUES || nr_queues > MGPU_MAX_QUEUES ||
+	    !is_power_of_2(nr_queues)) {
+		pr_warn("software GPU: queues=%u rejected: must be a power of two from %u to %u\n",
+			nr_queues, MGPU_MIN_QUEUES, MGPU_MAX_QUEUES);
+		return -EINVAL;
+	}
+
+	sw = kzalloc(sizeof(*sw), GFP_KERNEL);
+	if (!sw)
+		return -ENOMEM;
+	mgpu_parent_init(&sw->parent, &mgpu_swgpu_ops, vram_size, nr_queues);
+
+	sw->vram = vmalloc_user(vram_size);
+	if (!sw->vram) {
+		pr_warn("software GPU: cannot allocate %lluM of VRAM from host memory\n",
+			vram_size >> 20);
+		ret = -ENOMEM;
+		goto err_free;
+	}
+
+	mutex_lock(&mgpu_swgpus_lock);
+	ret = ida_alloc(&mgpu_swgpu_ida, GFP_KERNEL);
+	if (ret < 0)
+		goto err_unlock;
+	sw->id = ret;
+
+	sw->dev = device_create_with_groups(mgpu_class, NULL, MKDEV(0, 0),
+					    &sw->parent, mgpu_parent_groups,
+					    "swgpu%d", sw->id);
+	if (IS_ERR(sw->dev)) {
+		ret = PTR_ERR(sw->dev);
+		goto err_ida;
+	}
+
+	ret = mgpu_parent_register(&sw->parent, sw->dev);
+	if (ret)
+		goto err_device;
+
+	list_add_tail(&sw->node, &mgpu_swgpus);
+	*name = dev_name(sw->dev);
+	dev_info(sw->dev, "software GPU: %lluM VRAM, %u queues\n",
+		 vram_size >> 20, nr_queues);
+	mutex_unlock(&mgpu_swgpus_lock);
+	return 0;
+
+err_device:
+	device_unregister(sw->dev);
+err_ida:
+	ida_free(&mgpu_swgpu_ida, sw->id);
+err_unlock:
+	mutex_unlock(&mgpu_swgpus_lock);
+	vfree(sw->vram);
+err_free:
+	kfree(sw);
+	return ret;
+}
+
+/**
+ * mgpu_swgpu_remove() - remove a software GPU and all its instances
+ * @name: its device name ("swgpuN")
+ *
+ * Blocks while one of its instances is open; the user is asked to let go
+ * through the VFIO request interrupt.
+ *
+ * Return: 0, or -ENODEV if there is no software GPU of that name.
+ */
+int mgpu_swgpu_remove(const char *name)
+{
+	struct mgpu_swgpu *sw, *found = NULL;
+
+	mutex_lock(&mgpu_swgpus_lock);
+	list_for_each_entry(sw, &mgpu_swgpus, node) {
+		if (!strcmp(dev_name(sw->dev), name)) {
+			found = sw;
+			list_del(&sw->node);
+			break;
+		}
+	}
+	mutex_unlock(&mgpu_swgpus_lock);
+
+	if (!found)
+		return -ENODEV;
+	/* Off the list: nobody else can find it, destroy without the lock. */
+	mgpu_swgpu_destroy(found);
+	return 0;
+}
+
+/**
+ * mgpu_swgpu_remove_all() - remove every software GPU (module unload)
+ */
+void mgpu_swgpu_remove_all(void)
+{
+	struct mgpu_swgpu *sw;
+
+	for (;;) {
+		mutex_lock(&mgpu_swgpus_lock);
+		sw = list_first_entry_or_null(&mgpu_swgpus, struct mgpu_swgpu,
+					      node);
+		if (sw)
+			list_del(&sw->node);
+		mutex_unlock(&mgpu_swgpus_lock);
+		if (!sw)
+			break;
+		mgpu_swgpu_destroy(sw);
+	}
+}

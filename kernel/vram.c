@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * BAR2: the vGPU's slice of its parent's VRAM.
+ *
+ * mmap maps the slice straight into the user (and so into a guest): no
+ * trap on any access.  Region read/write reaches the same bytes, for
+ * users that cannot map.  Every range is checked here, before the backend
+ * sees it: the backend only ever gets offsets inside this instance's slice.
+ */
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/sched.h>
+
+#include "mgpu_drv.h"
+
+/* Bulk copies are chunked so a huge read or write stays preemptible. */
+#define MGPU_VRAM_RW_CHUNK	(1U << 20)
+
+/**
+ * mgpu_vram_rw() - access the BAR2 region
+ * @vgpu: the instance
+ * @pos: offset, checked to lie within the region with @count
+ * @buf: user buffer
+ * @count: bytes
+ * @write: direction
+ *
+ * Return: @count or a negative errno.
+ */
+ssize_t mgpu_vram_rw(struct mgpu_vgpu *vgpu, u64 pos, char __user *buf,
+		     size_t count, bool write)
+{
+	struct mgpu_parent *parent = vgpu->parent;
+	size_t done, n;
+	ssize_t ret;
+
+	for (done = 0; done < count; done += n) {
+		n = min_t(size_t, count - done, MGPU_VRAM_RW_CHUNK);
+		ret = parent->ops->vram_rw(parent,
+					   vgpu->vram_offset + pos + done,
+					   buf + done, n, write);
+		if (ret < 0)
+			return ret;
+		cond_resched();
+	}
+	return count;
+}
+
+/**
+ * mgpu_vram_mmap() - map (part of) BAR2
+ * @vgpu: the instance
+ * @pos: offset into BAR2, page aligned
+ * @vma: the mapping; must be shared and not executable
+ *
+ * Return: 0 or -EINVAL (with a debug log line) for a mapping that is not
+ * shared, executable, or does not fit inside BAR2.
+ */
+int mgpu_vram_mmap(struct mgpu_vgpu *vgpu, u64 pos,
+		   struct vm_area_struct *vma)
+{
+	struct mgpu_parent *parent = vgpu->parent;
+	u64 len = vma->vm_end - vma->vm_start;
+
+	if (!(vma->vm_flags & VM_SHARED)) {
+		dev_dbg_ratelimited(vgpu->vdev.dev,
+				    "mmap of VRAM rejected: MAP_SHARED required\n");
+		return -EINVAL;
+	}
+	if (vma->vm_flags & VM_EXEC) {
+		dev_dbg_ratelimited(vgpu->vdev.dev,
+				    "mmap of VRAM rejected: PROT_EXEC not allowed\n");
+		return -EINVAL;
+	}
+	if (pos >= vgpu->vram_size || len > vgpu->vram_size - pos) {
+		dev_dbg_ratelimited(vgpu->vdev.dev,
+				    "mmap of %#llx bytes at VRAM offset %#llx rejected: VRAM is %#llx bytes\n",
+				    len, pos, vgpu->vram_size);
+		return -EINVAL;
+	}
+
+	/* VRAM is data: it can never be made executable later either. */
+	mgpu_compat_vm_flags_clear(vma, VM_MAYEXEC);
+	return parent->ops->vram_mmap(parent, vgpu->vram_offset + pos, vma);
+}
