@@ -173,20 +173,59 @@ static void mgpu_cfg_write_byte(struct mgpu_vgpu *vgpu, unsigned int off,
 			 ~(val & w1c);
 }
 
-/* Side effects of a write that covered [pos, pos + len). */
-static void mgpu_cfg_after_write(struct mgpu_vgpu *vgpu, unsigned int pos,
+static bool mgpu_cfg_covers(unsigned int pos, unsigned int len,
+			    unsigned int reg, unsigned int width)
+{
+	return pos < reg + width && reg < pos + len;
+}
+
+static u16 mgpu_cfg_read16(struct mgpu_vgpu *vgpu, unsigned int off)
+{
+	return vgpu->cfg[off] | (vgpu->cfg[off + 1] << 8);
+}
+
+/**
+ * mgpu_cfg_intx_disabled() - INTx disabled in the command register?
+ * @vgpu: the instance; its lock held
+ *
+ * Return: true if PCI_COMMAND_INTX_DISABLE is set.
+ */
+bool mgpu_cfg_intx_disabled(struct mgpu_vgpu *vgpu)
+{
+	lockdep_assert_held(&vgpu->lock);
+	return mgpu_cfg_read16(vgpu, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE;
+}
+
+/**
+ * mgpu_cfg_set_intx_pending() - reflect INTx in PCI_STATUS_INTERRUPT
+ * @vgpu: the instance; its lock held
+ * @pending: whether the device asserts INTx
+ */
+void mgpu_cfg_set_intx_pending(struct mgpu_vgpu *vgpu, bool pending)
+{
+	lockdep_assert_held(&vgpu->lock);
+	if (pending)
+		vgpu->cfg[PCI_STATUS] |= PCI_STATUS_INTERRUPT;
+	else
+		vgpu->cfg[PCI_STATUS] &= ~PCI_STATUS_INTERRUPT;
+}
+
+/*
+ * Side effects of a write that covered [pos, pos + len).
+ * Return: true if the write asked for a function level reset, which the
+ * caller performs once it has dropped the lock.
+ */
+static bool mgpu_cfg_after_write(struct mgpu_vgpu *vgpu, unsigned int pos,
 				 unsigned int len)
 {
 	unsigned int devctl = MGPU_CAP_EXP + PCI_EXP_DEVCTL;
-	u16 val;
 
 	lockdep_assert_held(&vgpu->lock);
 
-	if (pos + len <= devctl || pos >= devctl + 2)
-		return;
-	val = vgpu->cfg[devctl] | (vgpu->cfg[devctl + 1] << 8);
-	if (val & PCI_EXP_DEVCTL_BCR_FLR)
-		mgpu_vgpu_reset_locked(vgpu);	/* clears BCR_FLR too */
+	if (mgpu_cfg_covers(pos, len, PCI_COMMAND, 2))
+		mgpu_irq_update(vgpu);		/* INTx disable may change */
+	return mgpu_cfg_covers(pos, len, devctl, 2) &&
+	       (mgpu_cfg_read16(vgpu, devctl) & PCI_EXP_DEVCTL_BCR_FLR);
 }
 
 /**
@@ -204,6 +243,7 @@ ssize_t mgpu_cfg_rw(struct mgpu_vgpu *vgpu, u64 pos, char __user *buf,
 {
 	u8 chunk[64];
 	size_t done, n, i;
+	bool flr = false;
 
 	for (done = 0; done < count; done += n) {
 		n = min(count - done, sizeof(chunk));
@@ -214,7 +254,7 @@ ssize_t mgpu_cfg_rw(struct mgpu_vgpu *vgpu, u64 pos, char __user *buf,
 			for (i = 0; i < n; i++)
 				mgpu_cfg_write_byte(vgpu, pos + done + i,
 						    chunk[i]);
-			mgpu_cfg_after_write(vgpu, pos + done, n);
+			flr |= mgpu_cfg_after_write(vgpu, pos + done, n);
 			mutex_unlock(&vgpu->lock);
 		} else {
 			mutex_lock(&vgpu->lock);
@@ -224,5 +264,7 @@ ssize_t mgpu_cfg_rw(struct mgpu_vgpu *vgpu, u64 pos, char __user *buf,
 				return -EFAULT;
 		}
 	}
+	if (flr)
+		mgpu_vgpu_reset(vgpu);	/* clears BCR_FLR too */
 	return count;
 }

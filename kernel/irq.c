@@ -138,8 +138,10 @@ static int mgpu_irq_set_intx(struct mgpu_vgpu *vgpu, struct vfio_irq_set *hdr,
 		/* An unmask eventfd (KVM resampling) is not supported. */
 		if (dtype == VFIO_IRQ_SET_DATA_EVENTFD)
 			return -EINVAL;
-		if (set)
+		if (set) {
 			vgpu->intx_masked = false;
+			mgpu_irq_update(vgpu);	/* still pending: again */
+		}
 		return 0;
 	default:
 		return -EINVAL;
@@ -203,6 +205,8 @@ long mgpu_irq_set(struct mgpu_vgpu *vgpu, void __user *arg)
 		ret = -EINVAL;
 		break;
 	}
+	if (!ret)
+		mgpu_irq_update(vgpu);
 	mutex_unlock(&vgpu->lock);
 	kfree(data);
 	return ret;
@@ -243,4 +247,65 @@ void mgpu_irq_request(struct mgpu_vgpu *vgpu, unsigned int count)
 			   "in use and no request interrupt registered: removal waits until the user closes it\n");
 	}
 	mutex_unlock(&vgpu->lock);
+}
+
+/**
+ * mgpu_irq_update() - drive INTx from the pending causes
+ * @vgpu: the instance; its lock held
+ *
+ * INTx is level triggered: while INT_STATUS & INT_MASK is non-zero the
+ * line is asserted (PCI_STATUS_INTERRUPT set) and, unless masked or
+ * disabled in the command register, the INTx eventfd is signalled once and
+ * INTx automasked until the user unmasks it.  With MSI enabled INTx stays
+ * quiet: MSI is signalled per event by mgpu_irq_raise().
+ */
+void mgpu_irq_update(struct mgpu_vgpu *vgpu)
+{
+	bool pending = vgpu->int_status & vgpu->int_mask;
+
+	lockdep_assert_held(&vgpu->lock);
+
+	if (vgpu->msi_trigger)
+		pending = false;
+	mgpu_cfg_set_intx_pending(vgpu, pending);
+	if (!pending || !vgpu->intx_trigger || vgpu->intx_masked ||
+	    mgpu_cfg_intx_disabled(vgpu))
+		return;
+	vgpu->intx_masked = true;
+	mgpu_compat_eventfd_signal(vgpu->intx_trigger);
+}
+
+/**
+ * mgpu_irq_raise() - an interrupt cause happened
+ * @vgpu: the instance; its lock held
+ * @cause: MGPU_INT_* bits
+ */
+void mgpu_irq_raise(struct mgpu_vgpu *vgpu, u32 cause)
+{
+	lockdep_assert_held(&vgpu->lock);
+
+	vgpu->int_status |= cause;
+	if ((cause & vgpu->int_mask) && vgpu->msi_trigger)
+		mgpu_compat_eventfd_signal(vgpu->msi_trigger);
+	mgpu_irq_update(vgpu);
+}
+
+/**
+ * mgpu_irq_set_mask() - write INT_MASK
+ * @vgpu: the instance; its lock held
+ * @mask: the new mask
+ *
+ * Enabling a cause that is already pending interrupts at once, as on
+ * hardware that latches its causes.
+ */
+void mgpu_irq_set_mask(struct mgpu_vgpu *vgpu, u32 mask)
+{
+	u32 newly = mask & ~vgpu->int_mask & vgpu->int_status;
+
+	lockdep_assert_held(&vgpu->lock);
+
+	vgpu->int_mask = mask & (MGPU_INT_FENCE | MGPU_INT_ERROR);
+	if (newly && vgpu->msi_trigger)
+		mgpu_compat_eventfd_signal(vgpu->msi_trigger);
+	mgpu_irq_update(vgpu);
 }

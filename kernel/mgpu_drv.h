@@ -11,6 +11,9 @@
  *   regs.c    mgpu_regs_*    BAR0 register file
  *   vram.c    mgpu_vram_*    BAR2 (VRAM) access and mmap
  *   irq.c     mgpu_irq_*     INTx/MSI/request interrupts through eventfds
+ *   queue.c   mgpu_queue_*   command queue registers (the guest's side)
+ *   engine.c  mgpu_engine_*  the parent's engine: runs queued commands
+ *   gemm.c    mgpu_gemm_*    GEMM kernels (int8 here, fp32 in gemm_fp.c)
  */
 #ifndef _MGPU_DRV_H
 #define _MGPU_DRV_H
@@ -20,6 +23,7 @@
 #include <linux/pci_regs.h>
 #include <linux/types.h>
 #include <linux/vfio.h>
+#include <linux/wait.h>
 
 #include "mgpu.h"
 
@@ -49,7 +53,79 @@
 #define MGPU_CONFIG_STD_SIZE	PCI_CFG_SPACE_SIZE
 
 struct mgpu_parent;
+struct mgpu_vgpu;
+struct task_struct;
 struct vm_area_struct;
+
+/**
+ * struct mgpu_engine - the command engine of a parent GPU
+ * @parent: the parent
+ * @thread: the kernel thread that runs commands
+ * @lock: protects @vgpus, @running and @rr_next
+ * @vgpus: open vGPUs (mgpu_vgpu.engine_node)
+ * @running: the vGPU whose commands the thread is running, or NULL
+ * @rr_next: where the next round-robin scan starts
+ * @kick: set by a doorbell, cleared by the thread before a scan
+ * @wq: the thread waits here for work
+ * @idle_wq: quiesce waits here until the thread leaves a vGPU
+ * @slice_ns: time a vGPU runs before the thread looks for others
+ * @bounce: buffer for guest-memory to guest-memory copies
+ */
+struct mgpu_engine {
+	struct mgpu_parent *parent;
+	struct task_struct *thread;
+	struct mutex lock;
+	struct list_head vgpus;
+	struct mgpu_vgpu *running;
+	unsigned int rr_next;
+	atomic_t kick;
+	wait_queue_head_t wq;
+	wait_queue_head_t idle_wq;
+	u64 slice_ns;
+	void *bounce;
+};
+
+/**
+ * struct mgpu_queue - one command queue of a vGPU
+ * @ring: RING_LO/HI
+ * @ring_size: RING_SIZE
+ * @ctrl: CTRL
+ * @head: HEAD, advanced by the engine
+ * @tail: TAIL, written by the guest
+ * @error: ERROR reason, MGPU_ERR_NONE while healthy
+ * @error_head: ERROR_HEAD
+ * @tail_addr: TAIL_ADDR
+ * @completed: COMPLETED
+ * @gen: bumped whenever the queue is stopped or reset, so the engine
+ *	drops the result of work it started before
+ *
+ * Registers above are protected by the vGPU's lock.  The fields below
+ * belong to the engine thread alone.
+ *
+ * @cur: the command at @head being executed
+ * @cur_valid: @cur was fetched and is in progress
+ * @cur_gen: @gen when @cur was fetched
+ * @progress: how far @cur has come (bytes, or GEMM position)
+ * @cur_ns: engine time spent on @cur, for the watchdog
+ */
+struct mgpu_queue {
+	u64 ring;
+	u32 ring_size;
+	u32 ctrl;
+	u32 head;
+	u32 tail;
+	u32 error;
+	u32 error_head;
+	u32 tail_addr;
+	u64 completed;
+	u32 gen;
+
+	struct mgpu_cmd cur;
+	bool cur_valid;
+	u32 cur_gen;
+	u64 progress;
+	u64 cur_ns;
+};
 
 /**
  * struct mgpu_backend_ops - what a parent GPU implementation provides
@@ -59,6 +135,7 @@ struct vm_area_struct;
  * @vram_mmap: map VRAM at @offset into @vma (size from the vma); range
  *	already checked.
  * @vram_clear: zero @size bytes of VRAM at @offset; may sleep.
+ * @vram_vaddr: kernel address of VRAM, for the software engine
  *
  * Nothing above the backend knows how VRAM is stored: host memory for
  * the software GPU, a PCI BAR for a real device.
@@ -70,6 +147,7 @@ struct mgpu_backend_ops {
 	int (*vram_mmap)(struct mgpu_parent *parent, u64 offset,
 			 struct vm_area_struct *vma);
 	void (*vram_clear)(struct mgpu_parent *parent, u64 offset, u64 size);
+	void *(*vram_vaddr)(struct mgpu_parent *parent);
 };
 
 /**
@@ -100,6 +178,7 @@ struct mgpu_type {
  * @nr_passthrough: live passthrough instances (0 or 1)
  * @last_error: why the last create on this parent failed ("" if the last
  *	create succeeded)
+ * @engine: the command engine
  */
 struct mgpu_parent {
 	struct mdev_parent mdev_parent;
@@ -115,6 +194,7 @@ struct mgpu_parent {
 	unsigned int nr_instances;
 	unsigned int nr_passthrough;
 	char last_error[MGPU_LAST_ERROR_LEN];
+	struct mgpu_engine engine;
 };
 
 /**
@@ -137,7 +217,12 @@ struct mgpu_parent {
  * @intx_trigger: INTx eventfd, NULL when INTx is disabled
  * @msi_trigger: MSI eventfd, NULL when MSI is disabled
  * @req_trigger: device request eventfd, NULL when none is registered
- * @intx_masked: INTx masked by the user (VFIO_IRQ_SET_ACTION_MASK)
+ * @intx_masked: INTx masked (by the user, or automasked on assertion)
+ * @int_status: INT_STATUS
+ * @int_mask: INT_MASK
+ * @queues: @nr_queues command queues
+ * @engine_node: entry in the engine's list while the device is open
+ * @rr_queue: next queue the engine looks at (engine thread only)
  */
 struct mgpu_vgpu {
 	struct vfio_device vdev;
@@ -159,6 +244,11 @@ struct mgpu_vgpu {
 	struct eventfd_ctx *msi_trigger;
 	struct eventfd_ctx *req_trigger;
 	bool intx_masked;
+	u32 int_status;
+	u32 int_mask;
+	struct mgpu_queue *queues;
+	struct list_head engine_node;
+	unsigned int rr_queue;
 };
 
 static inline struct mgpu_vgpu *vdev_to_vgpu(struct vfio_device *vdev)
@@ -190,11 +280,13 @@ extern struct class *mgpu_class;
 
 /* vgpu.c */
 extern struct mdev_driver mgpu_mdev_driver;
-void mgpu_vgpu_reset_locked(struct mgpu_vgpu *vgpu);
+void mgpu_vgpu_reset(struct mgpu_vgpu *vgpu);
 
 /* cfg.c */
 void mgpu_cfg_init(struct mgpu_vgpu *vgpu);
 void mgpu_cfg_reset(struct mgpu_vgpu *vgpu);
+void mgpu_cfg_set_intx_pending(struct mgpu_vgpu *vgpu, bool pending);
+bool mgpu_cfg_intx_disabled(struct mgpu_vgpu *vgpu);
 ssize_t mgpu_cfg_rw(struct mgpu_vgpu *vgpu, u64 pos, char __user *buf,
 		    size_t count, bool write);
 
@@ -215,5 +307,30 @@ long mgpu_irq_get_info(struct mgpu_vgpu *vgpu, void __user *arg);
 long mgpu_irq_set(struct mgpu_vgpu *vgpu, void __user *arg);
 void mgpu_irq_disable_all(struct mgpu_vgpu *vgpu);
 void mgpu_irq_request(struct mgpu_vgpu *vgpu, unsigned int count);
+void mgpu_irq_raise(struct mgpu_vgpu *vgpu, u32 cause);
+void mgpu_irq_update(struct mgpu_vgpu *vgpu);
+void mgpu_irq_set_mask(struct mgpu_vgpu *vgpu, u32 mask);
+
+/* queue.c */
+u32 mgpu_queue_read(struct mgpu_vgpu *vgpu, u32 off);
+void mgpu_queue_write(struct mgpu_vgpu *vgpu, u32 off, u32 val);
+void mgpu_queue_stop_all(struct mgpu_vgpu *vgpu);
+void mgpu_queue_set_error(struct mgpu_vgpu *vgpu, struct mgpu_queue *q,
+			  u32 error, u32 head);
+
+/* engine.c */
+extern unsigned int mgpu_cmd_budget_ms;
+int mgpu_engine_init(struct mgpu_parent *parent);
+void mgpu_engine_fini(struct mgpu_parent *parent);
+void mgpu_engine_attach(struct mgpu_vgpu *vgpu);
+void mgpu_engine_detach(struct mgpu_vgpu *vgpu);
+void mgpu_engine_quiesce(struct mgpu_vgpu *vgpu);
+void mgpu_engine_kick(struct mgpu_parent *parent);
+
+/* gemm.c, gemm_fp.c */
+void mgpu_gemm_i8_row(const s8 *a, const s8 *b, s32 *c, u32 n, u32 p0,
+		      u32 p1, s32 alpha, s32 beta);
+void mgpu_gemm_f32_row(const void *a, const void *b, void *c, u32 n, u32 p0,
+		       u32 p1, u32 alpha_bits, u32 beta_bits);
 
 #endif /* _MGPU_DRV_H */

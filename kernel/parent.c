@@ -303,10 +303,22 @@ void mgpu_parent_init(struct mgpu_parent *parent,
  */
 int mgpu_parent_register(struct mgpu_parent *parent, struct device *dev)
 {
+	int ret;
+
 	parent->dev = dev;
-	return mdev_register_parent(&parent->mdev_parent, dev,
-				    &mgpu_mdev_driver, parent->mdev_types,
-				    MGPU_NR_TYPES);
+	ret = mgpu_engine_init(parent);
+	if (ret)
+		return ret;
+	ret = mdev_register_parent(&parent->mdev_parent, dev,
+				   &mgpu_mdev_driver, parent->mdev_types,
+				   MGPU_NR_TYPES);
+	if (ret)
+		goto err_engine;
+	return 0;
+
+err_engine:
+	mgpu_engine_fini(parent);
+	return ret;
 }
 
 /**
@@ -320,5 +332,6 @@ void mgpu_parent_unregister(struct mgpu_parent *parent)
 {
 	mdev_unregister_parent(&parent->mdev_parent);
 	WARN_ON(parent->nr_instances);
+	mgpu_engine_fini(parent);
 	mutex_destroy(&parent->lock);
 }

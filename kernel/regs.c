@@ -8,6 +8,7 @@
  * host log.  Documentation/device-model.rst is the specification.
  */
 #include <linux/kernel.h>
+#include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 
 #include "mgpu_drv.h"
@@ -19,6 +20,8 @@
 void mgpu_regs_reset(struct mgpu_vgpu *vgpu)
 {
 	vgpu->scratch = 0;
+	vgpu->int_status = 0;
+	vgpu->int_mask = 0;
 }
 
 static u32 mgpu_regs_read32(struct mgpu_vgpu *vgpu, u32 off)
@@ -37,12 +40,25 @@ static u32 mgpu_regs_read32(struct mgpu_vgpu *vgpu, u32 off)
 	case MGPU_REG_NUM_QUEUES:
 		return vgpu->nr_queues;
 	case MGPU_REG_CAPS:
-		return 0;
+		return MGPU_CAP_ENGINE | MGPU_CAP_GEMM_FP32 |
+		       MGPU_CAP_GEMM_INT8 | MGPU_CAP_TAIL_POLL;
 	case MGPU_REG_SCRATCH:
 		return vgpu->scratch;
 	case MGPU_REG_FRACTION:
 		return 1U << vgpu->type->order;
+	case MGPU_REG_INT_STATUS:
+		return vgpu->int_status;
+	case MGPU_REG_INT_MASK:
+		return vgpu->int_mask;
+	case MGPU_REG_TIMESTAMP_LO:
+		return lower_32_bits(ktime_get_ns());
+	case MGPU_REG_TIMESTAMP_HI:
+		return upper_32_bits(ktime_get_ns());
+	case MGPU_REG_CMD_BUDGET_MS:
+		return READ_ONCE(mgpu_cmd_budget_ms);
 	default:
+		if (off >= MGPU_REG_QUEUE_BASE)
+			return mgpu_queue_read(vgpu, off);
 		dev_dbg_ratelimited(vgpu->vdev.dev,
 				    "read of unknown register %#x\n", off);
 		return 0;
@@ -57,6 +73,13 @@ static void mgpu_regs_write32(struct mgpu_vgpu *vgpu, u32 off, u32 val)
 	case MGPU_REG_SCRATCH:
 		vgpu->scratch = val;
 		break;
+	case MGPU_REG_INT_STATUS:
+		vgpu->int_status &= ~val;
+		mgpu_irq_update(vgpu);
+		break;
+	case MGPU_REG_INT_MASK:
+		mgpu_irq_set_mask(vgpu, val);
+		break;
 	case MGPU_REG_MAGIC:
 	case MGPU_REG_VERSION:
 	case MGPU_REG_VRAM_SIZE_LO:
@@ -64,14 +87,16 @@ static void mgpu_regs_write32(struct mgpu_vgpu *vgpu, u32 off, u32 val)
 	case MGPU_REG_NUM_QUEUES:
 	case MGPU_REG_CAPS:
 	case MGPU_REG_FRACTION:
+	case MGPU_REG_TIMESTAMP_LO:
+	case MGPU_REG_TIMESTAMP_HI:
+	case MGPU_REG_CMD_BUDGET_MS:
 		dev_dbg_ratelimited(vgpu->vdev.dev,
 				    "write %#x to read-only register %#x ignored\n",
 				    val, off);
 		break;
 	default:
-		dev_info_ratelimited(vgpu->vdev.dev,
-				     "write %#x to unknown register %#x ignored\n",
-				     val, off);
+		/* Queue registers; unknown offsets are logged there. */
+		mgpu_queue_write(vgpu, off, val);
 		break;
 	}
 }

@@ -81,11 +81,17 @@ static void mgpu_swgpu_vram_clear(struct mgpu_parent *parent, u64 offset,
 	}
 }
 
+static void *mgpu_swgpu_vram_vaddr(struct mgpu_parent *parent)
+{
+	return to_swgpu(parent)->vram;
+}
+
 static const struct mgpu_backend_ops mgpu_swgpu_ops = {
 	.name = "software",
 	.vram_rw = mgpu_swgpu_vram_rw,
 	.vram_mmap = mgpu_swgpu_vram_mmap,
 	.vram_clear = mgpu_swgpu_vram_clear,
+	.vram_vaddr = mgpu_swgpu_vram_vaddr,
 };
 
 static void mgpu_swgpu_destroy(struct mgpu_swgpu *sw)

@@ -7,6 +7,7 @@
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
 
@@ -52,25 +53,29 @@ static int mgpu_vgpu_get_region_info_caps(struct vfio_device *vdev,
 }
 #endif
 
-/**
- * mgpu_vgpu_reset_locked() - reset the vGPU to its power-on state
- * @vgpu: the instance
- *
- * Used for VFIO_DEVICE_RESET, function level reset through config space,
- * and open/close.  Interrupt eventfds stay registered: they belong to the
- * VFIO user, not to the device.
- */
-void mgpu_vgpu_reset_locked(struct mgpu_vgpu *vgpu)
+static void mgpu_vgpu_reset_locked(struct mgpu_vgpu *vgpu)
 {
 	lockdep_assert_held(&vgpu->lock);
 
+	mgpu_queue_stop_all(vgpu);
 	mgpu_cfg_reset(vgpu);
 	mgpu_regs_reset(vgpu);
 	vgpu->intx_masked = false;
 }
 
-static void mgpu_vgpu_reset(struct mgpu_vgpu *vgpu)
+/**
+ * mgpu_vgpu_reset() - reset the vGPU to its power-on state
+ * @vgpu: the instance; its lock must not be held
+ *
+ * Used for VFIO_DEVICE_RESET, function level reset through config space,
+ * and open/close.  Stops the queues and waits for the engine to drop
+ * in-flight work first, so nothing from before the reset (a completion,
+ * an interrupt) arrives after it.  VRAM keeps its content.  Interrupt
+ * eventfds stay registered: they belong to the VFIO user, not the device.
+ */
+void mgpu_vgpu_reset(struct mgpu_vgpu *vgpu)
 {
+	mgpu_engine_quiesce(vgpu);
 	mutex_lock(&vgpu->lock);
 	mgpu_vgpu_reset_locked(vgpu);
 	mutex_unlock(&vgpu->lock);
@@ -97,6 +102,13 @@ static int mgpu_vgpu_init(struct vfio_device *vdev)
 	vgpu->nr_queues = mgpu_type_nr_queues(type);
 	vgpu->queue_base = (parent->nr_queues / MGPU_UNITS) *
 			   vgpu->first_unit;
+	vgpu->queues = kcalloc(vgpu->nr_queues, sizeof(*vgpu->queues),
+			       GFP_KERNEL);
+	if (!vgpu->queues) {
+		ret = -ENOMEM;
+		goto err_release;
+	}
+	INIT_LIST_HEAD(&vgpu->engine_node);
 	mutex_init(&vgpu->lock);
 	mgpu_cfg_init(vgpu);
 	mgpu_regs_reset(vgpu);
@@ -104,6 +116,10 @@ static int mgpu_vgpu_init(struct vfio_device *vdev)
 	/* A new tenant never sees what a previous one left in VRAM. */
 	parent->ops->vram_clear(parent, vgpu->vram_offset, vgpu->vram_size);
 	return 0;
+
+err_release:
+	mgpu_parent_release(parent, type, vgpu->first_unit);
+	return ret;
 }
 
 static void mgpu_vgpu_release(struct vfio_device *vdev)
@@ -111,14 +127,18 @@ static void mgpu_vgpu_release(struct vfio_device *vdev)
 	struct mgpu_vgpu *vgpu = vdev_to_vgpu(vdev);
 
 	mgpu_parent_release(vgpu->parent, vgpu->type, vgpu->first_unit);
+	kfree(vgpu->queues);
 	mutex_destroy(&vgpu->lock);
 	mgpu_compat_vfio_release_done(vdev);
 }
 
 static int mgpu_vgpu_open_device(struct vfio_device *vdev)
 {
+	struct mgpu_vgpu *vgpu = vdev_to_vgpu(vdev);
+
 	/* Every user starts from a device in its power-on state. */
-	mgpu_vgpu_reset(vdev_to_vgpu(vdev));
+	mgpu_vgpu_reset(vgpu);
+	mgpu_engine_attach(vgpu);
 	return 0;
 }
 
@@ -126,6 +146,9 @@ static void mgpu_vgpu_close_device(struct vfio_device *vdev)
 {
 	struct mgpu_vgpu *vgpu = vdev_to_vgpu(vdev);
 
+	/* Guest memory is only reachable while open: stop the engine first. */
+	mgpu_engine_quiesce(vgpu);
+	mgpu_engine_detach(vgpu);
 	mgpu_irq_disable_all(vgpu);
 	mgpu_vgpu_reset(vgpu);
 }
