@@ -265,6 +265,6 @@ ssize_t mgpu_cfg_rw(struct mgpu_vgpu *vgpu, u64 pos, char __user *buf,
 		}
 	}
 	if (flr)
-		mgpu_vgpu_reset(vgpu);	/* clears BCR_FLR too */
+		mgpu_vgpu_user_reset(vgpu);	/* clears BCR_FLR too */
 	return count;
 }

@@ -18,6 +18,7 @@
  */
 #include <linux/delay.h>
 #include <linux/kthread.h>
+#include <linux/math64.h>
 #include <linux/module.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -31,7 +32,6 @@ unsigned int mgpu_cmd_budget_ms = 5000;
 module_param_named(cmd_budget_ms, mgpu_cmd_budget_ms, uint, 0644);
 MODULE_PARM_DESC(cmd_budget_ms, "Engine time one command may take before the watchdog stops its queue, in ms (default 5000)");
 
-#define MGPU_ENGINE_SLICE_NS	(2 * NSEC_PER_MSEC)
 /* The work of one step: bytes for COPY/FILL, multiply-adds for GEMM. */
 #define MGPU_STEP_BYTES		(256 * 1024)
 #define MGPU_STEP_MACS		(128 * 1024)
@@ -273,6 +273,24 @@ static int mgpu_exec_gemm(struct mgpu_vgpu *vgpu, const struct mgpu_cmd *cmd,
 	return row == g->m ? MGPU_EXEC_DONE : MGPU_EXEC_MORE;
 }
 
+/* What a completed command adds to the statistics. */
+static void mgpu_engine_account(struct mgpu_vgpu *vgpu,
+				const struct mgpu_cmd *cmd)
+{
+	const struct mgpu_cmd_gemm *g = (const void *)cmd;
+	struct mgpu_vgpu_stats *st = &vgpu->stats;
+
+	lockdep_assert_held(&vgpu->lock);
+
+	WRITE_ONCE(st->commands, st->commands + 1);
+	if (cmd->opcode == MGPU_OP_COPY)
+		WRITE_ONCE(st->bytes, st->bytes + cmd->arg[2]);
+	else if (cmd->opcode == MGPU_OP_FILL)
+		WRITE_ONCE(st->bytes, st->bytes + cmd->arg[1]);
+	else if (cmd->opcode == MGPU_OP_GEMM)
+		WRITE_ONCE(st->flops, st->flops + 2ULL * g->m * g->n * g->k);
+}
+
 /* Run one step of @cmd: MGPU_EXEC_DONE, MGPU_EXEC_MORE or MGPU_ERR_*. */
 static int mgpu_engine_exec(struct mgpu_engine *e, struct mgpu_vgpu *vgpu,
 			    const struct mgpu_cmd *cmd, u64 *progress)
@@ -380,16 +398,18 @@ commit:
 		} else {
 			q->head = (head + 1) & (q->ring_size - 1);
 			q->completed++;
+			mgpu_engine_account(vgpu, &q->cur);
 		}
 	}
 	mutex_unlock(&vgpu->lock);
 	return true;
 }
 
-/* Run @vgpu's queues for one time slice, or until they are all idle. */
-static void mgpu_engine_run(struct mgpu_engine *e, struct mgpu_vgpu *vgpu)
+/* Run @vgpu's queues for @run_ns, or until they are all idle. */
+static void mgpu_engine_run(struct mgpu_engine *e, struct mgpu_vgpu *vgpu,
+			    u64 run_ns)
 {
-	u64 end = ktime_get_ns() + e->slice_ns;
+	u64 start = ktime_get_ns(), end = start + run_ns;
 	u32 idle = 0;
 
 	while (idle < vgpu->nr_queues && !kthread_should_stop()) {
@@ -404,21 +424,40 @@ static void mgpu_engine_run(struct mgpu_engine *e, struct mgpu_vgpu *vgpu)
 			break;
 		cond_resched();
 	}
-}
-
-/* Pick the next vGPU with work, round robin; NULL if none has any. */
-static struct mgpu_vgpu *mgpu_engine_pick(struct mgpu_engine *e,
-					  bool *polling)
-{
-	struct mgpu_vgpu *vgpu, *found = NULL;
 
 	mutex_lock(&e->lock);
+	mgpu_sched_charge(e, vgpu, ktime_get_ns() - start);
+	mutex_unlock(&e->lock);
+}
+
+/*
+ * Pick the next vGPU with work that the policy lets run, round robin.
+ * Return: the vGPU (and how long it may run in @run_ns), or NULL; then
+ * @wait_ns says how long until a period starts if a vGPU with work had
+ * to wait for it (0 if none).
+ */
+static struct mgpu_vgpu *mgpu_engine_pick(struct mgpu_engine *e,
+					  bool *polling, u64 *run_ns,
+					  u64 *wait_ns)
+{
+	struct mgpu_vgpu *vgpu, *found = NULL;
+	u64 now = ktime_get_ns();
+	bool throttled = false;
+
+	mutex_lock(&e->lock);
+	if (!mgpu_sched_period_left(e, now))
+		mgpu_sched_new_period(e, now);
 	list_for_each_entry(vgpu, &e->vgpus, engine_node) {
-		if (mgpu_vgpu_has_work(vgpu, polling)) {
+		if (!mgpu_vgpu_has_work(vgpu, polling))
+			continue;
+		*run_ns = mgpu_sched_run_ns(e, vgpu);
+		if (*run_ns) {
 			found = vgpu;
 			break;
 		}
+		throttled = true;
 	}
+	*wait_ns = throttled ? mgpu_sched_period_left(e, now) : 0;
 	if (found) {
 		/* The next pick starts after this one. */
 		list_move_tail(&found->engine_node, &e->vgpus);
@@ -436,11 +475,12 @@ static int mgpu_engine_thread(void *data)
 	while (!kthread_should_stop()) {
 		struct mgpu_vgpu *vgpu;
 		bool polling = false;
+		u64 run_ns, wait_ns;
 
 		atomic_set(&e->kick, 0);
-		vgpu = mgpu_engine_pick(e, &polling);
+		vgpu = mgpu_engine_pick(e, &polling, &run_ns, &wait_ns);
 		if (vgpu) {
-			mgpu_engine_run(e, vgpu);
+			mgpu_engine_run(e, vgpu, run_ns);
 			WRITE_ONCE(e->running, NULL);
 			wake_up_all(&e->idle_wq);
 			poll_us = MGPU_POLL_MIN_US;
@@ -448,7 +488,12 @@ static int mgpu_engine_thread(void *data)
 			continue;
 		}
 
-		if (polling) {
+		if (wait_ns) {
+			/* Work waits for its share: idle until the period ends. */
+			wait_ns = min_t(u64, wait_ns, NSEC_PER_MSEC);
+			usleep_range(div_u64(wait_ns, NSEC_PER_USEC) + 1,
+				     div_u64(wait_ns, NSEC_PER_USEC) + 50);
+		} else if (polling) {
 			/* A trap-free tail may move at any time: poll it. */
 			usleep_range(poll_us, poll_us * 2);
 			poll_us = min(poll_us * 2, MGPU_POLL_MAX_US);
@@ -482,7 +527,9 @@ void mgpu_engine_attach(struct mgpu_vgpu *vgpu)
 	struct mgpu_engine *e = &vgpu->parent->engine;
 
 	mutex_lock(&e->lock);
+	vgpu->budget_ns = 0;
 	list_add_tail(&vgpu->engine_node, &e->vgpus);
+	e->period_ns = 0;	/* shares change: new period */
 	mutex_unlock(&e->lock);
 }
 
@@ -516,6 +563,7 @@ void mgpu_engine_detach(struct mgpu_vgpu *vgpu)
 
 	mutex_lock(&e->lock);
 	list_del_init(&vgpu->engine_node);
+	e->period_ns = 0;
 	mutex_unlock(&e->lock);
 	wait_event(e->idle_wq, READ_ONCE(e->running) != vgpu);
 }
@@ -537,7 +585,7 @@ int mgpu_engine_init(struct mgpu_parent *parent)
 	init_waitqueue_head(&e->wq);
 	init_waitqueue_head(&e->idle_wq);
 	atomic_set(&e->kick, 0);
-	e->slice_ns = MGPU_ENGINE_SLICE_NS;
+	mgpu_sched_init(e);
 
 	e->bounce = kmalloc(MGPU_BOUNCE_SIZE, GFP_KERNEL);
 	if (!e->bounce) {

@@ -14,6 +14,7 @@
  *   queue.c   mgpu_queue_*   command queue registers (the guest's side)
  *   engine.c  mgpu_engine_*  the parent's engine: runs queued commands
  *   gemm.c    mgpu_gemm_*    GEMM kernels (int8 here, fp32 in gemm_fp.c)
+ *   sched.c   mgpu_sched_*   scheduling policy: who runs next, how long
  */
 #ifndef _MGPU_DRV_H
 #define _MGPU_DRV_H
@@ -52,6 +53,18 @@
 /* Standard config header + capabilities: the part with write masks. */
 #define MGPU_CONFIG_STD_SIZE	PCI_CFG_SPACE_SIZE
 
+/* Scheduling policies (sched.c) and their limits */
+enum mgpu_sched_policy {
+	MGPU_SCHED_BEST_EFFORT,
+	MGPU_SCHED_EQUAL_SHARE,
+	MGPU_SCHED_FIXED_SHARE,
+};
+
+#define MGPU_SCHED_DEFAULT_SLICE_NS	(2 * NSEC_PER_MSEC)
+#define MGPU_SCHED_MIN_SLICE_US		100
+#define MGPU_SCHED_MAX_SLICE_US		1000000
+#define MGPU_SCHED_MAX_WEIGHT		10000
+
 struct mgpu_parent;
 struct mgpu_vgpu;
 struct task_struct;
@@ -61,15 +74,22 @@ struct vm_area_struct;
  * struct mgpu_engine - the command engine of a parent GPU
  * @parent: the parent
  * @thread: the kernel thread that runs commands
- * @lock: protects @vgpus, @running and @rr_next
- * @vgpus: open vGPUs (mgpu_vgpu.engine_node)
+ * @lock: protects @vgpus, @running, the scheduling fields below and
+ *	the scheduling fields of the vGPUs (weight, cap, budget)
+ * @vgpus: open vGPUs (mgpu_vgpu.engine_node), in round-robin order
  * @running: the vGPU whose commands the thread is running, or NULL
- * @rr_next: where the next round-robin scan starts
  * @kick: set by a doorbell, cleared by the thread before a scan
  * @wq: the thread waits here for work
  * @idle_wq: quiesce waits here until the thread leaves a vGPU
- * @slice_ns: time a vGPU runs before the thread looks for others
  * @bounce: buffer for guest-memory to guest-memory copies
+ * @policy: scheduling policy
+ * @slice_ns: time a vGPU runs before the thread looks for others
+ * @period_start: start of the scheduling period
+ * @period_ns: its length; 0 forces a new period
+ * @busy_ns: engine time spent running vGPUs
+ * @util_start: start of the utilization window
+ * @util_busy: @busy_ns at @util_start
+ * @util_pct: utilization over the last complete window
  */
 struct mgpu_engine {
 	struct mgpu_parent *parent;
@@ -77,12 +97,40 @@ struct mgpu_engine {
 	struct mutex lock;
 	struct list_head vgpus;
 	struct mgpu_vgpu *running;
-	unsigned int rr_next;
 	atomic_t kick;
 	wait_queue_head_t wq;
 	wait_queue_head_t idle_wq;
-	u64 slice_ns;
 	void *bounce;
+
+	enum mgpu_sched_policy policy;
+	u64 slice_ns;
+	u64 period_start;
+	u64 period_ns;
+	u64 busy_ns;
+	u64 util_start;
+	u64 util_busy;
+	u32 util_pct;
+};
+
+/**
+ * struct mgpu_vgpu_stats - per-instance statistics (sysfs mgpu/)
+ * @busy_ns: engine time spent on the instance
+ * @commands: commands completed
+ * @bytes: bytes written by completed COPY and FILL commands
+ * @flops: floating point or integer operations of completed GEMMs (2mnk)
+ * @errors: queues stopped by an error
+ * @resets: device resets requested by the user (VFIO reset, FLR)
+ *
+ * Written by the engine thread or under the vGPU's lock, read without a
+ * lock: each counter is one aligned 64-bit word.
+ */
+struct mgpu_vgpu_stats {
+	u64 busy_ns;
+	u64 commands;
+	u64 bytes;
+	u64 flops;
+	u64 errors;
+	u64 resets;
 };
 
 /**
@@ -223,6 +271,10 @@ struct mgpu_parent {
  * @queues: @nr_queues command queues
  * @engine_node: entry in the engine's list while the device is open
  * @rr_queue: next queue the engine looks at (engine thread only)
+ * @weight: share weight under fixed_share (engine lock)
+ * @cap_pct: most of the engine it may use, percent; 0: no cap (engine lock)
+ * @budget_ns: engine time left in this period (engine lock)
+ * @stats: statistics
  */
 struct mgpu_vgpu {
 	struct vfio_device vdev;
@@ -249,6 +301,10 @@ struct mgpu_vgpu {
 	struct mgpu_queue *queues;
 	struct list_head engine_node;
 	unsigned int rr_queue;
+	u32 weight;
+	u32 cap_pct;
+	s64 budget_ns;
+	struct mgpu_vgpu_stats stats;
 };
 
 static inline struct mgpu_vgpu *vdev_to_vgpu(struct vfio_device *vdev)
@@ -281,6 +337,7 @@ extern struct class *mgpu_class;
 /* vgpu.c */
 extern struct mdev_driver mgpu_mdev_driver;
 void mgpu_vgpu_reset(struct mgpu_vgpu *vgpu);
+void mgpu_vgpu_user_reset(struct mgpu_vgpu *vgpu);
 
 /* cfg.c */
 void mgpu_cfg_init(struct mgpu_vgpu *vgpu);
@@ -326,6 +383,20 @@ void mgpu_engine_attach(struct mgpu_vgpu *vgpu);
 void mgpu_engine_detach(struct mgpu_vgpu *vgpu);
 void mgpu_engine_quiesce(struct mgpu_vgpu *vgpu);
 void mgpu_engine_kick(struct mgpu_parent *parent);
+
+/* sched.c */
+void mgpu_sched_init(struct mgpu_engine *e);
+void mgpu_sched_vgpu_init(struct mgpu_vgpu *vgpu);
+void mgpu_sched_new_period(struct mgpu_engine *e, u64 now);
+u64 mgpu_sched_period_left(struct mgpu_engine *e, u64 now);
+u64 mgpu_sched_run_ns(struct mgpu_engine *e, struct mgpu_vgpu *vgpu);
+void mgpu_sched_charge(struct mgpu_engine *e, struct mgpu_vgpu *vgpu, u64 ns);
+const char *mgpu_sched_policy_name(struct mgpu_engine *e);
+int mgpu_sched_set_policy(struct mgpu_engine *e, const char *name);
+int mgpu_sched_set_slice(struct mgpu_engine *e, u32 us);
+int mgpu_sched_set_weight(struct mgpu_vgpu *vgpu, u32 weight);
+int mgpu_sched_set_cap(struct mgpu_vgpu *vgpu, u32 pct);
+u32 mgpu_sched_utilization(struct mgpu_engine *e, u64 now);
 
 /* gemm.c, gemm_fp.c */
 void mgpu_gemm_i8_row(const s8 *a, const s8 *b, s32 *c, u32 n, u32 p0,

@@ -8,6 +8,7 @@
 #include <linux/device.h>
 #include <linux/kernel.h>
 #include <linux/sysfs.h>
+#include <linux/timekeeping.h>
 
 #include "mgpu_drv.h"
 
@@ -245,11 +246,70 @@ static ssize_t last_error_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(last_error);
 
+static ssize_t sched_policy_show(struct device *dev,
+				 struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%s\n",
+			  mgpu_sched_policy_name(&dev_to_parent(dev)->engine));
+}
+
+static ssize_t sched_policy_store(struct device *dev,
+				  struct device_attribute *attr,
+				  const char *buf, size_t count)
+{
+	int ret = mgpu_sched_set_policy(&dev_to_parent(dev)->engine, buf);
+
+	return ret ? ret : count;
+}
+static DEVICE_ATTR_RW(sched_policy);
+
+static ssize_t time_slice_us_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n",
+			  READ_ONCE(dev_to_parent(dev)->engine.slice_ns) /
+			  NSEC_PER_USEC);
+}
+
+static ssize_t time_slice_us_store(struct device *dev,
+				   struct device_attribute *attr,
+				   const char *buf, size_t count)
+{
+	u32 us;
+	int ret = kstrtou32(buf, 0, &us);
+
+	if (!ret)
+		ret = mgpu_sched_set_slice(&dev_to_parent(dev)->engine, us);
+	return ret ? ret : count;
+}
+static DEVICE_ATTR_RW(time_slice_us);
+
+static ssize_t engine_busy_ns_show(struct device *dev,
+				   struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n",
+			  READ_ONCE(dev_to_parent(dev)->engine.busy_ns));
+}
+static DEVICE_ATTR_RO(engine_busy_ns);
+
+static ssize_t utilization_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n",
+			  mgpu_sched_utilization(&dev_to_parent(dev)->engine,
+						 ktime_get_ns()));
+}
+static DEVICE_ATTR_RO(utilization);
+
 static struct attribute *mgpu_parent_attrs[] = {
 	&dev_attr_vram_size.attr,
 	&dev_attr_queues.attr,
 	&dev_attr_backend.attr,
 	&dev_attr_last_error.attr,
+	&dev_attr_sched_policy.attr,
+	&dev_attr_time_slice_us.attr,
+	&dev_attr_engine_busy_ns.attr,
+	&dev_attr_utilization.attr,
 	NULL,
 };
 

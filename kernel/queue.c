@@ -59,6 +59,7 @@ void mgpu_queue_set_error(struct mgpu_vgpu *vgpu, struct mgpu_queue *q,
 	q->error = error;
 	q->error_head = head;
 	q->gen++;
+	WRITE_ONCE(vgpu->stats.errors, vgpu->stats.errors + 1);
 	dev_info_ratelimited(vgpu->vdev.dev,
 			     "queue %td stopped at command %u: %s\n",
 			     q - vgpu->queues, head,

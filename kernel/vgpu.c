@@ -81,6 +81,20 @@ void mgpu_vgpu_reset(struct mgpu_vgpu *vgpu)
 	mutex_unlock(&vgpu->lock);
 }
 
+/**
+ * mgpu_vgpu_user_reset() - a reset the VFIO user or the guest asked for
+ * @vgpu: the instance; its lock must not be held
+ *
+ * Counted in the statistics, unlike the resets of open and close.
+ */
+void mgpu_vgpu_user_reset(struct mgpu_vgpu *vgpu)
+{
+	mutex_lock(&vgpu->lock);
+	WRITE_ONCE(vgpu->stats.resets, vgpu->stats.resets + 1);
+	mutex_unlock(&vgpu->lock);
+	mgpu_vgpu_reset(vgpu);
+}
+
 static int mgpu_vgpu_init(struct vfio_device *vdev)
 {
 	struct mgpu_vgpu *vgpu = vdev_to_vgpu(vdev);
@@ -109,6 +123,7 @@ static int mgpu_vgpu_init(struct vfio_device *vdev)
 		goto err_release;
 	}
 	INIT_LIST_HEAD(&vgpu->engine_node);
+	mgpu_sched_vgpu_init(vgpu);
 	mutex_init(&vgpu->lock);
 	mgpu_cfg_init(vgpu);
 	mgpu_regs_reset(vgpu);
@@ -272,7 +287,7 @@ static long mgpu_vgpu_ioctl(struct vfio_device *vdev, unsigned int cmd,
 	case VFIO_DEVICE_SET_IRQS:
 		return mgpu_irq_set(vgpu, uarg);
 	case VFIO_DEVICE_RESET:
-		mgpu_vgpu_reset(vgpu);
+		mgpu_vgpu_user_reset(vgpu);
 		return 0;
 	default:
 		return -ENOTTY;
@@ -334,11 +349,71 @@ static ssize_t queue_base_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(queue_base);
 
+#define MGPU_VGPU_STAT_ATTR(name)					\
+static ssize_t name##_show(struct device *dev,				\
+			   struct device_attribute *attr, char *buf)	\
+{									\
+	return sysfs_emit(buf, "%llu\n",				\
+			  READ_ONCE(dev_to_vgpu(dev)->stats.name));	\
+}									\
+static DEVICE_ATTR_RO(name)
+
+MGPU_VGPU_STAT_ATTR(busy_ns);
+MGPU_VGPU_STAT_ATTR(commands);
+MGPU_VGPU_STAT_ATTR(bytes);
+MGPU_VGPU_STAT_ATTR(flops);
+MGPU_VGPU_STAT_ATTR(errors);
+MGPU_VGPU_STAT_ATTR(resets);
+
+static ssize_t weight_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(dev_to_vgpu(dev)->weight));
+}
+
+static ssize_t weight_store(struct device *dev, struct device_attribute *attr,
+			    const char *buf, size_t count)
+{
+	u32 weight;
+	int ret = kstrtou32(buf, 0, &weight);
+
+	if (!ret)
+		ret = mgpu_sched_set_weight(dev_to_vgpu(dev), weight);
+	return ret ? ret : count;
+}
+static DEVICE_ATTR_RW(weight);
+
+static ssize_t cap_show(struct device *dev, struct device_attribute *attr,
+			char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(dev_to_vgpu(dev)->cap_pct));
+}
+
+static ssize_t cap_store(struct device *dev, struct device_attribute *attr,
+			 const char *buf, size_t count)
+{
+	u32 pct;
+	int ret = kstrtou32(buf, 0, &pct);
+
+	if (!ret)
+		ret = mgpu_sched_set_cap(dev_to_vgpu(dev), pct);
+	return ret ? ret : count;
+}
+static DEVICE_ATTR_RW(cap);
+
 static struct attribute *mgpu_vgpu_attrs[] = {
 	&dev_attr_vram_size.attr,
 	&dev_attr_vram_offset.attr,
 	&dev_attr_queues.attr,
 	&dev_attr_queue_base.attr,
+	&dev_attr_busy_ns.attr,
+	&dev_attr_commands.attr,
+	&dev_attr_bytes.attr,
+	&dev_attr_flops.attr,
+	&dev_attr_errors.attr,
+	&dev_attr_resets.attr,
+	&dev_attr_weight.attr,
+	&dev_attr_cap.attr,
 	NULL,
 };
 
