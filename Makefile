@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# mgpu: out-of-tree build wrapper and test harness entry points.
+#
+#   make [module]      build mgpu.ko here against $(KDIR)
+#   make install       modules_install + depmod for $(KDIR)'s kernel
+#   make clean         remove build products (keeps the kernel cache)
+#   make distclean     also remove build/kernels (downloaded images)
+#   make sparse        sparse (C=1) build for every kernel of the matrix
+#   make modules-all   W=1 build for every kernel of the matrix
+#   make selftests     build selftests/mgpu into build/selftests
+#   make check         everything, on every kernel, in QEMU (see scripts/ci.sh)
+#   make demo          boot the newest kernel and create one vGPU per type
+#
+# The matrix is resolved from apt at run time (scripts/kernels.sh);
+# MGPU_KERNELS="<release> ..." restricts it.  kbuild reads ./Kbuild, not
+# this file.
+
+KERNELRELEASE ?= $(shell uname -r)
+KDIR ?= /lib/modules/$(KERNELRELEASE)/build
+# The running kernel's headers may be missing (containers, CI): then use
+# the newest installed headers, unless KDIR was given explicitly.
+ifeq ($(origin KDIR),file)
+ifeq ($(wildcard $(KDIR)/Makefile),)
+KDIR := $(lastword $(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V))
+endif
+endif
+
+all: module
+
+module:
+	@test -n "$(KDIR)" -a -f "$(KDIR)/Makefile" || { \
+		echo "error: no kernel headers at '$(KDIR)' (fix: apt-get install linux-headers-amd64, or make KDIR=/path/to/build)" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+install: module
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+	depmod -a $$(cat $(KDIR)/include/config/kernel.release)
+
+# Not "make -C $(KDIR) M=$(CURDIR) clean": that deletes every *.ko below
+# this directory, build/kernels (the extracted Debian kernels) included.
+clean:
+	rm -f *.ko *.mod *.mod.c *.mod.o *.o .*.o .*.cmd modules.order Module.symvers
+	find kernel include -type f \( -name '*.o' -o -name '.*.cmd' -o -name '*.mod' \
+		-o -name '*.mod.c' -o -name '*.a' -o -name compat-probed.h \) -delete 2>/dev/null || true
+	find build -mindepth 1 -maxdepth 1 ! -name kernels -exec rm -rf {} + 2>/dev/null || true
+
+distclean: clean
+	rm -rf build
+
+check:
+	@scripts/ci.sh check
+
+demo:
+	@scripts/ci.sh demo
+
+sparse:
+	@scripts/ci.sh sparse
+
+modules-all:
+	@scripts/ci.sh modules
+
+selftests:
+	@scripts/deps.sh
+	@scripts/build-selftests.sh
+
+.PHONY: all module install clean distclean check demo sparse modules-all selftests

@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: GPL-2.0
+# Common helpers for the mgpu build/test scripts.  Source it, don't run it.
+
+# Repository root and build directory (override with MGPU_BUILD).
+MGPU_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+MGPU_BUILD=${MGPU_BUILD:-$MGPU_ROOT/build}
+
+die() {
+	echo "error: $*" >&2
+	exit 1
+}
+
+info() {
+	echo ">>> $*" >&2
+}
+
+# is_installed PKG: true when dpkg has PKG fully installed
+is_installed() {
+	dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q '^install ok installed$'
+}
+
+_apt_updated=
+apt_update_once() {
+	[ -n "$_apt_updated" ] && return 0
+	info "apt-get update"
+	apt-get update -qq >/dev/null 2>&1 || die "apt-get update failed (fix: check /etc/apt/sources.list and network access to the Debian archive)"
+	_apt_updated=1
+}
+
+# ensure_pkgs PKG...: install the packages that are missing (quiet, idempotent)
+ensure_pkgs() {
+	missing=
+	for p in "$@"; do
+		is_installed "$p" || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	[ "$(id -u)" = 0 ] || die "packages missing:$missing (fix: run as root, or apt-get install$missing)"
+	info "apt-get install$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	log=$(mktemp)
+	# shellcheck disable=SC2086
+	if ! apt-get install -y -q --no-install-recommends $missing >"$log" 2>&1; then
+		apt_update_once
+		# shellcheck disable=SC2086
+		if ! apt-get install -y -q --no-install-recommends $missing >"$log" 2>&1; then
+			cat "$log" >&2
+			rm -f "$log"
+			die "apt-get install$missing failed (fix: check the apt sources)"
+		fi
+	fi
+	rm -f "$log"
+}
+
+# kernel_list: the kernel versions to work on (see scripts/kernels.sh)
+kernel_list() {
+	"$MGPU_ROOT/scripts/kernels.sh" --list
+}
+
+# newest_kernel: the newest version of kernel_list
+newest_kernel() {
+	kernel_list | tr ' ' '\n' | sed '/^$/d' | sort -V | tail -n1
+}

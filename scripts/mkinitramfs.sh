@@ -1,0 +1,84 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Build the test initramfs for one kernel: busybox, scripts/guest-init as
+# /init, vfio/mdev and their dependencies from the extracted Debian image
+# (decompressed, with an insmod order computed here), mgpu.ko and the
+# selftest programs.
+#
+# usage: scripts/mkinitramfs.sh VER
+#   input:  build/kernels/VER/root (scripts/kernels.sh --fetch),
+#           build/VER/mod/mgpu.ko (scripts/build-module.sh VER),
+#           build/selftests/ + its "list" (scripts/build-selftests.sh)
+#   output: build/VER/initramfs.cpio.gz
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+ver=${1:?usage: mkinitramfs.sh VER}
+kroot=$MGPU_BUILD/kernels/$ver/root
+ko=$MGPU_BUILD/$ver/mod/mgpu.ko
+tests=${MGPU_TESTS_DIR:-$MGPU_BUILD/selftests}
+out=$MGPU_BUILD/$ver/initramfs.cpio.gz
+stage=$MGPU_BUILD/$ver/initramfs
+
+[ -d "$kroot/lib/modules/$ver" ] || die "no extracted kernel $ver (fix: scripts/kernels.sh --fetch)"
+[ -f "$ko" ] || die "no $ko (fix: scripts/build-module.sh $ver)"
+busybox=$(command -v busybox || true)
+[ -n "$busybox" ] || die "busybox not found (fix: apt-get install busybox-static)"
+file -L "$busybox" | grep -q 'statically linked' ||
+	die "$busybox is not static (fix: apt-get install busybox-static)"
+
+rm -rf "$stage"
+mkdir -p "$stage/bin" "$stage/dev" "$stage/proc" "$stage/sys" "$stage/tmp" \
+	"$stage/mgpu/modules" "$stage/mgpu/tests"
+cp "$busybox" "$stage/bin/busybox"
+ln -s busybox "$stage/bin/sh"
+cp "$MGPU_ROOT/scripts/guest-init" "$stage/init"
+chmod 755 "$stage/init"
+# The kernel opens /dev/console before /init runs.
+mknod -m 600 "$stage/dev/console" c 5 1 2>/dev/null || true
+
+# Module dependencies, in load order: what vfio, vfio_iommu_type1 and mdev
+# need, plus whatever mgpu.ko itself depends on.
+mods="vfio vfio_iommu_type1 mdev $(modinfo -F depends "$ko" | tr ',' ' ')"
+order=$stage/mgpu/modules.order
+: >"$order"
+for m in $mods; do
+	modprobe -S "$ver" -d "$kroot" --show-depends "$m" ||
+		die "$ver: modprobe --show-depends $m failed (is it in the image?)"
+done | while read -r kind path _; do
+	[ "$kind" = insmod ] || continue # "builtin NAME": nothing to load
+	name=$(basename "$path")
+	name=${name%.xz}
+	name=${name%.zst}
+	name=${name%.gz}
+	grep -qx "$name" "$order" && continue
+	case $path in
+	*.ko.xz) xz -dc "$path" >"$stage/mgpu/modules/$name" ;;
+	*.ko.zst) zstd -qdc "$path" >"$stage/mgpu/modules/$name" ;;
+	*.ko.gz) gzip -dc "$path" >"$stage/mgpu/modules/$name" ;;
+	*) cp "$path" "$stage/mgpu/modules/$name" ;;
+	esac
+	echo "$name" >>"$order"
+done
+cp "$ko" "$stage/mgpu/mgpu.ko"
+
+# Selftests (static programs; there is no libc in here).
+: >"$stage/mgpu/tests/list"
+if [ -f "$tests/list" ]; then
+	while read -r t; do
+		[ -n "$t" ] || continue
+		[ -x "$tests/$t" ] || die "selftest $tests/$t is missing"
+		file -L "$tests/$t" | grep -Eq 'statically linked|static-pie linked|text executable' ||
+			die "selftest $t is dynamically linked (fix: link it with -static)"
+		cp "$tests/$t" "$stage/mgpu/tests/"
+		echo "$t" >>"$stage/mgpu/tests/list"
+	done <"$tests/list"
+fi
+for f in settings config; do
+	[ -f "$tests/$f" ] && cp "$tests/$f" "$stage/mgpu/tests/"
+done
+
+(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) |
+	gzip -1 >"$out.tmp"
+mv "$out.tmp" "$out"
+info "$ver: initramfs $(du -h "$out" | cut -f1) ($(wc -l <"$order") dependency modules, $(wc -l <"$stage/mgpu/tests/list") test programs)"

@@ -1,0 +1,81 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Boot one kernel with the mgpu initramfs in QEMU (TCG, no KVM needed).
+#
+# usage: scripts/run-qemu.sh VER [test|demo|shell]
+#   test (default): console -> build/VER/console.log,
+#                   verdict channel (ttyS1) -> build/VER/result.log
+#   demo:           same, and the console is shown live on stdout
+#   shell:          interactive shell on the console (stdio)
+# MGPU_ACCEL=kvm uses KVM instead of TCG; MGPU_QEMU_TIMEOUT overrides the time limit (seconds); MGPU_APPEND adds
+# kernel parameters.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+ver=${1:?usage: run-qemu.sh VER [test|demo|shell]}
+mode=${2:-test}
+dir=$MGPU_BUILD/$ver
+kernel=$MGPU_BUILD/kernels/$ver/vmlinuz
+initrd=$dir/initramfs.cpio.gz
+console=$dir/console.log
+result=$dir/result.log
+
+[ -f "$kernel" ] || die "no kernel image for $ver (fix: scripts/kernels.sh --fetch)"
+[ -f "$initrd" ] || die "no initramfs for $ver (fix: scripts/mkinitramfs.sh $ver)"
+command -v qemu-system-x86_64 >/dev/null ||
+	die "qemu-system-x86_64 not found (fix: apt-get install qemu-system-x86)"
+
+# Time limit: boot allowance + each test program's timeout.
+if [ -z "${MGPU_QEMU_TIMEOUT:-}" ]; then
+	per=45
+	settings=$dir/initramfs/mgpu/tests/settings
+	if [ -f "$settings" ]; then
+		t=$(sed -n 's/^timeout=\([0-9][0-9]*\)$/\1/p' "$settings" | tail -n1)
+		[ -n "$t" ] && per=$t
+	fi
+	n=$(wc -l <"$dir/initramfs/mgpu/tests/list" 2>/dev/null || echo 0)
+	MGPU_QEMU_TIMEOUT=$((180 + per * n))
+fi
+
+# TCG by default: CI machines have no (working) KVM.  MGPU_ACCEL=kvm to try.
+accel=${MGPU_ACCEL:-tcg}
+
+append="console=ttyS0 panic=-1 loglevel=5 mgpu_ci=$mode ${MGPU_APPEND:-}"
+[ "$mode" = demo ] && append="$append quiet"
+
+rm -f "$console" "$result"
+set -- qemu-system-x86_64 -accel "$accel" -cpu max -m 1G -smp 2 \
+	-nodefaults -display none -no-reboot \
+	-kernel "$kernel" -initrd "$initrd" -append "$append"
+
+case $mode in
+shell)
+	exec "$@" -serial mon:stdio -serial "file:$result"
+	;;
+esac
+
+start=$(date +%s)
+timeout -k 10 "$MGPU_QEMU_TIMEOUT" "$@" \
+	-serial "file:$console" -serial "file:$result" </dev/null &
+qpid=$!
+if [ "$mode" = demo ]; then
+	# Show the console live; tail exits with QEMU.
+	while [ ! -f "$console" ] && kill -0 "$qpid" 2>/dev/null; do sleep 0.2; done
+	[ -f "$console" ] && tail -n +1 -f --pid="$qpid" "$console" | tr -d '\r'
+fi
+rc=0
+wait "$qpid" || rc=$?
+secs=$(($(date +%s) - start))
+echo "$secs" >"$dir/boot-seconds"
+if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+	echo "$ver: QEMU killed after ${MGPU_QEMU_TIMEOUT}s (timeout)" >"$dir/qemu-status"
+	info "$ver: QEMU timed out after ${MGPU_QEMU_TIMEOUT}s"
+elif [ "$rc" != 0 ]; then
+	echo "$ver: QEMU exited with status $rc" >"$dir/qemu-status"
+	info "$ver: QEMU exited with status $rc"
+else
+	echo "$ver: QEMU exited normally after ${secs}s" >"$dir/qemu-status"
+	info "$ver: guest done in ${secs}s"
+fi
+# The verdict is scripts/check.sh's job: a missing end marker fails there.
+exit 0
