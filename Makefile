@@ -11,10 +11,17 @@
 #   make selftests     build selftests/mgpu into build/selftests
 #   make check         everything, on every kernel, in QEMU (see scripts/ci.sh)
 #   make demo          boot the newest kernel and create one vGPU per type
+#   make dkms-install  copy the sources to /usr/src/mgpu-$(VERSION) and
+#                      dkms add/build/install (for every installed kernel
+#                      with headers, or DKMS_KERNELS="<release> ...")
+#   make dkms-remove   dkms remove and delete /usr/src/mgpu-$(VERSION)
 #
 # The matrix is resolved from apt at run time (scripts/kernels.sh);
 # MGPU_KERNELS="<release> ..." restricts it.  kbuild reads ./Kbuild, not
 # this file.
+
+VERSION := 0.1.0
+DKMS_SRC := $(DESTDIR)/usr/src/mgpu-$(VERSION)
 
 KERNELRELEASE ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KERNELRELEASE)/build
@@ -64,4 +71,28 @@ selftests:
 	@scripts/deps.sh
 	@scripts/build-selftests.sh
 
+# Only what kbuild needs goes into the DKMS source tree.
+dkms-src:
+	rm -rf $(DKMS_SRC)
+	mkdir -p $(DKMS_SRC)
+	cp -r Kbuild kernel include $(DKMS_SRC)/
+	find $(DKMS_SRC) \( -name '*.o' -o -name '.*.cmd' -o -name '*.ko' \
+		-o -name compat-probed.h \) -delete
+	sed 's/@VERSION@/$(VERSION)/' dkms.conf > $(DKMS_SRC)/dkms.conf
+
+dkms-install: dkms-src
+	dkms remove mgpu/$(VERSION) --all >/dev/null 2>&1 || true
+	dkms add mgpu/$(VERSION)
+	@set -e; for k in $${DKMS_KERNELS:-$$(ls /lib/modules)}; do \
+		[ -e /lib/modules/$$k/build/Makefile ] || continue; \
+		echo "dkms: building mgpu/$(VERSION) for $$k"; \
+		dkms build mgpu/$(VERSION) -k $$k; \
+		dkms install mgpu/$(VERSION) -k $$k --force; \
+	done
+
+dkms-remove:
+	dkms remove mgpu/$(VERSION) --all || true
+	rm -rf $(DKMS_SRC)
+
+.PHONY: dkms-src dkms-install dkms-remove
 .PHONY: all module install clean distclean check demo sparse modules-all selftests
