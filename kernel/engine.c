@@ -137,6 +137,11 @@ static int mgpu_check_u64_dst(struct mgpu_vgpu *vgpu,
 	return MGPU_EXEC_DONE;
 }
 
+static bool mgpu_ranges_overlap(u64 a, u64 alen, u64 b, u64 blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
 static int mgpu_exec_copy(struct mgpu_engine *e, struct mgpu_vgpu *vgpu,
 			  const struct mgpu_cmd *cmd, u64 *progress)
 {
@@ -155,8 +160,8 @@ static int mgpu_exec_copy(struct mgpu_engine *e, struct mgpu_vgpu *vgpu,
 		    (!dst_sys && !mgpu_vram_range_ok(vgpu, dst, size)))
 			return MGPU_ERR_VRAM_RANGE;
 		/* VRAM to VRAM copies are done in steps: no overlap. */
-		if (!src_sys && !dst_sys && src < dst + size && dst < src + size &&
-		    size)
+		if (!src_sys && !dst_sys && size &&
+		    mgpu_ranges_overlap(src, size, dst, size))
 			return MGPU_ERR_BAD_CMD;
 	}
 	if (done == size)
@@ -244,6 +249,12 @@ static int mgpu_exec_gemm(struct mgpu_vgpu *vgpu, const struct mgpu_cmd *cmd,
 	    !mgpu_vram_range_ok(vgpu, g->b, (u64)g->k * g->n * esize) ||
 	    !mgpu_vram_range_ok(vgpu, g->c, (u64)g->m * g->n * 4))
 		return MGPU_ERR_VRAM_RANGE;
+	/* C is written in steps: it must not overlap an input. */
+	if (mgpu_ranges_overlap(g->c, (u64)g->m * g->n * 4,
+				g->a, (u64)g->m * g->k * esize) ||
+	    mgpu_ranges_overlap(g->c, (u64)g->m * g->n * 4,
+				g->b, (u64)g->k * g->n * esize))
+		return MGPU_ERR_BAD_CMD;
 
 	if (!int8)
 		kernel_fpu_begin();
