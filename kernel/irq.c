@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vGPU interrupts as seen through VFIO: INTx, one MSI vector, and the
- * device request interrupt, each delivered by signalling an eventfd that
- * the VFIO user registered with VFIO_DEVICE_SET_IRQS.
+ * vGPU interrupts as seen through VFIO: INTx, one MSI vector, the error
+ * interrupt and the device request interrupt, each delivered by
+ * signalling an eventfd that the VFIO user registered with
+ * VFIO_DEVICE_SET_IRQS.
+ *
+ * The error interrupt (AER on vfio-pci) is accepted so that QEMU sets up
+ * its error recovery as for any PCI Express device, but an emulated
+ * device has no uncorrectable errors to report: it is never signalled.
  *
  * INTx and MSI are exclusive, as on vfio-pci: one must be disabled before
  * the other is enabled.  The request interrupt asks the user to release
@@ -20,14 +25,14 @@
  * mgpu_irq_count() - interrupts behind one VFIO IRQ index
  * @index: a VFIO_PCI_*_IRQ_INDEX
  *
- * Return: 1 for INTx, MSI and request; 0 for the rest (no MSI-X, no
- * error interrupt).
+ * Return: 1 for INTx, MSI, error and request; 0 for MSI-X.
  */
 int mgpu_irq_count(unsigned int index)
 {
 	switch (index) {
 	case VFIO_PCI_INTX_IRQ_INDEX:
 	case VFIO_PCI_MSI_IRQ_INDEX:
+	case VFIO_PCI_ERR_IRQ_INDEX:
 	case VFIO_PCI_REQ_IRQ_INDEX:
 		return 1;
 	default:
@@ -196,6 +201,11 @@ long mgpu_irq_set(struct mgpu_vgpu *vgpu, void __user *arg)
 						   &hdr, data);
 		}
 		break;
+	case VFIO_PCI_ERR_IRQ_INDEX:
+		ret = action == VFIO_IRQ_SET_ACTION_TRIGGER ?
+		      mgpu_irq_set_trigger(vgpu, &vgpu->err_trigger, &hdr,
+					   data) : -EINVAL;
+		break;
 	case VFIO_PCI_REQ_IRQ_INDEX:
 		ret = action == VFIO_IRQ_SET_ACTION_TRIGGER ?
 		      mgpu_irq_set_trigger(vgpu, &vgpu->req_trigger, &hdr,
@@ -221,6 +231,7 @@ void mgpu_irq_disable_all(struct mgpu_vgpu *vgpu)
 	mutex_lock(&vgpu->lock);
 	mgpu_irq_put(&vgpu->intx_trigger);
 	mgpu_irq_put(&vgpu->msi_trigger);
+	mgpu_irq_put(&vgpu->err_trigger);
 	mgpu_irq_put(&vgpu->req_trigger);
 	vgpu->intx_masked = false;
 	mutex_unlock(&vgpu->lock);

@@ -264,6 +264,7 @@ struct mgpu_parent {
  * @scratch: MGPU_REG_SCRATCH
  * @intx_trigger: INTx eventfd, NULL when INTx is disabled
  * @msi_trigger: MSI eventfd, NULL when MSI is disabled
+ * @err_trigger: error eventfd (never signalled), NULL when none
  * @req_trigger: device request eventfd, NULL when none is registered
  * @intx_masked: INTx masked (by the user, or automasked on assertion)
  * @int_status: INT_STATUS
@@ -294,6 +295,7 @@ struct mgpu_vgpu {
 	u32 scratch;
 	struct eventfd_ctx *intx_trigger;
 	struct eventfd_ctx *msi_trigger;
+	struct eventfd_ctx *err_trigger;
 	struct eventfd_ctx *req_trigger;
 	bool intx_masked;
 	u32 int_status;
