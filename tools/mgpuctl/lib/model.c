@@ -1,0 +1,794 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The model: mgpu parents (the mgpu class, plus any mdev parent whose
+ * types are mgpu's), their types, and instances, active (sysfs) or
+ * defined (/etc/mdevctl.d).  libudev enumerates when it can; with
+ * MGPUCTL_ROOT set, or when libudev fails, readdir() does.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libudev.h>
+#include <pci/pci.h>
+
+#include "libmgpuctl.h"
+
+bool mc_type_is_mgpu(const char *type)
+{
+	return type && !strncmp(type, "mgpu-", 5);
+}
+
+/* 0: mgpu loaded; -ENXIO with the message otherwise */
+int mc_mgpu_present(void)
+{
+	char *a = mc_path("/sys/class/mgpu"), *b = mc_path("/sys/module/mgpu");
+	bool there = mc_exists(a) || mc_exists(b);
+
+	free(a);
+	free(b);
+	if (there)
+		return 0;
+	mc_set_error("mgpu module not loaded (fix: modprobe mgpu)");
+	return -ENXIO;
+}
+
+/* ---- name lists ---- */
+
+struct mc_names {
+	char **name;
+	char **path;
+	size_t n;
+};
+
+static bool names_has(const struct mc_names *l, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (!strcmp(l->name[i], name))
+			return true;
+	return false;
+}
+
+static void names_add(struct mc_names *l, const char *name, const char *path)
+{
+	if (names_has(l, name))
+		return;
+	l->name = mc_xrealloc(l->name, (l->n + 1) * sizeof(char *));
+	l->path = mc_xrealloc(l->path, (l->n + 1) * sizeof(char *));
+	l->name[l->n] = mc_xstrdup(name);
+	l->path[l->n] = mc_xstrdup(path);
+	l->n++;
+}
+
+static void names_free(struct mc_names *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->name[i]);
+		free(l->path[i]);
+	}
+	free(l->name);
+	free(l->path);
+	memset(l, 0, sizeof(*l));
+}
+
+static int names_cmp_idx(const struct mc_names *l, size_t a, size_t b)
+{
+	return strverscmp(l->name[a], l->name[b]);
+}
+
+static void names_sort(struct mc_names *l)
+{
+	size_t i, j;
+
+	for (i = 1; i < l->n; i++)
+		for (j = i; j > 0 && names_cmp_idx(l, j - 1, j) > 0; j--) {
+			char *t = l->name[j];
+
+			l->name[j] = l->name[j - 1];
+			l->name[j - 1] = t;
+			t = l->path[j];
+			l->path[j] = l->path[j - 1];
+			l->path[j - 1] = t;
+		}
+}
+
+/* libudev: every device of a subsystem; -1 when libudev cannot */
+static int udev_list(const char *subsystem, struct mc_names *l)
+{
+	struct udev *udev;
+	struct udev_enumerate *en;
+	struct udev_list_entry *e;
+	int ret = -1;
+
+	if (mc_root_overridden())
+		return -1;
+	udev = udev_new();
+	if (!udev)
+		return -1;
+	en = udev_enumerate_new(udev);
+	if (en && !udev_enumerate_add_match_subsystem(en, subsystem) &&
+	    !udev_enumerate_scan_devices(en)) {
+		udev_list_entry_foreach(e, udev_enumerate_get_list_entry(en)) {
+			const char *sp = udev_list_entry_get_name(e);
+			const char *slash = strrchr(sp, '/');
+
+			names_add(l, slash ? slash + 1 : sp, sp);
+		}
+		ret = 0;
+	}
+	udev_enumerate_unref(en);
+	udev_unref(udev);
+	return ret;
+}
+
+/* readdir: the directories (or links to them) in dir */
+static void dir_list(const char *dir, struct mc_names *l)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char *p, *real;
+
+		if (e->d_name[0] == '.')
+			continue;
+		p = mc_xasprintf("%s/%s", dir, e->d_name);
+		real = realpath(p, NULL);
+		if (real) {
+			char *probe = mc_xasprintf("%s/.", real);
+
+			if (!access(probe, F_OK))
+				names_add(l, e->d_name, real);
+			free(probe);
+			free(real);
+		}
+		free(p);
+	}
+	closedir(d);
+}
+
+static bool has_mgpu_types(const char *path)
+{
+	char *dir = mc_xasprintf("%s/mdev_supported_types", path);
+	struct dirent *e;
+	bool yes = false;
+	DIR *d = opendir(dir);
+
+	if (d) {
+		while ((e = readdir(d)))
+			if (mc_type_is_mgpu(e->d_name))
+				yes = true;
+		closedir(d);
+	}
+	free(dir);
+	return yes;
+}
+
+static void parent_names(struct mc_names *l)
+{
+	struct mc_names bus = { 0 };
+	char *dir;
+	size_t i;
+
+	if (udev_list("mgpu", l) < 0) {
+		dir = mc_path("/sys/class/mgpu");
+		dir_list(dir, l);
+		free(dir);
+	}
+	/* Other mdev parents whose types are mgpu's (PCI backends). */
+	dir = mc_path("/sys/class/mdev_bus");
+	dir_list(dir, &bus);
+	free(dir);
+	for (i = 0; i < bus.n; i++)
+		if (has_mgpu_types(bus.path[i]))
+			names_add(l, bus.name[i], bus.path[i]);
+	names_free(&bus);
+	names_sort(l);
+}
+
+/* ---- attribute helpers ---- */
+
+static char *opt_str(const char *dir, const char *attr)
+{
+	char *p = mc_xasprintf("%s/%s", dir, attr), *s = NULL;
+
+	if (mc_exists(p) && mc_read_str(p, &s))
+		s = NULL;
+	free(p);
+	return s;
+}
+
+/* A missing attribute is 0; a present one must parse. */
+static int opt_u64(const char *dir, const char *attr, uint64_t *v)
+{
+	char *p = mc_xasprintf("%s/%s", dir, attr);
+	int ret = 0;
+
+	*v = 0;
+	if (mc_exists(p))
+		ret = mc_read_u64(p, v);
+	free(p);
+	return ret;
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -errno;
+	switch (*end) {
+	case 'K': case 'k': v <<= 10; end++; break;
+	case 'M': case 'm': v <<= 20; end++; break;
+	case 'G': case 'g': v <<= 30; end++; break;
+	}
+	if (*end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* "vram=64M, queues=4, max_instances=4" */
+static void parse_description(struct mc_type *t)
+{
+	char *copy, *tok, *save = NULL;
+
+	if (!t->description)
+		return;
+	copy = mc_xstrdup(t->description);
+	for (tok = strtok_r(copy, ", \n", &save); tok;
+	     tok = strtok_r(NULL, ", \n", &save)) {
+		char *eq = strchr(tok, '=');
+
+		if (!eq)
+			continue;
+		*eq++ = '\0';
+		if (!strcmp(tok, "vram"))
+			parse_size(eq, &t->vram_size);
+		else if (!strcmp(tok, "queues"))
+			mc_parse_u64(eq, &t->queues);
+		else if (!strcmp(tok, "max_instances"))
+			mc_parse_u64(eq, &t->max_instances);
+	}
+	free(copy);
+}
+
+static int type_cmp(const void *a, const void *b)
+{
+	const struct mc_type *x = a, *y = b;
+
+	/* passthrough first, then 1_2, 1_4, ...: by size, largest first */
+	if (x->max_instances != y->max_instances)
+		return x->max_instances < y->max_instances ? -1 : 1;
+	return strverscmp(x->id, y->id);
+}
+
+static int load_types(struct mc_parent *p)
+{
+	char *dir = mc_xasprintf("%s/mdev_supported_types", p->path);
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int ret = 0;
+
+	if (!d) {
+		free(dir);
+		return 0;
+	}
+	while ((e = readdir(d))) {
+		struct mc_type *t;
+		char *tdir, *ap;
+
+		if (e->d_name[0] == '.')
+			continue;
+		tdir = mc_xasprintf("%s/%s", dir, e->d_name);
+		p->types = mc_xrealloc(p->types, (p->ntypes + 1) * sizeof(*t));
+		t = &p->types[p->ntypes++];
+		memset(t, 0, sizeof(*t));
+		t->id = mc_xstrdup(e->d_name);
+		t->name = opt_str(tdir, "name");
+		t->description = opt_str(tdir, "description");
+		t->device_api = opt_str(tdir, "device_api");
+		/* Like libvirt: available_instances is required. */
+		ap = mc_xasprintf("%s/available_instances", tdir);
+		ret = mc_read_u64(ap, &t->available);
+		free(ap);
+		free(tdir);
+		if (ret)
+			break;
+		parse_description(t);
+	}
+	closedir(d);
+	free(dir);
+	qsort(p->types, p->ntypes, sizeof(*p->types), type_cmp);
+	return ret;
+}
+
+static void pci_names(struct mc_parent *p)
+{
+	char *sub = mc_xasprintf("%s/subsystem", p->path);
+	char *bus = mc_readlink_base(sub);
+	uint64_t vendor, device;
+	struct pci_access *pacc;
+	char buf[256];
+	const char *name;
+
+	free(sub);
+	if (!bus || strcmp(bus, "pci")) {
+		free(bus);
+		return;
+	}
+	free(bus);
+	p->pci_slot = mc_xstrdup(strrchr(p->path, '/') + 1);
+	if (opt_u64(p->path, "vendor", &vendor) ||
+	    opt_u64(p->path, "device", &device))
+		return;
+	pacc = pci_alloc();
+	if (!pacc)
+		return;
+	pci_init(pacc);
+	name = pci_lookup_name(pacc, buf, sizeof(buf),
+			       PCI_LOOKUP_VENDOR | PCI_LOOKUP_DEVICE,
+			       (int)vendor, (int)device);
+	if (name)
+		p->pci_name = mc_xstrdup(name);
+	pci_cleanup(pacc);
+}
+
+static int devs_scan(enum mc_dev_filter filter, const char *parent,
+		     bool full, struct mc_dev **out, size_t *n);
+
+static size_t count_instances(const char *name)
+{
+	struct mc_dev *d;
+	size_t n;
+
+	if (devs_scan(MC_DEV_ACTIVE, name, false, &d, &n))
+		return 0;
+	mc_devs_free(d, n);
+	return n;
+}
+
+static int load_parent(struct mc_parent *p, const char *name, const char *path)
+{
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	p->name = mc_xstrdup(name);
+	p->path = mc_xstrdup(path);
+	p->backend = opt_str(path, "backend");
+	p->sched_policy = opt_str(path, "sched_policy");
+	p->last_error = opt_str(path, "last_error");
+	ret = opt_u64(path, "vram_size", &p->vram_size);
+	if (!ret)
+		ret = opt_u64(path, "queues", &p->queues);
+	if (!ret)
+		ret = opt_u64(path, "time_slice_us", &p->time_slice_us);
+	if (!ret)
+		ret = opt_u64(path, "utilization", &p->utilization);
+	if (!ret)
+		ret = opt_u64(path, "engine_busy_ns", &p->engine_busy_ns);
+	if (!ret)
+		ret = load_types(p);
+	pci_names(p);
+	p->instances = count_instances(name);
+	return ret;
+}
+
+static void parent_clear(struct mc_parent *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->ntypes; i++) {
+		free(p->types[i].id);
+		free(p->types[i].name);
+		free(p->types[i].description);
+		free(p->types[i].device_api);
+	}
+	free(p->types);
+	free(p->name);
+	free(p->path);
+	free(p->backend);
+	free(p->sched_policy);
+	free(p->last_error);
+	free(p->pci_slot);
+	free(p->pci_name);
+}
+
+void mc_parents_free(struct mc_parent *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		parent_clear(&p[i]);
+	free(p);
+}
+
+int mc_parents(struct mc_parent **out, size_t *n)
+{
+	struct mc_names l = { 0 };
+	struct mc_parent *ps;
+	size_t i;
+	int ret = 0;
+
+	*out = NULL;
+	*n = 0;
+	parent_names(&l);
+	if (!l.n) {
+		ret = mc_mgpu_present();
+		names_free(&l);
+		return ret;
+	}
+	ps = mc_xmalloc(l.n * sizeof(*ps));
+	for (i = 0; i < l.n; i++) {
+		ret = load_parent(&ps[i], l.name[i], l.path[i]);
+		if (ret) {
+			mc_parents_free(ps, i + 1);
+			names_free(&l);
+			return ret;
+		}
+	}
+	*out = ps;
+	*n = l.n;
+	names_free(&l);
+	return 0;
+}
+
+int mc_parent_get(const char *name, struct mc_parent **out)
+{
+	struct mc_names l = { 0 };
+	struct mc_parent *p;
+	size_t i;
+	int ret;
+
+	*out = NULL;
+	parent_names(&l);
+	for (i = 0; i < l.n; i++)
+		if (!strcmp(l.name[i], name))
+			break;
+	if (i == l.n) {
+		ret = mc_mgpu_present();
+		if (!ret) {
+			mc_set_error("no mgpu parent %s (see: mgpuctl parent list)", name);
+			ret = -ENODEV;
+		}
+		names_free(&l);
+		return ret;
+	}
+	p = mc_xmalloc(sizeof(*p));
+	ret = load_parent(p, l.name[i], l.path[i]);
+	names_free(&l);
+	if (ret) {
+		mc_parents_free(p, 1);
+		return ret;
+	}
+	*out = p;
+	return 0;
+}
+
+const struct mc_type *mc_parent_type(const struct mc_parent *p, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < p->ntypes; i++)
+		if (!strcmp(p->types[i].id, id))
+			return &p->types[i];
+	return NULL;
+}
+
+/* ---- instances ---- */
+
+int mc_dev_read_stats(const char *path, struct mc_stats *st)
+{
+	char *m = mc_xasprintf("%s/mgpu", path);
+	int ret;
+
+	memset(st, 0, sizeof(*st));
+	ret = opt_u64(m, "busy_ns", &st->busy_ns);
+	if (!ret)
+		ret = opt_u64(m, "commands", &st->commands);
+	if (!ret)
+		ret = opt_u64(m, "bytes", &st->bytes);
+	if (!ret)
+		ret = opt_u64(m, "flops", &st->flops);
+	if (!ret)
+		ret = opt_u64(m, "errors", &st->errors);
+	if (!ret)
+		ret = opt_u64(m, "resets", &st->resets);
+	free(m);
+	return ret;
+}
+
+static void dev_clear(struct mc_dev *d)
+{
+	size_t i;
+
+	free(d->parent);
+	free(d->type);
+	free(d->path);
+	free(d->start);
+	for (i = 0; i < d->nattrs; i++) {
+		free(d->attrs[i].key);
+		free(d->attrs[i].value);
+	}
+	free(d->attrs);
+	free(d->iommu_group);
+	for (i = 0; i < d->nusers; i++)
+		free(d->users[i].comm);
+	free(d->users);
+}
+
+void mc_devs_free(struct mc_dev *d, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		dev_clear(&d[i]);
+	free(d);
+}
+
+/* Processes with /dev/vfio/<group> open. */
+static void find_users(struct mc_dev *devs, size_t n)
+{
+	char *proc = mc_path("/proc");
+	struct dirent *pe, *fe;
+	DIR *pd, *fd;
+	size_t i;
+	bool any = false;
+
+	for (i = 0; i < n; i++)
+		if (devs[i].iommu_group)
+			any = true;
+	if (!any) {
+		free(proc);
+		return;
+	}
+	pd = opendir(proc);
+	if (!pd) {
+		free(proc);
+		return;
+	}
+	while ((pe = readdir(pd))) {
+		char *fdir, *comm = NULL;
+		uint64_t pid;
+
+		if (mc_parse_u64(pe->d_name, &pid))
+			continue;
+		fdir = mc_xasprintf("%s/%s/fd", proc, pe->d_name);
+		fd = opendir(fdir);
+		if (!fd) {
+			free(fdir);
+			continue;
+		}
+		while ((fe = readdir(fd))) {
+			char *l = mc_xasprintf("%s/%s", fdir, fe->d_name);
+			char target[PATH_MAX];
+			ssize_t len = readlink(l, target, sizeof(target) - 1);
+
+			free(l);
+			if (len <= 0 || strncmp(target, "/dev/vfio/", 10))
+				continue;
+			target[len] = '\0';
+			for (i = 0; i < n; i++) {
+				struct mc_dev *d = &devs[i];
+				size_t k;
+				bool dup = false;
+
+				if (!d->iommu_group || strcmp(target + 10, d->iommu_group))
+					continue;
+				for (k = 0; k < d->nusers; k++)
+					if (d->users[k].pid == (int)pid)
+						dup = true;
+				if (dup)
+					continue;
+				if (!comm) {
+					char *cp = mc_xasprintf("%s/%s/comm", proc, pe->d_name);
+
+					if (mc_read_str(cp, &comm))
+						comm = mc_xstrdup("?");
+					free(cp);
+				}
+				d->users = mc_xrealloc(d->users, (d->nusers + 1) * sizeof(*d->users));
+				d->users[d->nusers].pid = (int)pid;
+				d->users[d->nusers].comm = mc_xstrdup(comm);
+				d->nusers++;
+			}
+		}
+		closedir(fd);
+		free(fdir);
+		free(comm);
+	}
+	closedir(pd);
+	free(proc);
+}
+
+static int load_active(struct mc_dev *d, const char *uuid, const char *path)
+{
+	char *real = realpath(path, NULL), *slash, *p;
+	char *m;
+	int ret;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(d->uuid, sizeof(d->uuid), "%s", uuid);
+	d->active = true;
+	d->path = mc_xstrdup(real ? real : path);
+	free(real);
+	p = mc_xstrdup(d->path);
+	slash = strrchr(p, '/');
+	if (slash)
+		*slash = '\0';
+	slash = strrchr(p, '/');
+	d->parent = mc_xstrdup(slash ? slash + 1 : p);
+	free(p);
+	p = mc_xasprintf("%s/mdev_type", d->path);
+	d->type = mc_readlink_base(p);
+	free(p);
+	if (!d->type)
+		d->type = mc_xstrdup("");
+	p = mc_xasprintf("%s/iommu_group", d->path);
+	d->iommu_group = mc_readlink_base(p);
+	free(p);
+	m = mc_xasprintf("%s/mgpu", d->path);
+	ret = opt_u64(m, "vram_size", &d->vram_size);
+	if (!ret)
+		ret = opt_u64(m, "queues", &d->queues);
+	if (!ret)
+		ret = opt_u64(m, "weight", &d->weight);
+	if (!ret)
+		ret = opt_u64(m, "cap", &d->cap);
+	free(m);
+	if (!ret)
+		ret = mc_dev_read_stats(d->path, &d->stats);
+	return ret;
+}
+
+static int dev_cmp(const void *a, const void *b)
+{
+	const struct mc_dev *x = a, *y = b;
+	int c = strverscmp(x->parent, y->parent);
+
+	return c ? c : strcmp(x->uuid, y->uuid);
+}
+
+static int devs_scan(enum mc_dev_filter filter, const char *parent,
+		     bool full, struct mc_dev **out, size_t *n)
+{
+	struct mc_names l = { 0 };
+	struct mc_dev *devs = NULL;
+	struct mc_def *defs;
+	size_t nd = 0, ndefs, i, j;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	if (udev_list("mdev", &l) < 0) {
+		char *dir = mc_path("/sys/bus/mdev/devices");
+
+		dir_list(dir, &l);
+		free(dir);
+	}
+	for (i = 0; i < l.n; i++) {
+		struct mc_dev d;
+
+		if (!mc_uuid_valid(l.name[i]))
+			continue;
+		ret = load_active(&d, l.name[i], l.path[i]);
+		if (!ret && (!mc_type_is_mgpu(d.type) ||
+			     (parent && strcmp(parent, d.parent)))) {
+			dev_clear(&d);
+			continue;
+		}
+		if (ret) {
+			dev_clear(&d);
+			names_free(&l);
+			mc_devs_free(devs, nd);
+			return ret;
+		}
+		devs = mc_xrealloc(devs, (nd + 1) * sizeof(*devs));
+		devs[nd++] = d;
+	}
+	names_free(&l);
+
+	if (full)
+		mc_defs(parent, &defs, &ndefs);
+	else
+		defs = NULL, ndefs = 0;
+	for (j = 0; j < ndefs; j++) {
+		struct mc_def *df = &defs[j];
+		struct mc_dev *d = NULL;
+
+		if (!mc_type_is_mgpu(df->type))
+			continue;
+		for (i = 0; i < nd; i++)
+			if (!strcmp(devs[i].uuid, df->uuid))
+				d = &devs[i];
+		if (!d) {
+			devs = mc_xrealloc(devs, (nd + 1) * sizeof(*devs));
+			d = &devs[nd++];
+			memset(d, 0, sizeof(*d));
+			snprintf(d->uuid, sizeof(d->uuid), "%s", df->uuid);
+			d->parent = mc_xstrdup(df->parent);
+			d->type = mc_xstrdup(df->type);
+		}
+		d->defined = true;
+		d->start = df->start;
+		df->start = NULL;
+		d->attrs = df->attrs;
+		d->nattrs = df->nattrs;
+		df->attrs = NULL;
+		df->nattrs = 0;
+	}
+	mc_defs_free(defs, ndefs);
+
+	/* filter */
+	for (i = 0, j = 0; i < nd; i++) {
+		bool keep = filter == MC_DEV_ALL ||
+			    (filter == MC_DEV_ACTIVE && devs[i].active) ||
+			    (filter == MC_DEV_DEFINED && devs[i].defined);
+
+		if (keep)
+			devs[j++] = devs[i];
+		else
+			dev_clear(&devs[i]);
+	}
+	nd = j;
+	qsort(devs, nd, sizeof(*devs), dev_cmp);
+	if (full)
+		find_users(devs, nd);
+	*out = devs;
+	*n = nd;
+	return 0;
+}
+
+int mc_devs(enum mc_dev_filter filter, const char *parent,
+	    struct mc_dev **out, size_t *n)
+{
+	return devs_scan(filter, parent, true, out, n);
+}
+
+int mc_dev_get(const char *uuid, struct mc_dev **out)
+{
+	struct mc_dev *devs;
+	size_t n, i;
+	int ret;
+
+	*out = NULL;
+	if (!mc_uuid_valid(uuid)) {
+		mc_set_error("\"%s\" is not a UUID (expected: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+			     uuid);
+		return -EINVAL;
+	}
+	ret = mc_devs(MC_DEV_ALL, NULL, &devs, &n);
+	if (ret)
+		return ret;
+	for (i = 0; i < n; i++) {
+		if (!strcasecmp(devs[i].uuid, uuid)) {
+			struct mc_dev *d = mc_xmalloc(sizeof(*d));
+
+			*d = devs[i];
+			devs[i] = devs[n - 1];
+			mc_devs_free(devs, n - 1);
+			*out = d;
+			return 0;
+		}
+	}
+	mc_devs_free(devs, n);
+	mc_set_error("no mgpu instance %s, active or defined (see: mgpuctl dev list)", uuid);
+	return -ENOENT;
+}

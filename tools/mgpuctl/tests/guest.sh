@@ -1,0 +1,155 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# mgpuctl against the real driver, in the QEMU guest (busybox, no udevd):
+# create/remove, attributes, capacity errors, top -j under load,
+# definitions, start/stop, autostart of a new parent, and mdevctl
+# interoperability.  KTAP on stdout; run by scripts/guest-init from the
+# initramfs test list (scripts/mkinitramfs.sh installs mgpuctl, mdevctl
+# and mgpu-load).
+set -u
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+here=$(cd "$(dirname "$0")" && pwd)
+LOAD=$here/mgpu-load
+T=/tmp/mgpuctl-test
+mkdir -p "$T"
+n=0
+failed=0
+echo "KTAP version 1"
+
+ok() { n=$((n + 1)); echo "ok $n $1"; }
+notok() {
+	n=$((n + 1)); failed=$((failed + 1))
+	echo "not ok $n $1"
+	[ -s "$T/out" ] && sed 's/^/# stdout: /' "$T/out" | head -n 15
+	[ -s "$T/err" ] && sed 's/^/# stderr: /' "$T/err" | head -n 10
+	return 0
+}
+skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
+# run CMD...: output in $T/out, $T/err; status in $rc
+run() { "$@" >"$T/out" 2>"$T/err"; rc=$?; }
+# check NAME COND...: ok when the shell condition holds
+check() {
+	name=$1
+	shift
+	if eval "$@"; then ok "$name"; else notok "$name"; fi
+}
+val() { cat "/sys/bus/mdev/devices/$1/mgpu/$2" 2>/dev/null; }
+active() { [ -e "/sys/bus/mdev/devices/$1" ]; }
+# json_num KEY FILE: the first numeric value of "KEY" (integer part)
+json_num() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" "$2" | head -n1; }
+
+U2=11111111-2222-4333-8444-000000000002
+U3=11111111-2222-4333-8444-000000000003
+U4=11111111-2222-4333-8444-000000000004
+U5=11111111-2222-4333-8444-000000000005
+mkdir -p /etc/mdevctl.d/scripts.d/callouts /etc/mdevctl.d/scripts.d/notifiers
+
+run mgpuctl parent list
+check "parent list shows swgpu0" '[ $rc = 0 ] && grep -q "^swgpu0: backend software" "$T/out"'
+run mgpuctl -j type list --parent swgpu0
+check "type list -j" '[ $rc = 0 ] && grep -q "\"type\":\"mgpu-1_4\"" "$T/out"'
+
+run mgpuctl dev create --parent swgpu0 --type mgpu-1_4
+U1=$(cat "$T/out")
+check "dev create prints the UUID and the instance exists" '[ $rc = 0 ] && active "$U1"'
+run mgpuctl dev list
+check "dev list shows the instance" 'grep -q "^$U1: parent swgpu0 type mgpu-1_4 state active" "$T/out"'
+run mgpuctl dev set "$U1" weight=3 cap=80
+check "dev set weight and cap" '[ $rc = 0 ] && [ "$(val $U1 weight)" = 3 ] && [ "$(val $U1 cap)" = 80 ]'
+run mgpuctl parent set swgpu0 policy=fixed_share time_slice_us=4000
+check "parent set policy and time slice" '[ $rc = 0 ] && [ "$(cat /sys/class/mgpu/swgpu0/sched_policy)" = fixed_share ] && [ "$(cat /sys/class/mgpu/swgpu0/time_slice_us)" = 4000 ]'
+mgpuctl parent set swgpu0 policy=best_effort time_slice_us=2000
+run mgpuctl dev create --parent swgpu0 --type mgpu-passthrough
+check "no capacity: the cause from last_error" '[ $rc = 1 ] && grep -q "^mgpuctl: no capacity for type mgpu-passthrough on swgpu0: ..*" "$T/err"'
+run mgpuctl dev create --parent swgpu0 --type mgpu-1_4 --uuid "$U1"
+check "UUID already exists" '[ $rc = 1 ] && grep -q "UUID already exists" "$T/err"'
+run mgpuctl dev create --parent swgpu7 --type mgpu-1_4
+check "missing parent" '[ $rc = 3 ] && grep -q "no mgpu parent swgpu7" "$T/err"'
+run mgpuctl dev qemu "$U1"
+check "dev qemu" '[ "$(cat $T/out)" = "-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/$U1" ]'
+
+# top -j while a workload runs
+if [ -x "$LOAD" ]; then
+	"$LOAD" "$U1" 8 2>"$T/load.err" &
+	lpid=$!
+	sleep 2
+	run mgpuctl dev list
+	check "dev list names the process holding the instance" 'grep -q "users mgpu-load($lpid)" "$T/out"'
+	run mgpuctl -j top -d 2
+	cp "$T/out" "$T/top1"
+	util=$(sed -n 's/.*"utilization":\([0-9]*\)\.[0-9]*,"commands_per_s".*/\1/p' "$T/top1")
+	cps=$(sed -n 's/.*"commands_per_s":\([0-9]*\).*/\1/p' "$T/top1")
+	echo "# top -j: utilization ${util:-?}% commands/s ${cps:-?}"
+	check "top -j: commands/s > 0 under load" '[ $rc = 0 ] && [ "${cps:-0}" -gt 0 ]'
+	check "top -j: utilization > 0 under load" '[ "${util:-0}" -gt 0 ]'
+	c1=$(val "$U1" commands)
+	sleep 1
+	c2=$(val "$U1" commands)
+	check "counters move" '[ "$c2" -gt "$c1" ]'
+	wait "$lpid"
+	lrc=$?
+	[ "$lrc" = 0 ] || sed 's/^/# mgpu-load: /' "$T/load.err"
+	check "workload ran cleanly" '[ $lrc = 0 ]'
+else
+	skip "top -j under load" "no mgpu-load"
+fi
+
+run mgpuctl dev remove "$U1"
+check "dev remove" '[ $rc = 0 ] && ! active "$U1"'
+
+# Definitions, start, stop
+run mgpuctl dev define --parent swgpu0 --type mgpu-1_8 --uuid "$U2" weight=5
+check "dev define writes /etc/mdevctl.d/swgpu0/UUID" '[ $rc = 0 ] && grep -q "\"mgpu/weight\": \"5\"" /etc/mdevctl.d/swgpu0/$U2'
+run mgpuctl dev start "$U2"
+check "dev start creates and applies attrs" '[ $rc = 0 ] && active "$U2" && [ "$(val $U2 weight)" = 5 ]'
+run mgpuctl dev list --defined
+check "dev list --defined: active and defined" 'grep -q "^$U2: parent swgpu0 type mgpu-1_8 state active defined yes start manual" "$T/out"'
+run mgpuctl dev stop "$U2"
+check "dev stop removes, keeps the definition" '[ $rc = 0 ] && ! active "$U2" && [ -f /etc/mdevctl.d/swgpu0/$U2 ]'
+
+# Autostart when a parent appears (what the udev rule runs)
+run mgpuctl dev define --parent swgpu1 --type mgpu-1_2 --uuid "$U3" --auto cap=50
+check "define on a parent that does not exist yet" '[ $rc = 0 ]'
+echo "vram=64M queues=16" >/sys/class/mgpu/add_swgpu
+check "add_swgpu made swgpu1" '[ -d /sys/class/mgpu/swgpu1 ] && [ -e /sys/class/mdev_bus/swgpu1 ]'
+run mgpuctl dev autostart --parent swgpu1
+check "autostart starts the auto definition" '[ $rc = 0 ] && active "$U3" && [ "$(val $U3 cap)" = 50 ] && grep -q "started 1 failed 0" "$T/out"'
+run mgpuctl dev autostart --parent swgpu1
+check "autostart again starts nothing" '[ $rc = 0 ] && grep -q "started 0 failed 0" "$T/out"'
+echo swgpu1 >/sys/class/mgpu/remove_swgpu
+run mgpuctl dev list
+check "removing the parent removes its instance; definition stays" '! active "$U3" && grep -q "^$U3: parent swgpu1 type mgpu-1_2 state stopped" "$T/out"'
+run mgpuctl dev autostart --parent swgpu5
+check "autostart of a missing parent fails once, clearly" '[ $rc = 3 ] && grep -q "autostart: parent swgpu5 has no mdev types" "$T/err"'
+mgpuctl dev undefine "$U3"
+
+# mdevctl interoperability
+if command -v mdevctl >/dev/null; then
+	run mdevctl types
+	check "mdevctl types lists mgpu types" '[ $rc = 0 ] && grep -q "mgpu-1_4" "$T/out" && grep -q "swgpu0" "$T/out"'
+	run mdevctl start -u "$U4" -p swgpu0 -t mgpu-1_4
+	check "mdevctl start; mgpuctl sees it" '[ $rc = 0 ] && mgpuctl dev list | grep -q "^$U4: parent swgpu0 type mgpu-1_4 state active"'
+	run mdevctl list --dumpjson
+	check "mdevctl list --dumpjson" '[ $rc = 0 ] && grep -q "$U4" "$T/out"'
+	run mdevctl stop -u "$U4"
+	check "mdevctl stop" '[ $rc = 0 ] && ! active "$U4"'
+	run mdevctl list -d
+	check "mdevctl sees mgpuctl definitions" '[ $rc = 0 ] && grep -q "$U2 swgpu0 mgpu-1_8" "$T/out"'
+	run mdevctl start -u "$U2"
+	check "mdevctl starts an mgpuctl definition with its attrs" '[ $rc = 0 ] && active "$U2" && [ "$(val $U2 weight)" = 5 ]'
+	mdevctl stop -u "$U2" >/dev/null 2>&1
+	run mdevctl define -u "$U5" -p swgpu0 -t mgpu-1_16
+	check "mgpuctl sees mdevctl definitions" '[ $rc = 0 ] && mgpuctl dev list --defined | grep -q "^$U5: parent swgpu0 type mgpu-1_16 state stopped defined yes start manual"'
+	run mgpuctl dev start "$U5"
+	check "mgpuctl starts an mdevctl definition" '[ $rc = 0 ] && active "$U5"'
+	mgpuctl dev stop "$U5"
+	mdevctl undefine -u "$U5" >/dev/null 2>&1
+else
+	skip "mdevctl interoperability" "mdevctl not in the initramfs"
+fi
+mgpuctl dev undefine "$U2"
+run mgpuctl dev list
+check "clean at the end" '[ $rc = 0 ] && [ ! -s "$T/out" ]'
+
+echo "1..$n"
+[ "$failed" = 0 ]
