@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Removing an mgpu instance (or its parent) while a VFIO user holds it
+ * open: the driver signals the VFIO request eventfd, the user lets go,
+ * and the removal completes.  Nothing here may hang: every wait has a
+ * time limit.
+ */
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "mgpu_test.h"
+
+#define REQ_TIMEOUT_MS		10000	/* request eventfd must fire by then */
+#define REMOVE_TIMEOUT_MS	20000	/* removal must complete by then */
+
+/* Write to a sysfs attribute in a child process: its exit code is -errno. */
+static pid_t async_write(const char *path, const char *str)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd;
+
+		/* Drop the inherited VFIO fds: they would keep it open. */
+		for (fd = 3; fd < 1024; fd++)
+			close(fd);
+		alarm(60);	/* never outlive the test for long */
+		_exit(-mgpu_write_attr(path, str));
+	}
+	return pid;
+}
+
+/*
+ * Wait up to ms for the child: its -errno (0 on success), -ETIMEDOUT
+ * when still running, -ECHILD when it died of a signal.
+ */
+static int wait_child(pid_t pid, int ms)
+{
+	int status, waited = 0;
+	pid_t ret;
+
+	for (;;) {
+		ret = waitpid(pid, &status, WNOHANG);
+		if (ret == pid)
+			break;
+		if (ret < 0)
+			return -errno;
+		if (waited >= ms)
+			return -ETIMEDOUT;
+		usleep(10000);
+		waited += 10;
+	}
+	if (!WIFEXITED(status))
+		return -ECHILD;
+	return -WEXITSTATUS(status);
+}
+
+static bool wait_gone(const char *path, int ms)
+{
+	int waited;
+
+	for (waited = 0; waited < ms; waited += 10) {
+		if (!mgpu_path_exists(path))
+			return true;
+		usleep(10000);
+	}
+	return !mgpu_path_exists(path);
+}
+
+FIXTURE(remove) {
+	struct mgpu_instances inst;
+	char parent[32];
+	char uuid[MGPU_UUID_BUF];
+	struct mgpu_vfio v;
+	int efd;
+	pid_t child;
+};
+
+FIXTURE_VARIANT(remove) {
+	bool whole_parent;	/* remove_swgpu instead of <uuid>/remove */
+};
+
+FIXTURE_VARIANT_ADD(remove, instance) { .whole_parent = false };
+FIXTURE_VARIANT_ADD(remove, parent) { .whole_parent = true };
+
+FIXTURE_SETUP(remove)
+{
+	int n, ret;
+
+	self->child = 0;
+	self->inst.n = 0;
+	self->parent[0] = '\0';
+	if (variant->whole_parent) {
+		if (!mgpu_loaded())
+			SKIP(return, "mgpu.ko not loaded (no %s)",
+			     MGPU_CLASS_DIR);
+		for (n = 1; n < 64; n++) {
+			snprintf(self->parent, sizeof(self->parent),
+				 "swgpu%d", n);
+			if (!mgpu_parent_exists(self->parent))
+				break;
+		}
+		ASSERT_OK(mgpu_add_swgpu("vram=16M queues=16"));
+		ASSERT_TRUE(mgpu_parent_exists(self->parent));
+	} else {
+		MGPU_REQUIRE_EMPTY_PARENT(MGPU_PARENT);
+		strcpy(self->parent, MGPU_PARENT);
+	}
+	if (!mgpu_path_exists("/dev/vfio/vfio"))
+		SKIP(return, "no /dev/vfio/vfio (vfio not loaded?)");
+	ret = mgpu_instances_create(&self->inst, self->parent, "mgpu-1_4",
+				    self->uuid);
+	if (!ret)
+		ret = mgpu_vfio_open(&self->v, self->uuid);
+	if (ret) {
+		mgpu_instances_cleanup(&self->inst);
+		if (variant->whole_parent)
+			mgpu_remove_swgpu(self->parent);
+		ASSERT_OK(ret);
+	}
+}
+
+FIXTURE_TEARDOWN_PARENT(remove)
+{
+	/* The test child (and with it every VFIO fd) is gone. */
+	if (self->child > 0) {
+		kill(self->child, SIGKILL);
+		waitpid(self->child, NULL, 0);
+	}
+	EXPECT_EQ(0, mgpu_instances_cleanup(&self->inst));
+	if (variant->whole_parent && mgpu_parent_exists(self->parent))
+		EXPECT_OK(mgpu_remove_swgpu(self->parent));
+}
+
+static pid_t start_remove(FIXTURE_DATA(remove) *self,
+			  const FIXTURE_VARIANT(remove) *variant)
+{
+	char path[MGPU_PATH_MAX];
+
+	if (variant->whole_parent)
+		return async_write(MGPU_CLASS_DIR "/remove_swgpu",
+				   self->parent);
+	return async_write(mgpu_path(path, sizeof(path), "%s/%s/remove",
+				     MGPU_MDEV_DIR, self->uuid), "1");
+}
+
+static void check_gone(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(remove) *self,
+		       const FIXTURE_VARIANT(remove) *variant)
+{
+	char path[MGPU_PATH_MAX];
+	int ret;
+
+	ret = wait_child(self->child, REMOVE_TIMEOUT_MS);
+	EXPECT_EQ(0, ret) TH_LOG("removal: %s", strerror(-ret));
+	if (ret != -ETIMEDOUT)
+		self->child = 0;
+	EXPECT_TRUE(wait_gone(mgpu_path(path, sizeof(path), "%s/%s",
+					MGPU_MDEV_DIR, self->uuid), 1000))
+		TH_LOG("%s still exists", path);
+	if (variant->whole_parent)
+		EXPECT_FALSE(mgpu_parent_exists(self->parent));
+	self->inst.n = 0;
+}
+
+/* The request eventfd fires; closing the device lets the removal finish. */
+TEST_F_TIMEOUT(remove, request_eventfd, 60)
+{
+	struct pollfd pfd;
+	uint64_t count = 0;
+	int ret;
+
+	self->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, self->efd);
+	ASSERT_OK(mgpu_set_req_eventfd(self->v.device, self->efd));
+
+	self->child = start_remove(self, variant);
+	ASSERT_LT(0, self->child);
+
+	pfd.fd = self->efd;
+	pfd.events = POLLIN;
+	ret = poll(&pfd, 1, REQ_TIMEOUT_MS);
+	EXPECT_EQ(1, ret) TH_LOG("no device request within %d ms",
+				 REQ_TIMEOUT_MS);
+	if (ret == 1) {
+		EXPECT_EQ((ssize_t)sizeof(count),
+			  read(self->efd, &count, sizeof(count)));
+		EXPECT_LE(1ULL, count);
+	}
+	/*
+	 * While we hold it, the removal cannot complete.  (The mdev core
+	 * may already have unlinked /sys/bus/mdev/devices/<uuid>: device_del()
+	 * drops the bus link before it unbinds the driver.)
+	 */
+	EXPECT_EQ(-ETIMEDOUT, wait_child(self->child, 0))
+		TH_LOG("removal completed while the device was open");
+
+	mgpu_vfio_close(&self->v);
+	close(self->efd);
+	check_gone(_metadata, self, variant);
+}
+
+/* Without a request eventfd the removal just waits for the close. */
+TEST_F_TIMEOUT(remove, no_request_eventfd, 60)
+{
+	int ret;
+
+	self->child = start_remove(self, variant);
+	ASSERT_LT(0, self->child);
+	ret = wait_child(self->child, 1000);
+	EXPECT_EQ(-ETIMEDOUT, ret)
+		TH_LOG("removal of an open device returned early: %s",
+		       strerror(-ret));
+	if (ret != -ETIMEDOUT)
+		self->child = 0;
+
+	mgpu_vfio_close(&self->v);
+	if (self->child)
+		check_gone(_metadata, self, variant);
+}
+
+/* Removal of a closed instance returns at once, also after a reset. */
+TEST_F(remove, closed)
+{
+	ASSERT_EQ(0, ioctl(self->v.device, VFIO_DEVICE_RESET));
+	mgpu_vfio_close(&self->v);
+	self->child = start_remove(self, variant);
+	ASSERT_LT(0, self->child);
+	check_gone(_metadata, self, variant);
+}
+
+TEST_HARNESS_MAIN
