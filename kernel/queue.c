@@ -182,7 +182,8 @@ u32 mgpu_queue_read(struct mgpu_vgpu *vgpu, u32 off)
 	case MGPU_Q_STATUS:
 		if (q->ctrl & MGPU_QCTRL_ENABLE)
 			status |= MGPU_QSTAT_ENABLED;
-		if (q->head != q->tail && !q->error)
+		if ((q->ctrl & MGPU_QCTRL_ENABLE) && q->head != q->tail &&
+		    !q->error)
 			status |= MGPU_QSTAT_BUSY;
 		if (q->error)
 			status |= MGPU_QSTAT_ERROR;
