@@ -303,7 +303,7 @@ TEST_F(vfio, bar0_access_size)
 	uint8_t buf[8];
 	size_t i;
 
-	ASSERT_OK(mgpu_reg_write(self->dev, MGPU_REG_SCRATCH, 0xa5a5a5a5));
+	ASSERT_OK(mgpu_bar0_write(self->dev, MGPU_REG_SCRATCH, 0xa5a5a5a5));
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		memset(buf, 0x11, sizeof(buf));
 		EXPECT_ERRNO(EINVAL, mgpu_region_read(self->dev,
@@ -321,7 +321,7 @@ TEST_F(vfio, bar0_access_size)
 		}
 	}
 	/* Nothing of the rejected writes landed. */
-	ASSERT_OK(mgpu_reg_read(self->dev, MGPU_REG_SCRATCH, &scratch));
+	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_SCRATCH, &scratch));
 	EXPECT_EQ(0xa5a5a5a5, scratch);
 	(void)val;
 }

@@ -21,8 +21,8 @@
  * are then 30 ms with three instances) and restored afterwards, as are
  * the policy and the weights.  Numbers go out as "# " lines.
  *
- * This program does not use lib/mgpu_util: libmgpu has functions of the
- * same names (mgpu_reg_read(), ...), so it keeps its own sysfs helpers.
+ * It is linked with libmgpu rather than lib/mgpu_util and carries the
+ * few sysfs helpers it needs.
  */
 #include <errno.h>
 #include <fcntl.h>

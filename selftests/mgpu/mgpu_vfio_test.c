@@ -367,39 +367,39 @@ TEST_F(vfio, bar0_registers)
 	uint32_t val, lo, hi;
 	size_t i;
 
-	ASSERT_OK(mgpu_reg_read(self->dev, MGPU_REG_MAGIC, &val));
+	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_MAGIC, &val));
 	EXPECT_EQ(MGPU_MAGIC, val);
-	ASSERT_OK(mgpu_reg_read(self->dev, MGPU_REG_VERSION, &val));
+	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_VERSION, &val));
 	EXPECT_EQ((uint32_t)MGPU_VERSION, val);
-	ASSERT_OK(mgpu_reg_read(self->dev, MGPU_REG_VRAM_SIZE_LO, &lo));
-	ASSERT_OK(mgpu_reg_read(self->dev, MGPU_REG_VRAM_SIZE_HI, &hi));
+	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_VRAM_SIZE_LO, &lo));
+	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_VRAM_SIZE_HI, &hi));
 	EXPECT_EQ(self->vram, (uint64_t)hi << 32 | lo);
-	ASSERT_OK(mgpu_reg_read(self->dev, MGPU_REG_NUM_QUEUES, &val));
+	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_NUM_QUEUES, &val));
 	EXPECT_EQ(self->queues, val);
-	ASSERT_OK(mgpu_reg_read(self->dev, MGPU_REG_FRACTION, &val));
+	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_FRACTION, &val));
 	EXPECT_EQ(t->denom, val);
 
 	for (i = 0; i < ARRAY_SIZE(scratch); i++) {
-		ASSERT_OK(mgpu_reg_write(self->dev, MGPU_REG_SCRATCH,
+		ASSERT_OK(mgpu_bar0_write(self->dev, MGPU_REG_SCRATCH,
 					 scratch[i]));
-		ASSERT_OK(mgpu_reg_read(self->dev, MGPU_REG_SCRATCH, &val));
+		ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_SCRATCH, &val));
 		EXPECT_EQ(scratch[i], val);
 	}
 
 	/* Read-only registers keep their value. */
-	mgpu_reg_write(self->dev, MGPU_REG_MAGIC, 0);
-	ASSERT_OK(mgpu_reg_read(self->dev, MGPU_REG_MAGIC, &val));
+	mgpu_bar0_write(self->dev, MGPU_REG_MAGIC, 0);
+	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_MAGIC, &val));
 	EXPECT_EQ(MGPU_MAGIC, val);
-	mgpu_reg_write(self->dev, MGPU_REG_FRACTION, 0x77);
-	ASSERT_OK(mgpu_reg_read(self->dev, MGPU_REG_FRACTION, &val));
+	mgpu_bar0_write(self->dev, MGPU_REG_FRACTION, 0x77);
+	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_FRACTION, &val));
 	EXPECT_EQ(t->denom, val);
 
 	/* Unknown offsets: read 0, writes ignored. */
-	EXPECT_OK(mgpu_reg_write(self->dev, 0x00f0, 0xffffffff));
-	ASSERT_OK(mgpu_reg_read(self->dev, 0x00f0, &val));
+	EXPECT_OK(mgpu_bar0_write(self->dev, 0x00f0, 0xffffffff));
+	ASSERT_OK(mgpu_bar0_read(self->dev, 0x00f0, &val));
 	EXPECT_EQ(0U, val);
-	EXPECT_OK(mgpu_reg_write(self->dev, MGPU_REGS_SIZE - 4, 0xffffffff));
-	ASSERT_OK(mgpu_reg_read(self->dev, MGPU_REGS_SIZE - 4, &val));
+	EXPECT_OK(mgpu_bar0_write(self->dev, MGPU_REGS_SIZE - 4, 0xffffffff));
+	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REGS_SIZE - 4, &val));
 	EXPECT_EQ(0U, val);
 }
 
@@ -479,7 +479,7 @@ static void check_reset(struct __test_metadata *_metadata,
 
 	ASSERT_EQ(8, mgpu_region_write(self->dev, VFIO_PCI_BAR2_REGION_INDEX,
 				       128, &mark, 8));
-	ASSERT_OK(mgpu_reg_write(self->dev, MGPU_REG_SCRATCH, 0xcafef00d));
+	ASSERT_OK(mgpu_bar0_write(self->dev, MGPU_REG_SCRATCH, 0xcafef00d));
 	mgpu_cfg_write16(self->dev, PCI_COMMAND,
 			 PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	mgpu_cfg_write32(self->dev, PCI_BASE_ADDRESS_0, 0xfebf0000);
@@ -498,13 +498,13 @@ static void check_reset(struct __test_metadata *_metadata,
 			TH_LOG("VFIO_DEVICE_RESET: %s", strerror(errno));
 	}
 
-	ASSERT_OK(mgpu_reg_read(self->dev, MGPU_REG_SCRATCH, &reg));
+	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_SCRATCH, &reg));
 	EXPECT_EQ(0U, reg);
 	EXPECT_EQ(0, mgpu_cfg_read16(self->dev, PCI_COMMAND));
 	EXPECT_EQ(0U, mgpu_cfg_read32(self->dev, PCI_BASE_ADDRESS_0));
 	/* Identity survives, VRAM keeps its content. */
 	EXPECT_EQ(MGPU_PCI_VENDOR_ID, mgpu_cfg_read16(self->dev, PCI_VENDOR_ID));
-	ASSERT_OK(mgpu_reg_read(self->dev, MGPU_REG_MAGIC, &reg));
+	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_MAGIC, &reg));
 	EXPECT_EQ(MGPU_MAGIC, reg);
 	ASSERT_EQ(8, mgpu_region_read(self->dev, VFIO_PCI_BAR2_REGION_INDEX,
 				      128, &val, 8));
@@ -526,13 +526,13 @@ TEST_F(vfio, reopen)
 {
 	uint32_t val;
 
-	ASSERT_OK(mgpu_reg_write(self->dev, MGPU_REG_SCRATCH, 0x5a5a5a5a));
+	ASSERT_OK(mgpu_bar0_write(self->dev, MGPU_REG_SCRATCH, 0x5a5a5a5a));
 	mgpu_vfio_close(&self->v);
 	ASSERT_OK(mgpu_vfio_open(&self->v, self->uuid));
 	self->dev = self->v.device;
-	ASSERT_OK(mgpu_reg_read(self->dev, MGPU_REG_MAGIC, &val));
+	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_MAGIC, &val));
 	EXPECT_EQ(MGPU_MAGIC, val);
-	ASSERT_OK(mgpu_reg_read(self->dev, MGPU_REG_SCRATCH, &val));
+	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_SCRATCH, &val));
 	EXPECT_EQ(0U, val);
 }
 

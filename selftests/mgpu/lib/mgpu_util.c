@@ -551,7 +551,7 @@ ssize_t mgpu_region_write(int dev, unsigned int index, uint64_t off,
 	return n < 0 ? -errno : n;
 }
 
-int mgpu_reg_read(int dev, uint32_t reg, uint32_t *val)
+int mgpu_bar0_read(int dev, uint32_t reg, uint32_t *val)
 {
 	ssize_t n = mgpu_region_read(dev, VFIO_PCI_BAR0_REGION_INDEX, reg,
 				     val, sizeof(*val));
@@ -561,7 +561,7 @@ int mgpu_reg_read(int dev, uint32_t reg, uint32_t *val)
 	return n == sizeof(*val) ? 0 : -EIO;
 }
 
-int mgpu_reg_write(int dev, uint32_t reg, uint32_t val)
+int mgpu_bar0_write(int dev, uint32_t reg, uint32_t val)
 {
 	ssize_t n = mgpu_region_write(dev, VFIO_PCI_BAR0_REGION_INDEX, reg,
 				      &val, sizeof(val));

@@ -209,8 +209,8 @@ ssize_t mgpu_region_write(int dev, unsigned int index, uint64_t off,
 			  const void *buf, size_t len);
 
 /* BAR0 registers: 0 or -errno (a short access is -EIO). */
-int mgpu_reg_read(int dev, uint32_t reg, uint32_t *val);
-int mgpu_reg_write(int dev, uint32_t reg, uint32_t val);
+int mgpu_bar0_read(int dev, uint32_t reg, uint32_t *val);
+int mgpu_bar0_write(int dev, uint32_t reg, uint32_t val);
 
 /* Config space accesses of 1, 2 or 4 bytes: 0 or -errno. */
 int mgpu_cfg_read(int dev, uint32_t off, void *val, size_t size);
