@@ -95,6 +95,14 @@ static inline void mgpu_compat_vfio_release_done(struct vfio_device *vdev)
 #endif
 
 /*
+ * No .dma_unmap: mgpu never pins guest pages.  The engine reaches guest
+ * memory with vfio_dma_rw() only, which the type1 IOMMU serializes
+ * against unmapping; an access to an unmapped IOVA fails and stops the
+ * queue with MGPU_ERR_DMA.  (Since 6.6 vfio_pin_pages() requires
+ * .dma_unmap; vfio_dma_rw() does not.)
+ */
+
+/*
  * Since 6.19 VFIO_DEVICE_GET_REGION_INFO is answered by the core, which
  * asks the driver through .get_region_info_caps; before, it reached
  * .ioctl like any other device ioctl.  MGPU_COMPAT_REGION_INFO_OPS names
