@@ -9,8 +9,15 @@
 #   make sparse        sparse (C=1) build for every kernel of the matrix
 #   make modules-all   W=1 build for every kernel of the matrix
 #   make selftests     build selftests/mgpu into build/selftests
+#   make mgpuctl       build tools/mgpuctl into build/mgpuctl (+ man page)
+#   make install-mgpuctl  install mgpuctl, its man page, bash completion
+#                      and udev rule (DESTDIR, PREFIX=/usr/local)
+#   make check-mgpuctl mgpuctl's host tests only (fake sysfs, seconds)
 #   make check         everything, on every kernel, in QEMU (see scripts/ci.sh)
-#   make demo          boot the newest kernel and create one vGPU per type
+#   make demo          boot the newest kernel, create one vGPU per type and
+#                      run a nested VM with a workload on one of them
+#   make bench         boot the newest kernel and run tools/bench/mgpu-bench:
+#                      one table of ratios (not part of make check)
 #   make dkms-install  copy the sources to /usr/src/mgpu-$(VERSION) and
 #                      dkms add/build/install (for every installed kernel
 #                      with headers, or DKMS_KERNELS="<release> ...")
@@ -40,9 +47,20 @@ module:
 		echo "error: no kernel headers at '$(KDIR)' (fix: apt-get install linux-headers-amd64, or make KDIR=/path/to/build)" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-install: module
+install: module install-mgpuctl
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 	depmod -a $$(cat $(KDIR)/include/config/kernel.release)
+
+MGPUCTL_OUT := $(CURDIR)/build/mgpuctl/
+
+mgpuctl:
+	$(MAKE) -C tools/mgpuctl OUTPUT=$(MGPUCTL_OUT)
+
+install-mgpuctl: mgpuctl
+	$(MAKE) -C tools/mgpuctl OUTPUT=$(MGPUCTL_OUT) install
+
+check-mgpuctl:
+	$(MAKE) -C tools/mgpuctl OUTPUT=$(MGPUCTL_OUT) check
 
 # Not "make -C $(KDIR) M=$(CURDIR) clean": that deletes every *.ko below
 # this directory, build/kernels (the extracted Debian kernels) included.
@@ -60,6 +78,9 @@ check:
 
 demo:
 	@scripts/ci.sh demo
+
+bench:
+	@scripts/ci.sh bench
 
 sparse:
 	@scripts/ci.sh sparse
@@ -95,4 +116,5 @@ dkms-remove:
 	rm -rf $(DKMS_SRC)
 
 .PHONY: dkms-src dkms-install dkms-remove
-.PHONY: all module install clean distclean check demo sparse modules-all selftests
+.PHONY: all module install clean distclean check demo bench sparse modules-all selftests \
+	mgpuctl install-mgpuctl check-mgpuctl

@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # Verdict for one or more kernels from their QEMU logs.
 #
-# usage: scripts/check.sh VER...
+# usage: scripts/check.sh VER... [host]
 #   reads build/VER/result.log (the verdict channel, ttyS1) and
-#   build/VER/console.log.  Per kernel, a short summary; then, as the
+#   build/VER/console.log.  "host" is build/host/result.log: the host
+#   tests (scripts/mgpuctl-tests.sh), counted the same way.  Per kernel, a short summary; then, as the
 #   last line, "N passed, N failed, N skipped" over all kernels.
 #   build/VER/prefail (from scripts/ci.sh) lists failures before the boot:
 #   each counts as one failure ("noboot: ..." also stands for the verdict).
@@ -58,7 +59,9 @@ for ver in "$@"; do
 		notes="$notes; KERNEL LOG HAS WARNINGS"
 	fi
 	secs=$(cat "$dir/boot-seconds" 2>/dev/null || echo '?')
-	echo "$ver: $p passed, $f failed, $s skipped (guest ${secs}s)$notes"
+	where="guest ${secs}s"
+	[ "$ver" = host ] && where="host tests"
+	echo "$ver: $p passed, $f failed, $s skipped ($where)$notes"
 	awk -f "$MGPU_ROOT/scripts/parse-ktap.awk" "$res" 2>/dev/null | tail -n +2 | sed 's/^/  /'
 	if [ -n "$bad" ]; then
 		echo "$bad" | head -n 40 | sed 's/^/  kernel: /'

@@ -3,11 +3,15 @@
 # The kernel-matrix pipeline behind "make check", "make demo",
 # "make sparse" and "make modules-all".
 #
-# usage: scripts/ci.sh check|demo|sparse|modules
+# usage: scripts/ci.sh check|demo|bench|sparse|modules
 #   check:   deps, kernels, W=1 and sparse builds for every kernel, the
 #            selftests, an initramfs per kernel, parallel QEMU boots, and
 #            the verdict; the last line is "N passed, N failed, N skipped".
-#   demo:    builds for the newest kernel and boots it in demo mode.
+#   demo:    builds for the newest kernel and boots it in demo mode (with
+#            a nested VM on one vGPU, scripts/nested.sh).
+#   bench:   builds the module and tools/bench/mgpu-bench for the newest
+#            kernel and boots it in bench mode: the table is printed and
+#            kept in build/bench.txt.  Not part of check.
 #   sparse:  sparse (C=1) build for every kernel, zero warnings allowed.
 #   modules: W=1 build for every kernel, zero warnings allowed.
 # MGPU_KERNELS="ver ..." restricts the matrix.
@@ -15,7 +19,7 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 S=$MGPU_ROOT/scripts
-what=${1:?usage: ci.sh check|demo|sparse|modules}
+what=${1:?usage: ci.sh check|demo|bench|sparse|modules}
 
 "$S/deps.sh"
 
@@ -48,14 +52,42 @@ demo)
 	ver=$(MGPU_KERNELS=${MGPU_KERNELS:-} "$S/kernels.sh" --list | tr ' ' '\n' | sed '/^$/d' | sort -V | tail -n1)
 	MGPU_KERNELS=$ver "$S/kernels.sh" --fetch >/dev/null
 	"$S/build-module.sh" "$ver"
-	MGPU_TESTS_DIR=$MGPU_BUILD/$ver/no-tests "$S/mkinitramfs.sh" "$ver"
+	# A nested VM on one of the vGPUs (scripts/nested.sh: nested_demo).
+	"$S/build-guest.sh"
+	MGPU_NESTED=1 MGPU_TESTS_DIR=$MGPU_BUILD/$ver/no-tests "$S/mkinitramfs.sh" "$ver"
 	"$S/run-qemu.sh" "$ver" demo
 	grep -q '=== mgpu demo done ===' "$MGPU_BUILD/$ver/console.log" ||
 		die "demo did not finish (console log: $MGPU_BUILD/$ver/console.log)"
 	exit 0
 	;;
+bench)
+	ver=$(MGPU_KERNELS=${MGPU_KERNELS:-} "$S/kernels.sh" --list | tr ' ' '\n' | sed '/^$/d' | sort -V | tail -n1)
+	MGPU_KERNELS=$ver "$S/kernels.sh" --fetch >/dev/null
+	"$S/build-module.sh" "$ver"
+	bdir=$MGPU_BUILD/bench
+	rm -rf "$bdir"
+	mkdir -p "$bdir"
+	log=$MGPU_BUILD/bench-build.log
+	if ! make -C "$MGPU_ROOT/tools/bench" OUTPUT="$bdir/" >"$log" 2>&1; then
+		cat "$log" >&2
+		die "tools/bench build failed (log: $log)"
+	fi
+	echo mgpu-bench >"$bdir/list"
+	echo timeout=600 >"$bdir/settings"
+	# The LSTM comparison runs nested guests (scripts/nested.sh).
+	"$S/build-guest.sh"
+	MGPU_NESTED=1 MGPU_TESTS_DIR=$bdir "$S/mkinitramfs.sh" "$ver"
+	MGPU_QEMU_TIMEOUT=${MGPU_QEMU_TIMEOUT:-1800} "$S/run-qemu.sh" "$ver" bench
+	res=$MGPU_BUILD/$ver/result.log
+	grep -q '=== mgpu bench done ===' "$res" 2>/dev/null ||
+		die "bench did not finish (console log: $MGPU_BUILD/$ver/console.log)"
+	sed -n '/^=== mgpu bench: /,/^=== mgpu bench done ===/p' "$res" >"$MGPU_BUILD/bench.txt"
+	sed -n '/^=== mgpu lstm: /,/^=== mgpu lstm done ===/p' "$res" | grep -v -e '^# ' -e '^nested: ' >>"$MGPU_BUILD/bench.txt"
+	info "bench table: $MGPU_BUILD/bench.txt"
+	exit 0
+	;;
 check) ;;
-*) die "usage: ci.sh check|demo|sparse|modules" ;;
+*) die "usage: ci.sh check|demo|bench|sparse|modules" ;;
 esac
 
 # ---- check ----
@@ -81,6 +113,23 @@ run_parallel build_one $vers || true
 st_failed=
 "$S/build-selftests.sh" || st_failed=1
 
+# Nested guests (scripts/nested.sh) on MGPU_NESTED_KERNELS, by default
+# the newest kernel only: each nested round is about a minute of TCG
+# inside TCG.  MGPU_NESTED_KERNELS=none turns them off, =all runs them
+# on every kernel.
+guest_failed=
+"$S/build-guest.sh" || guest_failed=1
+case ${MGPU_NESTED_KERNELS:-newest} in
+newest) nested_vers=$(echo "$vers" | tr ' ' '\n' | sed '/^$/d' | sort -V | tail -n1) ;;
+all) nested_vers=$vers ;;
+none) nested_vers= ;;
+*) nested_vers=$MGPU_NESTED_KERNELS ;;
+esac
+
+# mgpuctl: build it, run its host tests (counted as "host" by check.sh)
+# and stage its guest tests for the initramfs.
+"$S/mgpuctl-tests.sh" || true
+
 boot_one() {
 	v=$1
 	if [ ! -f "$MGPU_BUILD/$v/mod/mgpu.ko" ]; then
@@ -88,7 +137,17 @@ boot_one() {
 		return 0
 	fi
 	[ -z "$st_failed" ] || echo "selftests: build failed" >>"$MGPU_BUILD/$v/prefail"
-	if ! "$S/mkinitramfs.sh" "$v"; then
+	nested=0
+	case " $nested_vers " in
+	*" $v "*)
+		if [ -n "$guest_failed" ]; then
+			echo "guest: tools/guest build failed, no nested guests" >>"$MGPU_BUILD/$v/prefail"
+		else
+			nested=1
+		fi
+		;;
+	esac
+	if ! MGPU_NESTED=$nested "$S/mkinitramfs.sh" "$v"; then
 		echo "noboot: initramfs failed, not booted" >>"$MGPU_BUILD/$v/prefail"
 		return 0
 	fi
@@ -98,4 +157,4 @@ info "booting: $vers"
 run_parallel boot_one $vers || true
 
 # shellcheck disable=SC2086
-exec "$S/check.sh" $vers
+exec "$S/check.sh" $vers host

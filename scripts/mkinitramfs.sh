@@ -78,6 +78,42 @@ for f in settings config; do
 	[ -f "$tests/$f" ] && cp "$tests/$f" "$stage/mgpu/tests/"
 done
 
+# copy_dynamic BIN DEST: a dynamically linked program, the libraries ldd
+# finds for it and the dynamic loader, at their host paths.
+copy_dynamic() {
+	mkdir -p "$stage$(dirname "$2")"
+	cp "$1" "$stage$2"
+	ldd "$1" | awk '/=> \// { print $3 } /^[ \t]*\// { print $1 }' |
+		while read -r lib; do
+			[ -e "$stage$lib" ] && continue
+			mkdir -p "$stage$(dirname "$lib")"
+			cp -L "$lib" "$stage$lib"
+		done
+}
+
+# mgpuctl and its guest tests (scripts/ci.sh builds them into
+# build/mgpuctl/guest): dynamic binaries with their libraries, mdevctl
+# for the interoperability tests, and the test programs, appended to the
+# test list.
+extra=$MGPU_BUILD/mgpuctl/guest
+if [ -f "$extra/list" ]; then
+	copy_dynamic "$extra/mgpuctl" /usr/sbin/mgpuctl
+	mdevctl=$(command -v mdevctl || true)
+	[ -n "$mdevctl" ] && copy_dynamic "$mdevctl" /usr/bin/mdevctl
+	mkdir -p "$stage/etc/mdevctl.d/scripts.d/callouts" "$stage/etc/mdevctl.d/scripts.d/notifiers"
+	for f in "$extra"/*; do
+		case ${f##*/} in list | mgpuctl) continue ;; esac
+		cp "$f" "$stage/mgpu/tests/"
+	done
+	cat "$extra/list" >>"$stage/mgpu/tests/list"
+fi
+
+# Nested guests (MGPU_NESTED=1, see scripts/mkinitramfs-nested.sh):
+# QEMU, the inner kernel and initramfs, under /nested and /usr.
+if [ "${MGPU_NESTED:-0}" = 1 ]; then
+	"$MGPU_ROOT/scripts/mkinitramfs-nested.sh" "$ver" "$stage"
+fi
+
 (cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) |
 	gzip -1 >"$out.tmp"
 mv "$out.tmp" "$out"

@@ -6,13 +6,14 @@
 #   test (default): console -> build/VER/console.log,
 #                   verdict channel (ttyS1) -> build/VER/result.log
 #   demo:           same, and the console is shown live on stdout
+#   bench:          as demo (make bench)
 #   shell:          interactive shell on the console (stdio)
 # MGPU_ACCEL=kvm uses KVM instead of TCG; MGPU_QEMU_TIMEOUT overrides the time limit (seconds); MGPU_APPEND adds
-# kernel parameters.
+# kernel parameters; MGPU_MEM the guest memory (1G, 2G with nested guests).
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-ver=${1:?usage: run-qemu.sh VER [test|demo|shell]}
+ver=${1:?usage: run-qemu.sh VER [test|demo|bench|shell]}
 mode=${2:-test}
 dir=$MGPU_BUILD/$ver
 kernel=$MGPU_BUILD/kernels/$ver/vmlinuz
@@ -35,16 +36,22 @@ if [ -z "${MGPU_QEMU_TIMEOUT:-}" ]; then
 	fi
 	n=$(wc -l <"$dir/initramfs/mgpu/tests/list" 2>/dev/null || echo 0)
 	MGPU_QEMU_TIMEOUT=$((180 + per * n))
+	# Nested guests (scripts/nested.sh): two rounds of two at once.
+	[ -d "$dir/initramfs/nested" ] && MGPU_QEMU_TIMEOUT=$((MGPU_QEMU_TIMEOUT + 1100))
 fi
+
+# Memory: nested guests (an initramfs with /nested) need 2G.
+mem=${MGPU_MEM:-1G}
+[ -z "${MGPU_MEM:-}" ] && [ -d "$dir/initramfs/nested" ] && mem=2G
 
 # TCG by default: CI machines have no (working) KVM.  MGPU_ACCEL=kvm to try.
 accel=${MGPU_ACCEL:-tcg}
 
 append="console=ttyS0 panic=-1 loglevel=5 mgpu_ci=$mode ${MGPU_APPEND:-}"
-[ "$mode" = demo ] && append="$append quiet"
+case $mode in demo | bench) append="$append quiet" ;; esac
 
 rm -f "$console" "$result"
-set -- qemu-system-x86_64 -accel "$accel" -cpu max -m 1G -smp 2 \
+set -- qemu-system-x86_64 -accel "$accel" -cpu max -m "$mem" -smp 2 \
 	-nodefaults -display none -no-reboot \
 	-kernel "$kernel" -initrd "$initrd" -append "$append"
 
@@ -58,7 +65,7 @@ start=$(date +%s)
 timeout -k 10 "$MGPU_QEMU_TIMEOUT" "$@" \
 	-serial "file:$console" -serial "file:$result" </dev/null &
 qpid=$!
-if [ "$mode" = demo ]; then
+if [ "$mode" = demo ] || [ "$mode" = bench ]; then
 	# Show the console live; tail exits with QEMU.
 	while [ ! -f "$console" ] && kill -0 "$qpid" 2>/dev/null; do sleep 0.2; done
 	[ -f "$console" ] && tail -n +1 -f --pid="$qpid" "$console" | tr -d '\r'

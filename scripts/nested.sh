@@ -1,0 +1,389 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=sh
+#
+# Nested guests: the outer side.  Sourced by /init of the test VM
+# (scripts/guest-init) from /nested/nested.sh, which
+# scripts/mkinitramfs-nested.sh puts there with QEMU, the inner kernel
+# and the inner initramfs (scripts/nested-guest-init, tools/guest).
+#
+# A nested guest is Debian's QEMU (TCG, q35) with one vGPU attached by
+# -device vfio-pci,sysfsdev=/sys/bus/mdev/devices/UUID.  Its program's
+# KTAP comes back on its own second serial port (a file here), never on
+# its console, and is forwarded indented under one result line: a guest
+# that never reports (no MGPU-NESTED-END) is a failure.
+
+NESTED_TIMEOUT=${NESTED_TIMEOUT:-480}
+NESTED_MEM=${NESTED_MEM:-256M}
+
+# new_uuid
+new_uuid() {
+	cat /proc/sys/kernel/random/uuid
+}
+
+# mdev_create PARENT TYPE: create an instance, print its UUID
+mdev_create() {
+	_u=$(new_uuid)
+	echo "$_u" >"/sys/class/mgpu/$1/mdev_supported_types/$2/create" || return 1
+	echo "$_u"
+}
+
+# mdev_remove UUID
+mdev_remove() {
+	echo 1 >"/sys/bus/mdev/devices/$1/remove"
+}
+
+# parent_add "vram=64M queues=16": add a software GPU, print its name
+parent_add() {
+	_before=$(ls /sys/class/mgpu)
+	echo "$1" >/sys/class/mgpu/add_swgpu || return 1
+	for _p in $(ls /sys/class/mgpu); do
+		case " $(echo "$_before" | tr '\n' ' ') " in
+		*" $_p "*) ;;
+		*) [ -d "/sys/class/mgpu/$_p/mdev_supported_types" ] && echo "$_p" ;;
+		esac
+	done
+}
+
+# expect_of UUID: the --expect string for mgpu-guest, from sysfs
+expect_of() {
+	_d=/sys/bus/mdev/devices/$1
+	_t=$(basename "$(readlink "$_d/mdev_type")")
+	case $_t in
+	*passthrough) _f=1 ;;
+	*-1_*) _f=${_t##*-1_} ;;
+	*) _f=0 ;;
+	esac
+	echo "vram:$(cat "$_d/mgpu/vram_size"),queues:$(cat "$_d/mgpu/queues"),fraction:$_f"
+}
+
+# stats_of UUID: the instance's counters on one line
+stats_of() {
+	_d=/sys/bus/mdev/devices/$1/mgpu
+	_s=
+	for _k in busy_ns commands bytes flops errors resets; do
+		_s="$_s $_k=$(cat "$_d/$_k" 2>/dev/null || echo '?')"
+	done
+	echo "${_s# }"
+}
+
+# nested_start NAME UUID KERNEL-ARGS...: boot a nested guest in the
+# background.  Files: /tmp/nested-NAME.{console,res,qemu,rc,pid}
+nested_start() {
+	_n=$1 _u=$2
+	shift 2
+	[ -f "/tmp/nested-$_n.retry" ] && mv "/tmp/nested-$_n.retry" "/tmp/nested-$_n.keep"
+	rm -f "/tmp/nested-$_n".console "/tmp/nested-$_n".res "/tmp/nested-$_n".qemu \
+		"/tmp/nested-$_n".rc "/tmp/nested-$_n".pid "/tmp/nested-$_n".start \
+		"/tmp/nested-$_n".secs
+	[ -f "/tmp/nested-$_n.keep" ] && mv "/tmp/nested-$_n.keep" "/tmp/nested-$_n.retry.keep"
+	(
+		timeout -s KILL "$NESTED_TIMEOUT" qemu-system-x86_64 -accel tcg \
+			-M q35 -m "$NESTED_MEM" -nodefaults -display none -no-reboot \
+			-kernel /nested/vmlinuz -initrd /nested/initrd.gz \
+			-append "console=ttyS0 quiet panic=-1 $*" \
+			-serial "file:/tmp/nested-$_n.console" \
+			-chardev "file,id=res,path=/tmp/nested-$_n.res" -serial chardev:res \
+			-device "vfio-pci,sysfsdev=/sys/bus/mdev/devices/$_u" \
+			</dev/null >"/tmp/nested-$_n.qemu" 2>&1
+		echo $? >"/tmp/nested-$_n.rc"
+	) &
+	echo $! >"/tmp/nested-$_n.pid"
+	date +%s >"/tmp/nested-$_n.start"
+	echo "nested: started guest $_n on $_u" >&2
+}
+
+# nested_wait NAME: wait for it; its duration in seconds in .secs
+nested_wait() {
+	wait "$(cat "/tmp/nested-$1.pid")" 2>/dev/null || true
+	echo $(($(date +%s) - $(cat "/tmp/nested-$1.start"))) >"/tmp/nested-$1.secs"
+	echo "nested: guest $1 ended after $(cat "/tmp/nested-$1.secs") s, QEMU exit $(cat "/tmp/nested-$1.rc" 2>/dev/null)" >&2
+}
+
+# nested_booted NAME: true if the guest's program started (its KTAP
+# header arrived).  A nested TCG guest occasionally dies in early boot
+# (seen: a panic in text_poke_early under TCG inside TCG), before it
+# touches the vGPU: such a boot is retried once, see nested_retry.
+nested_booted() {
+	grep -q 'KTAP version' "/tmp/nested-$1.res" 2>/dev/null
+}
+
+# nested_retry NAME: keep the failed boot's console tail, to report it
+nested_retry() {
+	{
+		echo "# first boot of nested guest $1 failed before its program started; retried. Its console tail:"
+		tail -n 5 "/tmp/nested-$1.console" 2>/dev/null | tr -d '\r' | sed 's/^/# | /'
+	} >"/tmp/nested-$1.retry"
+	echo "nested: guest $1 did not boot, retrying" >&2
+}
+
+# nested_ok NAME: true if the guest reported and its program passed
+nested_ok() {
+	grep -q '^MGPU-NESTED-END' "/tmp/nested-$1.res" 2>/dev/null &&
+		[ "$(tr -d '\r' <"/tmp/nested-$1.res" | sed -n 's/^# exit=//p' | tail -n1)" = 0 ]
+}
+
+# nested_report N TITLE NAME: KTAP on stdout: the nested guest's results
+# indented by 4, then "ok N TITLE" or "not ok N TITLE"
+nested_report() {
+	_n=$1 _title=$2 _f=/tmp/nested-$3
+	_rc=$(cat "$_f.rc" 2>/dev/null || echo '?')
+	[ -f "$_f.retry.keep" ] && cat "$_f.retry.keep"
+	[ -f "$_f.res" ] && tr -d '\r' <"$_f.res" | sed '/^MGPU-NESTED-END/,$d' | sed 's/^/    /'
+	echo "# nested guest: $(cat "$_f.secs" 2>/dev/null || echo '?') s, QEMU exit $_rc"
+	if ! grep -q '^MGPU-NESTED-END' "$_f.res" 2>/dev/null; then
+		echo "# no verdict from the nested guest; its console and QEMU's output:"
+		tail -n 15 "$_f.console" 2>/dev/null | tr -d '\r' | sed 's/^/# | /'
+		tail -n 10 "$_f.qemu" 2>/dev/null | sed 's/^/# | qemu: /'
+		echo "not ok $_n $_title # no verdict from the nested guest"
+	elif nested_ok "$3"; then
+		echo "ok $_n $_title"
+	else
+		echo "not ok $_n $_title"
+	fi
+}
+
+# The number of result lines nested_tests prints.
+NESTED_NTESTS=4
+
+# nested_tests: the nested tests of make check, numbered from $n + 1
+# (n is the caller's counter and is advanced).  KTAP on stdout.
+#   1. a fractional (1/4) instance of swgpu0 and, at the same time,
+#   2. a passthrough instance of a new, otherwise empty software GPU
+#      (vram=64M queues=16): identity, VRAM and queues as expected, VRAM
+#      zeroed, queues and fences, GEMM fp32/int8, the LSTM step;
+#   3./4. two guests at once on two 1/8 instances of swgpu0, each
+#      filling its whole VRAM with its own pattern: each sees only its
+#      own data, and zeros at start (the slot of test 1 is reused).
+nested_tests() {
+	echo "# nested guests: Debian QEMU $(qemu-system-x86_64 --version | head -n1 | sed 's/.*version //'), TCG, q35"
+	ufrac=$(mdev_create swgpu0 mgpu-1_4) || ufrac=
+	pt_parent=$(parent_add "vram=64M queues=16") || pt_parent=
+	upt=
+	[ -n "$pt_parent" ] && { upt=$(mdev_create "$pt_parent" mgpu-passthrough) || upt=; }
+	[ -n "$ufrac" ] && nested_start frac "$ufrac" mgpu_arg.expect="$(expect_of "$ufrac")"
+	[ -n "$upt" ] && nested_start pt "$upt" mgpu_arg.expect="$(expect_of "$upt")"
+	[ -n "$ufrac" ] && nested_wait frac
+	[ -n "$upt" ] && nested_wait pt
+	# A boot that died before the program started: once more.
+	_again=
+	for _g in frac pt; do
+		eval "_u=\$u$_g"
+		[ "$_g" = pt ] && _u=$upt
+		[ -n "$_u" ] && ! nested_booted $_g || continue
+		nested_retry $_g
+		nested_start $_g "$_u" mgpu_arg.expect="$(expect_of "$_u")"
+		_again="$_again $_g"
+	done
+	for _g in $_again; do nested_wait $_g; done
+
+	n=$((n + 1))
+	if [ -n "$ufrac" ]; then
+		echo "# stats of $ufrac: $(stats_of "$ufrac")"
+		nested_report $n "nested: q35 guest on a mgpu-1_4 vGPU (workload, LSTM step)" frac
+		mdev_remove "$ufrac" || echo "# could not remove $ufrac"
+	else
+		echo "not ok $n nested: q35 guest on a mgpu-1_4 vGPU # cannot create the instance"
+	fi
+	n=$((n + 1))
+	if [ -n "$upt" ]; then
+		echo "# stats of $upt: $(stats_of "$upt")"
+		nested_report $n "nested: q35 guest on a mgpu-passthrough vGPU of $pt_parent (workload, LSTM step)" pt
+		mdev_remove "$upt" || echo "# could not remove $upt"
+	else
+		echo "not ok $n nested: q35 guest on a mgpu-passthrough vGPU # cannot create the parent or instance"
+	fi
+	[ -n "$pt_parent" ] && { echo "$pt_parent" >/sys/class/mgpu/remove_swgpu || echo "# could not remove $pt_parent"; }
+
+	ua=$(mdev_create swgpu0 mgpu-1_8) || ua=
+	ub=$(mdev_create swgpu0 mgpu-1_8) || ub=
+	if [ -n "$ua" ] && [ -n "$ub" ]; then
+		nested_start isoA "$ua" mgpu_arg.mode=isolate mgpu_arg.tag=a11c mgpu_arg.secs=10 \
+			mgpu_arg.expect="$(expect_of "$ua")"
+		nested_start isoB "$ub" mgpu_arg.mode=isolate mgpu_arg.tag=b0b0 mgpu_arg.secs=10 \
+			mgpu_arg.expect="$(expect_of "$ub")"
+		nested_wait isoA
+		nested_wait isoB
+		# A boot that died before its program started: the pair once
+		# more, on new instances (zeroed again), so that they overlap.
+		if ! nested_booted isoA || ! nested_booted isoB; then
+			nested_booted isoA || nested_retry isoA
+			nested_booted isoB || nested_retry isoB
+			mdev_remove "$ua"
+			mdev_remove "$ub"
+			ua=$(mdev_create swgpu0 mgpu-1_8) || ua=
+			ub=$(mdev_create swgpu0 mgpu-1_8) || ub=
+			if [ -n "$ua" ] && [ -n "$ub" ]; then
+				nested_start isoA "$ua" mgpu_arg.mode=isolate mgpu_arg.tag=a11c mgpu_arg.secs=10 \
+					mgpu_arg.expect="$(expect_of "$ua")"
+				nested_start isoB "$ub" mgpu_arg.mode=isolate mgpu_arg.tag=b0b0 mgpu_arg.secs=10 \
+					mgpu_arg.expect="$(expect_of "$ub")"
+				nested_wait isoA
+				nested_wait isoB
+			fi
+		fi
+	fi
+	for g in A B; do
+		n=$((n + 1))
+		eval "u=\$u$(echo $g | tr AB ab)"
+		if [ -z "$ua" ] || [ -z "$ub" ]; then
+			echo "not ok $n nested: isolation, guest $g # cannot create two mgpu-1_8 instances"
+			continue
+		fi
+		echo "# stats of $u: $(stats_of "$u")"
+		nested_report $n "nested: isolation, guest $g of two at once on mgpu-1_8 vGPUs of swgpu0" "iso$g"
+	done
+	[ -n "$ua" ] && mdev_remove "$ua"
+	[ -n "$ub" ] && mdev_remove "$ub"
+	return 0
+}
+
+# ktap_readable: KTAP results as PASS/FAIL/SKIP lines for people
+ktap_readable() {
+	tr -d '\r' | sed -n \
+		-e 's/^ok [0-9]* \(.*\) # SKIP\(.*\)/    SKIP  \1 (\2 )/p' \
+		-e 's/^ok [0-9]* \(.*\)/    PASS  \1/p' \
+		-e 's/^not ok [0-9]* \(.*\)/    FAIL  \1/p' \
+		-e 's/^# \(exit=.*\)/          (guest program \1)/p' \
+		-e 's/^# \(.*\)/          \1/p'
+}
+
+# stats_table: every instance's counters, one line each
+stats_table() {
+	printf '    %-36s %-16s %-7s %8s %6s %12s %9s %12s %12s\n' \
+		UUID TYPE PARENT VRAM QUEUES BUSY_MS COMMANDS BYTES MFLOP
+	for _d in /sys/bus/mdev/devices/*; do
+		[ -e "$_d/mgpu" ] || continue
+		printf '    %-36s %-16s %-7s %7sM %6s %12s %9s %12s %12s\n' \
+			"$(basename "$_d")" "$(basename "$(readlink "$_d/mdev_type")")" \
+			"$(basename "$(dirname "$(readlink -f "$_d")")")" \
+			$(($(cat "$_d/mgpu/vram_size") >> 20)) "$(cat "$_d/mgpu/queues")" \
+			$(($(cat "$_d/mgpu/busy_ns") / 1000000)) "$(cat "$_d/mgpu/commands")" \
+			"$(cat "$_d/mgpu/bytes")" $(($(cat "$_d/mgpu/flops") / 1000000))
+	done
+	for _p in /sys/class/mgpu/*/engine_busy_ns; do
+		[ -f "$_p" ] || continue
+		_p=$(dirname "$_p")
+		echo "    parent $(basename "$_p"): engine busy $(($(cat "$_p/engine_busy_ns") / 1000000)) ms in total, utilization now $(cat "$_p/utilization" 2>/dev/null)%"
+	done
+}
+
+# nested_demo: for make demo: a nested VM on the first mgpu-1_4 (else
+# any) instance runs mgpu-guest; readable output on stdout
+nested_demo() {
+	_u=
+	for _d in /sys/bus/mdev/devices/*; do
+		[ -e "$_d/mgpu" ] || continue
+		[ -z "$_u" ] && _u=$(basename "$_d")
+		case $(basename "$(readlink "$_d/mdev_type")") in
+		mgpu-1_4) _u=$(basename "$_d"); break ;;
+		esac
+	done
+	echo
+	if [ -z "$_u" ]; then
+		echo "no vGPU to give to a nested VM"
+		return 0
+	fi
+	_t=$(basename "$(readlink "/sys/bus/mdev/devices/$_u/mdev_type")")
+	echo "--- a VM with a vGPU ----------------------------------------------"
+	echo "Starting a VM inside this one (Debian's QEMU, TCG; about a minute)"
+	echo "with the $_t vGPU $_u attached as a PCI device:"
+	echo
+	echo "    qemu-system-x86_64 -M q35 -m $NESTED_MEM -kernel vmlinuz -initrd initrd.gz ..."
+	echo "        -device vfio-pci,sysfsdev=/sys/bus/mdev/devices/$_u"
+	echo
+	echo "Inside, mgpu-guest (tools/guest) finds the vGPU by its PCI IDs"
+	echo "1f4d:0001, maps its registers and VRAM (BARs 0 and 2) and runs a"
+	echo "workload on its command queues, checking every result on the CPU:"
+	nested_start demo "$_u" mgpu_arg.expect="$(expect_of "$_u")"
+	nested_wait demo
+	echo
+	echo "    what the VM saw:"
+	tr -d '\r' </tmp/nested-demo.console | grep '^nested guest:' | sed 's/^nested guest: /      /'
+	echo
+	echo "    results (PASS = checked against the CPU):"
+	if [ -f /tmp/nested-demo.res ]; then
+		sed '/^MGPU-NESTED-END/,$d' /tmp/nested-demo.res | ktap_readable
+	fi
+	if nested_ok demo; then
+		echo
+		echo "    the VM's workload passed ($(cat /tmp/nested-demo.secs) s including its boot)"
+	else
+		echo
+		echo "    THE VM'S WORKLOAD FAILED OR DID NOT REPORT; its console:"
+		tail -n 20 /tmp/nested-demo.console | tr -d '\r' | sed 's/^/      | /'
+		tail -n 5 /tmp/nested-demo.qemu | sed 's/^/      | qemu: /'
+	fi
+	echo
+	echo "--- per-vGPU statistics (/sys/bus/mdev/devices/UUID/mgpu/) ----------"
+	echo "busy = engine time spent on the vGPU, commands completed, bytes"
+	echo "written by COPY/FILL, GEMM work (2 m n k per GEMM):"
+	echo
+	stats_table
+}
+
+# lstm_ns FILE: the ns= of mgpu-lstm's LSTM-RESULT line, or nothing
+lstm_ns() {
+	tr -d '\r' <"$1" 2>/dev/null | sed -n 's/^# LSTM-RESULT ns=\([0-9]*\) .*/\1/p' | tail -n1
+}
+
+# cmdline_val KEY DEFAULT: KEY=VALUE of the kernel command line
+cmdline_val() {
+	_val=$2
+	for _a in $(cat /proc/cmdline); do
+		case $_a in "$1"=*) _val=${_a#*=} ;; esac
+	done
+	echo "$_val"
+}
+
+# nested_lstm_compare [VOCAB] [STEPS]: (defaults: the kernel command
+# line's mgpu_lstm_vocab=, mgpu_lstm_steps=, else 10000 and 10) the PTB LSTM step (tools/guest/
+# lstm.h; B=20, H=I=200) on one software GPU (vram=64M queues=16, so
+# nothing else shares its engine), three ways, in this one run:
+#   native:      mgpu-lstm in this VM through VFIO (libmgpu host side)
+#                on a passthrough instance,
+#   passthrough: mgpu-lstm in a nested VM on that passthrough instance,
+#   fractional:  mgpu-lstm in a nested VM on a 1/4 instance.
+# Prints a table with the ratios to native; the nested runs' KTAP as
+# "# " lines.  Return: 0 if all three ran and verified.
+nested_lstm_compare() {
+	_v=${1:-$(cmdline_val mgpu_lstm_vocab 10000)}
+	_s=${2:-$(cmdline_val mgpu_lstm_steps 10)}
+	_rc=0
+	_p=$(parent_add "vram=64M queues=16") || { echo "# cannot add a software GPU"; return 1; }
+	_u=$(mdev_create "$_p" mgpu-passthrough) || { echo "# cannot create a passthrough vGPU"; return 1; }
+	/nested/mgpu-lstm --dev="$_u" --vocab="$_v" --steps="$_s" >/tmp/lstm-native.out 2>&1 || _rc=1
+	nested_start lstm-pt "$_u" mgpu_run=mgpu-lstm mgpu_arg.vocab="$_v" mgpu_arg.steps="$_s"
+	nested_wait lstm-pt
+	nested_ok lstm-pt || _rc=1
+	mdev_remove "$_u"
+	_u=$(mdev_create "$_p" mgpu-1_4) || { echo "# cannot create a 1/4 vGPU"; return 1; }
+	nested_start lstm-frac "$_u" mgpu_run=mgpu-lstm mgpu_arg.vocab="$_v" mgpu_arg.steps="$_s"
+	nested_wait lstm-frac
+	nested_ok lstm-frac || _rc=1
+	mdev_remove "$_u"
+	echo "$_p" >/sys/class/mgpu/remove_swgpu
+
+	for _f in /tmp/lstm-native.out /tmp/nested-lstm-pt.res /tmp/nested-lstm-frac.res; do
+		echo "# --- $_f"
+		tr -d '\r' <"$_f" 2>/dev/null | sed '/^MGPU-NESTED-END/,$d' | sed 's/^/# /'
+	done
+	_n=$(lstm_ns /tmp/lstm-native.out)
+	_pt=$(lstm_ns /tmp/nested-lstm-pt.res)
+	_fr=$(lstm_ns /tmp/nested-lstm-frac.res)
+	echo "LSTM language-model step (PTB small: batch 20, hidden 200, input 200, vocab $_v), $_s steps, fp32 GEMMs on one software GPU:"
+	printf '  %-44s %12s %10s %10s\n' "where" "total ms" "ms/step" "vs native"
+	for _row in "native (this VM, libmgpu over VFIO)|$_n" \
+		"nested VM, mgpu-passthrough vGPU|$_pt" \
+		"nested VM, mgpu-1_4 vGPU|$_fr"; do
+		_name=${_row%|*} _ns=${_row#*|}
+		if [ -z "$_ns" ]; then
+			printf '  %-44s %12s\n' "$_name" "FAILED"
+			continue
+		fi
+		awk -v name="$_name" -v ns="$_ns" -v nat="$_n" -v s="$_s" 'BEGIN {
+			r = (nat != "" && nat > 0) ? sprintf("%.2fx", ns / nat) : "-"
+			printf "  %-44s %12.1f %10.2f %10s\n", name, ns / 1e6, ns / 1e6 / s, r
+		}'
+	done
+	return $_rc
+}

@@ -1,0 +1,499 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mgpu-guest: the program a nested test guest runs on its vGPU.
+ *
+ *   mgpu-guest [--dev=NAME] [--mode=test|isolate] [--expect=SPEC]
+ *              [--tag=HEX] [--secs=N] [--vocab=V] [--steps=T]
+ *
+ * --dev       a PCI address ("pci:0000:00:01.0"), a UUID (VFIO, host
+ *             side), default: the first mgpu PCI device (0x1f4d:0x0001)
+ * --expect    what the vGPU must look like, e.g.
+ *             vram:67108864,queues:4,fraction:4 (any subset)
+ * --mode=test (default) identity and --expect, VRAM zeroed at start,
+ *             FILL/COPY seen by the CPU, every queue with its own fence,
+ *             fp32 and int8 GEMM against a CPU reference, and the LSTM
+ *             language-model step (lstm.h) against a CPU reference
+ * --mode=isolate  VRAM zeroed at start; then the whole VRAM is written
+ *             with a pattern of this guest's --tag (CPU, then engine FILL
+ *             rounds for --secs seconds) and read back: any word that is
+ *             not this guest's pattern fails (another tenant's data)
+ *
+ * Output: KTAP on stdout; exit status 0 if every test passed.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "libmgpu.h"
+#include "lstm.h"
+
+static struct mgpu_dev *dev;
+static struct mgpu_queue *q0;
+static unsigned int ntest, nfail;
+static char why[256];
+
+static void result(int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	ntest++;
+	if (!ok)
+		nfail++;
+	printf("%sok %u ", ok ? "" : "not ", ntest);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	if (!ok && why[0])
+		printf("# %s\n", why);
+	why[0] = 0;
+	fflush(stdout);
+}
+
+static void skip(const char *name, const char *reason)
+{
+	ntest++;
+	printf("ok %u %s # SKIP %s\n", ntest, name, reason);
+	fflush(stdout);
+}
+
+#define FAIL(...) do {						\
+	snprintf(why, sizeof(why), __VA_ARGS__);		\
+	return 0;						\
+} while (0)
+
+#define TRY(expr) do {						\
+	int __r = (expr);					\
+	if (__r)						\
+		FAIL("%s: %s %s", #expr, mgpu_strerror(__r),	\
+		     mgpu_last_error());			\
+} while (0)
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static uint32_t rs = 777;
+
+static uint32_t rnd(void)
+{
+	rs = rs * 1103515245u + 12345u;
+	return rs >> 8;
+}
+
+/* ---- identity and --expect -------------------------------------------- */
+
+static long long ex_vram = -1, ex_queues = -1, ex_fraction = -1;
+
+static int parse_expect(const char *s)
+{
+	char *copy = strdup(s), *tok, *save = NULL;
+
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *colon = strchr(tok, ':');
+		long long v;
+
+		if (!colon)
+			return -1;
+		*colon = 0;
+		v = strtoll(colon + 1, NULL, 0);
+		if (!strcmp(tok, "vram"))
+			ex_vram = v;
+		else if (!strcmp(tok, "queues"))
+			ex_queues = v;
+		else if (!strcmp(tok, "fraction"))
+			ex_fraction = v;
+		else
+			return -1;
+	}
+	free(copy);
+	return 0;
+}
+
+static void check_expect(void)
+{
+	unsigned long long vram = mgpu_vram_size(dev);
+
+	if (ex_vram >= 0)
+		result(vram == (unsigned long long)ex_vram,
+		       "VRAM size %llu bytes (expected %lld)", vram, ex_vram);
+	else
+		skip("VRAM size", "nothing expected");
+	if (ex_queues >= 0)
+		result(mgpu_num_queues(dev) == ex_queues,
+		       "queue count %u (expected %lld)", mgpu_num_queues(dev),
+		       ex_queues);
+	else
+		skip("queue count", "nothing expected");
+	if (ex_fraction >= 0)
+		result(mgpu_fraction(dev) == ex_fraction,
+		       "fraction 1/%u (expected 1/%lld)", mgpu_fraction(dev),
+		       ex_fraction);
+	else
+		skip("fraction", "nothing expected");
+}
+
+/* The whole VRAM reads as zero: a new instance never sees old data. */
+static int t_zero(void)
+{
+	const uint64_t *p = mgpu_vram(dev);
+	uint64_t i, n = mgpu_vram_size(dev) / 8;
+
+	for (i = 0; i < n; i++)
+		if (p[i])
+			FAIL("VRAM offset %#llx holds %#llx",
+			     (unsigned long long)i * 8,
+			     (unsigned long long)p[i]);
+	return 1;
+}
+
+/* ---- test mode --------------------------------------------------------- */
+
+static int t_fill_copy(void)
+{
+	const uint64_t size = 256 << 10;
+	uint64_t a, b, i;
+	uint32_t *pa, *pb;
+
+	TRY(mgpu_vram_alloc(dev, size, 0, &a));
+	TRY(mgpu_vram_alloc(dev, size, 0, &b));
+	pa = mgpu_vram_ptr(dev, a);
+	pb = mgpu_vram_ptr(dev, b);
+	TRY(mgpu_fill(q0, a, size, 0x5a5aa5a5, 0));
+	for (i = 0; i < size / 4; i++)
+		if (pa[i] != 0x5a5aa5a5)
+			FAIL("FILL: word %llu = %#x", (unsigned long long)i,
+			     pa[i]);
+	for (i = 0; i < size / 4; i++)
+		pa[i] = (uint32_t)(i * 2654435761u);
+	TRY(mgpu_copy(q0, b, a, size, 0));
+	if (memcmp(pa, pb, size))
+		FAIL("COPY: destination differs from what the CPU wrote");
+	TRY(mgpu_vram_free(dev, a));
+	TRY(mgpu_vram_free(dev, b));
+	return 1;
+}
+
+/* Every queue at once: each FILLs its own block, then fences. */
+static int t_queues(void)
+{
+	unsigned int nq = mgpu_num_queues(dev), i, j;
+	struct mgpu_queue **qs = calloc(nq, sizeof(*qs));
+	uint64_t *seq = calloc(nq, sizeof(*seq)), buf;
+	const uint64_t blk = 16 << 10;
+	struct mgpu_cmd cmd;
+	uint32_t *p;
+
+	if (!qs || !seq)
+		FAIL("out of memory");
+	qs[0] = q0;
+	for (i = 1; i < nq; i++)
+		TRY(mgpu_queue_open(dev, i, 16, 0, &qs[i]));
+	TRY(mgpu_vram_alloc(dev, blk * nq, 0, &buf));
+	p = mgpu_vram_ptr(dev, buf);
+	memset(p, 0, blk * nq);
+	for (i = 0; i < nq; i++) {
+		mgpu_cmd_fill(&cmd, buf + i * blk, blk, 0xc0de0000 + i, 0);
+		TRY(mgpu_submit(qs[i], &cmd, 1));
+		TRY(mgpu_queue_fence(qs[i], &seq[i]));
+	}
+	for (i = 0; i < nq; i++) {
+		TRY(mgpu_fence_wait(qs[i], seq[i], 60000));
+		for (j = 0; j < blk / 4; j++)
+			if (p[i * blk / 4 + j] != 0xc0de0000 + i)
+				FAIL("queue %u: word %u = %#x", i, j,
+				     p[i * blk / 4 + j]);
+	}
+	for (i = 1; i < nq; i++)
+		mgpu_queue_close(qs[i]);
+	TRY(mgpu_vram_free(dev, buf));
+	free(qs);
+	free(seq);
+	return 1;
+}
+
+static int t_gemm_f32(void)
+{
+	const uint32_t m = 37, n = 53, k = 129;
+	const float alpha = 1.5f, beta = -0.5f;
+	uint64_t a, b, c;
+	float *pa, *pb, *pc, *ref;
+	double maxerr = 0;
+	uint32_t i, j, p;
+
+	if (!(mgpu_caps(dev) & MGPU_CAP_GEMM_FP32))
+		FAIL("no MGPU_CAP_GEMM_FP32");
+	TRY(mgpu_vram_alloc(dev, (uint64_t)m * k * 4, 0, &a));
+	TRY(mgpu_vram_alloc(dev, (uint64_t)k * n * 4, 0, &b));
+	TRY(mgpu_vram_alloc(dev, (uint64_t)m * n * 4, 0, &c));
+	pa = mgpu_vram_ptr(dev, a);
+	pb = mgpu_vram_ptr(dev, b);
+	pc = mgpu_vram_ptr(dev, c);
+	ref = malloc((size_t)m * n * sizeof(*ref));
+	if (!ref)
+		FAIL("out of memory");
+	for (i = 0; i < m * k; i++)
+		pa[i] = (float)((int)(rnd() % 2001) - 1000) / 256.0f;
+	for (i = 0; i < k * n; i++)
+		pb[i] = (float)((int)(rnd() % 2001) - 1000) / 256.0f;
+	for (i = 0; i < m * n; i++)
+		pc[i] = ref[i] = (float)((int)(rnd() % 201) - 100);
+	for (i = 0; i < m; i++)
+		for (j = 0; j < n; j++) {
+			double s = 0;
+
+			for (p = 0; p < k; p++)
+				s += (double)pa[i * k + p] * pb[p * n + j];
+			ref[i * n + j] = (float)(alpha * s + beta * ref[i * n + j]);
+		}
+	TRY(mgpu_gemm_f32(q0, a, b, c, m, n, k, alpha, beta));
+	for (i = 0; i < m * n; i++) {
+		double e = fabs((double)pc[i] - ref[i]) / (1.0 + fabs((double)ref[i]));
+
+		if (e > maxerr)
+			maxerr = e;
+	}
+	free(ref);
+	if (maxerr >= 1e-4)
+		FAIL("max relative error %g", maxerr);
+	TRY(mgpu_vram_free(dev, a));
+	TRY(mgpu_vram_free(dev, b));
+	TRY(mgpu_vram_free(dev, c));
+	return 1;
+}
+
+static int t_gemm_i8(void)
+{
+	const uint32_t m = 64, n = 48, k = 600;
+	const int32_t alpha = -3, beta = 7;
+	uint64_t a, b, c;
+	int8_t *pa, *pb;
+	int32_t *pc, *ref;
+	uint32_t i, j, p;
+
+	if (!(mgpu_caps(dev) & MGPU_CAP_GEMM_INT8))
+		FAIL("no MGPU_CAP_GEMM_INT8");
+	TRY(mgpu_vram_alloc(dev, (uint64_t)m * k, 0, &a));
+	TRY(mgpu_vram_alloc(dev, (uint64_t)k * n, 0, &b));
+	TRY(mgpu_vram_alloc(dev, (uint64_t)m * n * 4, 0, &c));
+	pa = mgpu_vram_ptr(dev, a);
+	pb = mgpu_vram_ptr(dev, b);
+	pc = mgpu_vram_ptr(dev, c);
+	ref = malloc((size_t)m * n * sizeof(*ref));
+	if (!ref)
+		FAIL("out of memory");
+	for (i = 0; i < m * k; i++)
+		pa[i] = (int8_t)rnd();
+	for (i = 0; i < k * n; i++)
+		pb[i] = (int8_t)rnd();
+	for (i = 0; i < m * n; i++)
+		pc[i] = ref[i] = (int32_t)rnd();
+	for (i = 0; i < m; i++)
+		for (j = 0; j < n; j++) {
+			uint32_t s = 0;
+
+			for (p = 0; p < k; p++)
+				s += (uint32_t)(pa[i * k + p] * pb[p * n + j]);
+			ref[i * n + j] = (int32_t)((uint32_t)alpha * s +
+					 (uint32_t)beta * (uint32_t)ref[i * n + j]);
+		}
+	TRY(mgpu_gemm_i8(q0, a, b, c, m, n, k, alpha, beta));
+	for (i = 0; i < m * n; i++)
+		if (pc[i] != ref[i]) {
+			int32_t got = pc[i], want = ref[i];
+
+			free(ref);
+			FAIL("C[%u] = %d, expected %d", i, got, want);
+		}
+	free(ref);
+	TRY(mgpu_vram_free(dev, a));
+	TRY(mgpu_vram_free(dev, b));
+	TRY(mgpu_vram_free(dev, c));
+	return 1;
+}
+
+static struct lstm_cfg lcfg;
+
+static int t_lstm(void)
+{
+	struct lstm_result r;
+	int ret;
+
+	lcfg.verify = 1;
+	ret = lstm_run(dev, q0, &lcfg, &r);
+	if (ret)
+		FAIL("%s", r.msg);
+	printf("# lstm B=%u H=%u I=%u V=%u T=%u: %.1f ms, %llu GEMMs, %.1f MFLOP, "
+	       "max rel. error h %.2g logits %.2g (batch rows 0-%u)\n", lcfg.batch,
+	       lcfg.hidden, lcfg.input, lcfg.vocab, lcfg.steps, r.ns / 1e6,
+	       (unsigned long long)r.commands, r.flops / 1e6, r.max_err_h,
+	       r.max_err_logits, lcfg.verify_rows - 1);
+	return 1;
+}
+
+/* ---- isolate mode ------------------------------------------------------ */
+
+static uint32_t tag = 0xa11c;
+static unsigned int secs = 10;
+
+static int t_own_pattern_cpu(void)
+{
+	uint32_t *p = mgpu_vram(dev);
+	uint64_t i, n = mgpu_vram_size(dev) / 4;
+
+	for (i = 0; i < n; i++)
+		p[i] = tag << 16 | (uint32_t)(i & 0xffff);
+	for (i = 0; i < n; i++)
+		if (p[i] != (tag << 16 | (uint32_t)(i & 0xffff)))
+			FAIL("word at %#llx = %#x: not this guest's pattern (tag %#x)",
+			     (unsigned long long)i * 4, p[i], tag);
+	return 1;
+}
+
+static unsigned int rounds;
+
+static int t_own_pattern_engine(void)
+{
+	uint64_t size = mgpu_vram_size(dev), off, i, n;
+	const uint64_t chunk = 1 << 20;
+	struct mgpu_cmd cmd;
+	uint32_t *p;
+	double end;
+
+	/* Everything but what the queue took (the allocator is first fit). */
+	for (;;) {
+		if (size < 2 * chunk)
+			FAIL("cannot allocate most of the VRAM");
+		size -= chunk;
+		if (!mgpu_vram_alloc(dev, size, 4096, &off))
+			break;
+	}
+	p = mgpu_vram_ptr(dev, off);
+	n = size / 4;
+	end = now_s() + secs;
+	do {
+		uint32_t want = tag << 16 | (rounds & 0xffff);
+		uint64_t c;
+
+		for (c = 0; c < size; c += chunk) {
+			mgpu_cmd_fill(&cmd, off + c, size - c < chunk ? size - c : chunk,
+				      want, 0);
+			TRY(mgpu_submit(q0, &cmd, 1));
+		}
+		TRY(mgpu_queue_sync(q0, 60000));
+		for (i = 0; i < n; i++)
+			if (p[i] != want)
+				FAIL("round %u: word at %#llx = %#x, expected %#x%s",
+				     rounds, (unsigned long long)(off + i * 4),
+				     p[i], want,
+				     (p[i] >> 16) != tag ? " (another tenant's data?)" : "");
+		rounds++;
+	} while (now_s() < end);
+	printf("# tag %#x: %u rounds of FILL + read back over %llu MiB in %u s\n",
+	       tag, rounds, (unsigned long long)(size >> 20), secs);
+	return 1;
+}
+
+/* ---- main -------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	const char *name = NULL, *mode = "test";
+	double t0 = now_s();
+	int i, ret;
+
+	lstm_default_cfg(&lcfg);
+	lcfg.vocab = 2000;
+	lcfg.steps = 2;
+	/* The CPU reference runs in the (nested, TCG) guest: 2 of the 20
+	 * rows of the batch (they are independent) keep it to seconds. */
+	lcfg.verify_rows = 2;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = strchr(a, '=');
+
+		v = v ? v + 1 : "";
+		if (!strncmp(a, "--dev=", 6))
+			name = v;
+		else if (!strncmp(a, "--mode=", 7))
+			mode = v;
+		else if (!strncmp(a, "--expect=", 9)) {
+			if (parse_expect(v)) {
+				fprintf(stderr, "bad --expect %s\n", v);
+				return 2;
+			}
+		} else if (!strncmp(a, "--tag=", 6))
+			tag = strtoul(v, NULL, 16) & 0xffff;
+		else if (!strncmp(a, "--secs=", 7))
+			secs = strtoul(v, NULL, 0);
+		else if (!strncmp(a, "--vocab=", 8))
+			lcfg.vocab = strtoul(v, NULL, 0);
+		else if (!strncmp(a, "--steps=", 8))
+			lcfg.steps = strtoul(v, NULL, 0);
+		else {
+			fprintf(stderr, "usage: %s [--dev=NAME] [--mode=test|isolate] "
+				"[--expect=vram:N,queues:N,fraction:N] [--tag=HEX] "
+				"[--secs=N] [--vocab=V] [--steps=T]\n", argv[0]);
+			return 2;
+		}
+	}
+	if (strcmp(mode, "test") && strcmp(mode, "isolate")) {
+		fprintf(stderr, "unknown mode %s\n", mode);
+		return 2;
+	}
+
+	printf("KTAP version 1\n");
+	printf("# mgpu-guest: mode %s, libmgpu %u.%u\n", mode,
+	       mgpu_lib_version() >> 16, mgpu_lib_version() & 0xffff);
+	ret = mgpu_open(name, &dev);
+	if (ret) {
+		snprintf(why, sizeof(why), "%s: %s", mgpu_strerror(ret),
+			 mgpu_last_error());
+		result(0, "find and open the vGPU (%s)", name ? name : "PCI 1f4d:0001");
+		printf("1..%u\n", ntest);
+		return 1;
+	}
+	printf("# device %s: version %u.%u, VRAM %llu MiB, %u queues, "
+	       "fraction 1/%u, caps %#x\n", mgpu_name(dev),
+	       mgpu_hw_version(dev) >> 16, mgpu_hw_version(dev) & 0xffff,
+	       (unsigned long long)(mgpu_vram_size(dev) >> 20),
+	       mgpu_num_queues(dev), mgpu_fraction(dev), mgpu_caps(dev));
+	result(1, "find and open the vGPU %s", mgpu_name(dev));
+	check_expect();
+	result(t_zero(), "VRAM zeroed at start (%llu MiB)",
+	       (unsigned long long)(mgpu_vram_size(dev) >> 20));
+
+	if (!strcmp(mode, "isolate"))
+		result(t_own_pattern_cpu(), "own pattern %#x over the whole VRAM, CPU", tag);
+
+	ret = mgpu_queue_open(dev, 0, 0, 0, &q0);
+	snprintf(why, sizeof(why), "%s: %s", mgpu_strerror(ret), mgpu_last_error());
+	result(!ret, "open queue 0");
+	if (ret)
+		goto out;
+
+	if (!strcmp(mode, "isolate")) {
+		result(t_own_pattern_engine(),
+		       "only own pattern %#x seen, engine FILL rounds for %u s", tag, secs);
+		goto out;
+	}
+	result(t_fill_copy(), "FILL and COPY in VRAM, checked by the CPU");
+	result(t_queues(), "all %u queues at once, one fence each", mgpu_num_queues(dev));
+	result(t_gemm_f32(), "GEMM fp32 37x53x129 against the CPU");
+	result(t_gemm_i8(), "GEMM int8 64x48x600 against the CPU (exact)");
+	result(t_lstm(), "LSTM step chain B=%u H=%u V=%u T=%u against the CPU",
+	       lcfg.batch, lcfg.hidden, lcfg.vocab, lcfg.steps);
+out:
+	mgpu_close(dev);
+	printf("# mgpu-guest: %u tests, %u failed, %.1f s\n", ntest, nfail, now_s() - t0);
+	printf("1..%u\n", ntest);
+	return nfail ? 1 : 0;
+}
