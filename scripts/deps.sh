@@ -9,8 +9,9 @@ set -eu
 # libc6-dev: libc.a, the selftests are linked -static.
 # mgpuctl: libudev-dev, libpci-dev, pkg-config; python3-docutils for
 # its man page (rst2man), python3 for its JSON checks; mdevctl for the
-# interoperability tests in the guest.
+# interoperability tests in the guest.  dkms: the DKMS builds of make check.
 ensure_pkgs make gcc gcc-12 libc6-dev bc sparse dwarves \
 	qemu-system-x86 busybox-static cpio kmod xz-utils gzip \
 	coreutils findutils file linux-source-6.12 \
-	libudev-dev libpci-dev pkg-config python3 python3-docutils mdevctl
+	libudev-dev libpci-dev pkg-config python3 python3-docutils mdevctl \
+	dkms

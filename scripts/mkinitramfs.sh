@@ -7,7 +7,8 @@
 #
 # usage: scripts/mkinitramfs.sh VER
 #   input:  build/kernels/VER/root (scripts/kernels.sh --fetch),
-#           build/VER/mod/mgpu.ko (scripts/build-module.sh VER),
+#           build/VER/mod/mgpu.ko (scripts/build-module.sh VER), or the
+#           module in MGPU_KO (the one DKMS built, see scripts/ci.sh),
 #           build/selftests/ + its "list" (scripts/build-selftests.sh)
 #   output: build/VER/initramfs.cpio.gz
 set -eu
@@ -15,7 +16,7 @@ set -eu
 
 ver=${1:?usage: mkinitramfs.sh VER}
 kroot=$MGPU_BUILD/kernels/$ver/root
-ko=$MGPU_BUILD/$ver/mod/mgpu.ko
+ko=${MGPU_KO:-$MGPU_BUILD/$ver/mod/mgpu.ko}
 tests=${MGPU_TESTS_DIR:-$MGPU_BUILD/selftests}
 out=$MGPU_BUILD/$ver/initramfs.cpio.gz
 stage=$MGPU_BUILD/$ver/initramfs
