@@ -431,11 +431,14 @@ TEST_F_TIMEOUT(alloc, random_ops, 110)
 	struct kmem k0, k1;
 	const char *env;
 
-	if ((env = getenv("MGPU_SEED")))
+	env = getenv("MGPU_SEED");
+	if (env)
 		seed = strtoul(env, NULL, 0);
-	if ((env = getenv("MGPU_ALLOC_OPS")))
+	env = getenv("MGPU_ALLOC_OPS");
+	if (env)
 		ops = strtoul(env, NULL, 0);
-	if ((env = getenv("MGPU_ALLOC_SECS")))
+	env = getenv("MGPU_ALLOC_SECS");
+	if (env)
 		secs = strtoul(env, NULL, 0);
 	rnd_state = seed ? seed : 1;
 	printf("# seed %u (MGPU_SEED=%u reproduces), %u ops, budget %us\n",

@@ -110,7 +110,7 @@ FIXTURE_SETUP(remove)
 		ASSERT_TRUE(mgpu_parent_exists(self->parent));
 	} else {
 		MGPU_REQUIRE_EMPTY_PARENT(MGPU_PARENT);
-		strcpy(self->parent, MGPU_PARENT);
+		snprintf(self->parent, sizeof(self->parent), "%s", MGPU_PARENT);
 	}
 	if (!mgpu_path_exists("/dev/vfio/vfio"))
 		SKIP(return, "no /dev/vfio/vfio (vfio not loaded?)");

@@ -33,7 +33,8 @@ struct lstm_cfg {
 	unsigned int steps;	/* T, time steps (PTB: 20 per BPTT window) */
 	int verify;		/* compare with a CPU reference */
 	unsigned int verify_rows; /* ... for the first rows of the batch
-				   * only (0: all); rows are independent */
+				   * only (0: all); rows are independent
+				   */
 };
 
 struct lstm_result {

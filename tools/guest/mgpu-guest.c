@@ -332,8 +332,8 @@ static int t_lstm(void)
 	ret = lstm_run(dev, q0, &lcfg, &r);
 	if (ret)
 		FAIL("%s", r.msg);
-	printf("# lstm B=%u H=%u I=%u V=%u T=%u: %.1f ms, %llu GEMMs, %.1f MFLOP, "
-	       "max rel. error h %.2g logits %.2g (batch rows 0-%u)\n", lcfg.batch,
+	printf("# lstm B=%u H=%u I=%u V=%u T=%u: %.1f ms, %llu GEMMs, %.1f MFLOP, max rel. error h %.2g logits %.2g (batch rows 0-%u)\n",
+	       lcfg.batch,
 	       lcfg.hidden, lcfg.input, lcfg.vocab, lcfg.steps, r.ns / 1e6,
 	       (unsigned long long)r.commands, r.flops / 1e6, r.max_err_h,
 	       r.max_err_logits, lcfg.verify_rows - 1);
@@ -414,8 +414,10 @@ int main(int argc, char **argv)
 	lstm_default_cfg(&lcfg);
 	lcfg.vocab = 2000;
 	lcfg.steps = 2;
-	/* The CPU reference runs in the (nested, TCG) guest: 2 of the 20
-	 * rows of the batch (they are independent) keep it to seconds. */
+	/*
+	 * The CPU reference runs in the (nested, TCG) guest: 2 of the 20
+	 * rows of the batch (they are independent) keep it to seconds.
+	 */
 	lcfg.verify_rows = 2;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = strchr(a, '=');
@@ -439,9 +441,8 @@ int main(int argc, char **argv)
 		else if (!strncmp(a, "--steps=", 8))
 			lcfg.steps = strtoul(v, NULL, 0);
 		else {
-			fprintf(stderr, "usage: %s [--dev=NAME] [--mode=test|isolate] "
-				"[--expect=vram:N,queues:N,fraction:N] [--tag=HEX] "
-				"[--secs=N] [--vocab=V] [--steps=T]\n", argv[0]);
+			fprintf(stderr, "usage: %s [--dev=NAME] [--mode=test|isolate] [--expect=vram:N,queues:N,fraction:N] [--tag=HEX] [--secs=N] [--vocab=V] [--steps=T]\n",
+				argv[0]);
 			return 2;
 		}
 	}
@@ -461,8 +462,8 @@ int main(int argc, char **argv)
 		printf("1..%u\n", ntest);
 		return 1;
 	}
-	printf("# device %s: version %u.%u, VRAM %llu MiB, %u queues, "
-	       "fraction 1/%u, caps %#x\n", mgpu_name(dev),
+	printf("# device %s: version %u.%u, VRAM %llu MiB, %u queues, fraction 1/%u, caps %#x\n",
+	       mgpu_name(dev),
 	       mgpu_hw_version(dev) >> 16, mgpu_hw_version(dev) & 0xffff,
 	       (unsigned long long)(mgpu_vram_size(dev) >> 20),
 	       mgpu_num_queues(dev), mgpu_fraction(dev), mgpu_caps(dev));

@@ -50,9 +50,8 @@ int main(int argc, char **argv)
 		else if (!strncmp(a, "--steps=", 8))
 			dst = &cfg.steps;
 		else {
-			fprintf(stderr, "usage: %s [--dev=UUID|pci[:BDF]] [--batch=B] "
-				"[--hidden=H] [--input=I] [--vocab=V] [--steps=T] "
-				"[--no-verify]\n", argv[0]);
+			fprintf(stderr, "usage: %s [--dev=UUID|pci[:BDF]] [--batch=B] [--hidden=H] [--input=I] [--vocab=V] [--steps=T] [--no-verify]\n",
+				argv[0]);
 			return 2;
 		}
 		if (dst) {

@@ -468,8 +468,11 @@ static int dev_list(int argc, char **argv)
 			return usage_error("unknown argument \"%s\" (see: mgpuctl dev help)", argv[a]);
 	}
 	/* Definitions can be listed without the module; instances cannot. */
-	if (f != MC_DEV_DEFINED && (ret = mc_mgpu_present()))
-		return fail(ret);
+	if (f != MC_DEV_DEFINED) {
+		ret = mc_mgpu_present();
+		if (ret)
+			return fail(ret);
+	}
 	ret = mc_devs(f, parent, &d, &n);
 	if (ret)
 		return fail(ret);
@@ -524,9 +527,12 @@ static int parse_create(int argc, char **argv, struct create_args *c, bool defin
 	memset(c, 0, sizeof(*c));
 	c->attrs = mc_xmalloc((argc + 1) * sizeof(char *));
 	for (a = 0; a < argc; a++) {
-		if ((ret = opt_value(argc, argv, &a, "--parent", &c->parent)) ||
-		    (ret = opt_value(argc, argv, &a, "--type", &c->type)) ||
-		    (ret = opt_value(argc, argv, &a, "--uuid", &c->uuid))) {
+		ret = opt_value(argc, argv, &a, "--parent", &c->parent);
+		if (!ret)
+			ret = opt_value(argc, argv, &a, "--type", &c->type);
+		if (!ret)
+			ret = opt_value(argc, argv, &a, "--uuid", &c->uuid);
+		if (ret) {
 			if (ret < 0)
 				return usage_error("%s needs a value", argv[a]);
 			continue;
@@ -555,8 +561,11 @@ static int parse_create(int argc, char **argv, struct create_args *c, bool defin
 		}
 		return usage_error("unknown argument \"%s\" (see: mgpuctl dev help)", argv[a]);
 	}
-	if (c->uuid && (ret = check_uuid(c->uuid)))
-		return ret;
+	if (c->uuid) {
+		ret = check_uuid(c->uuid);
+		if (ret)
+			return ret;
+	}
 	return 0;
 }
 
@@ -577,8 +586,10 @@ static int dev_create(int argc, char **argv)
 	if (c.uuid) {
 		snprintf(uuid, sizeof(uuid), "%s", c.uuid);
 		mc_uuid_lower(uuid);
-	} else if ((ret = mc_uuid_generate(uuid))) {
-		return fail(ret);
+	} else {
+		ret = mc_uuid_generate(uuid);
+		if (ret)
+			return fail(ret);
 	}
 	ret = mc_create(c.parent, c.type, uuid);
 	if (ret)
@@ -689,9 +700,12 @@ static int dev_define(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (!c.uuid && (ret = mc_uuid_generate(uuid))) {
-		ret = fail(ret);
-		goto out;
+	if (!c.uuid) {
+		ret = mc_uuid_generate(uuid);
+		if (ret) {
+			ret = fail(ret);
+			goto out;
+		}
 	}
 	if (!mc_def_find(uuid, &old)) {
 		mc_set_error("%s is already defined on %s (fix: mgpuctl dev undefine %s first)",
@@ -906,20 +920,26 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(a, "-j") || !strcmp(a, "-json") || !strcmp(a, "--json")) {
 			json = true;
-		} else if (!strcmp(a, "-p") || !strcmp(a, "-pretty") || !strcmp(a, "--pretty")) {
+			continue;
+		}
+		if (!strcmp(a, "-p") || !strcmp(a, "-pretty") || !strcmp(a, "--pretty")) {
 			pretty = true;
-		} else if (!strcmp(a, "-jp") || !strcmp(a, "-pj")) {
+			continue;
+		}
+		if (!strcmp(a, "-jp") || !strcmp(a, "-pj")) {
 			json = pretty = true;
-		} else if (!strcmp(a, "-V") || !strcmp(a, "-Version") || !strcmp(a, "--version")) {
+			continue;
+		}
+		if (!strcmp(a, "-V") || !strcmp(a, "-Version") || !strcmp(a, "--version")) {
 			printf("mgpuctl %s\n", MGPUCTL_VERSION);
 			return EXIT_OK;
-		} else if (!strcmp(a, "-h") || !strcmp(a, "-help") || !strcmp(a, "--help")) {
+		}
+		if (!strcmp(a, "-h") || !strcmp(a, "-help") || !strcmp(a, "--help")) {
 			usage(stdout);
 			return EXIT_OK;
-		} else {
-			usage(stderr);
-			return usage_error("unknown option \"%s\"", a);
 		}
+		usage(stderr);
+		return usage_error("unknown option \"%s\"", a);
 	}
 	pr_init(json, pretty);
 	if (i >= argc) {

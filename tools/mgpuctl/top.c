@@ -162,8 +162,10 @@ int do_top(int argc, char **argv)
 
 		if (!strcmp(argv[a], "help"))
 			return top_help();
-		if ((ret = opt_value(argc, argv, &a, "-d", &v)) ||
-		    (ret = opt_value(argc, argv, &a, "--delay", &v))) {
+		ret = opt_value(argc, argv, &a, "-d", &v);
+		if (!ret)
+			ret = opt_value(argc, argv, &a, "--delay", &v);
+		if (ret) {
 			if (ret < 0)
 				return usage_error("-d needs a value");
 			errno = 0;
@@ -173,8 +175,10 @@ int do_top(int argc, char **argv)
 				return usage_error("-d %s: expected seconds from 0.05 to 3600", v);
 			continue;
 		}
-		if ((ret = opt_value(argc, argv, &a, "-n", &v)) ||
-		    (ret = opt_value(argc, argv, &a, "--iterations", &v))) {
+		ret = opt_value(argc, argv, &a, "-n", &v);
+		if (!ret)
+			ret = opt_value(argc, argv, &a, "--iterations", &v);
+		if (ret) {
 			uint64_t x;
 
 			if (ret < 0)

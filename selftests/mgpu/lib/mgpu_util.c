@@ -277,7 +277,7 @@ int mgpu_instance_type(const char *uuid, char *buf, size_t size)
 	base = basename(link);
 	if (strlen(base) >= size)
 		return -ENAMETOOLONG;
-	strcpy(buf, base);
+	snprintf(buf, size, "%s", base);
 	return 0;
 }
 

@@ -94,11 +94,21 @@ static char *jp_string(struct jp *jp)
 		case '"': case '\\': case '/':
 			out[len++] = c;
 			break;
-		case 'b': out[len++] = '\b'; break;
-		case 'f': out[len++] = '\f'; break;
-		case 'n': out[len++] = '\n'; break;
-		case 'r': out[len++] = '\r'; break;
-		case 't': out[len++] = '\t'; break;
+		case 'b':
+			out[len++] = '\b';
+			break;
+		case 'f':
+			out[len++] = '\f';
+			break;
+		case 'n':
+			out[len++] = '\n';
+			break;
+		case 'r':
+			out[len++] = '\r';
+			break;
+		case 't':
+			out[len++] = '\t';
+			break;
 		case 'u':
 			cp = 0;
 			for (i = 0; i < 4; i++) {

@@ -201,8 +201,10 @@ int mc_remove(const char *uuid)
 	return ret;
 }
 
-/* An attribute key relative to the instance: "mgpu/weight"; a bare
- * "weight" is looked up in the instance's mgpu/ directory too. */
+/*
+ * An attribute key relative to the instance: "mgpu/weight"; a bare
+ * "weight" is looked up in the instance's mgpu/ directory too.
+ */
 char *mc_attr_path(const char *devpath, const char *key)
 {
 	char *p = mc_xasprintf("%s/%s", devpath, key);

@@ -384,8 +384,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	mgpu_reg_read(dev, MGPU_REG_CMD_BUDGET_MS, &budget);
-	printf("device %s (%s): version %u.%u, VRAM %llu MiB, %u queues, "
-	       "fraction 1/%u, caps %#x, command budget %u ms\n",
+	printf("device %s (%s): version %u.%u, VRAM %llu MiB, %u queues, fraction 1/%u, caps %#x, command budget %u ms\n",
 	       mgpu_name(dev),
 	       mgpu_transport(dev) == MGPU_TRANSPORT_VFIO ? "vfio" : "pci",
 	       mgpu_hw_version(dev) >> 16, mgpu_hw_version(dev) & 0xffff,
