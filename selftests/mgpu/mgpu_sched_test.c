@@ -21,8 +21,7 @@
  * are then 30 ms with three instances) and restored afterwards, as are
  * the policy and the weights.  Numbers go out as "# " lines.
  *
- * It is linked with libmgpu rather than lib/mgpu_util and carries the
- * few sysfs helpers it needs.
+ * It drives the engine through libmgpu and sysfs through lib/mgpu_util.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +34,7 @@
 
 #include "kselftest_harness.h"
 #include "libmgpu.h"
+#include "mgpu_util.h"
 
 #define PARENT		"swgpu0"
 #define CLASS_DIR	"/sys/class/mgpu/" PARENT
@@ -53,46 +53,11 @@
 
 /* ---- sysfs ---- */
 
-static int read_attr(const char *path, char *buf, size_t size)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	if (n && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	return n;
-}
-
-static int write_attr(const char *path, const char *str)
-{
-	ssize_t n;
-	int fd, err = 0;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, str, strlen(str));
-	if (n < 0)
-		err = -errno;
-	else if ((size_t)n != strlen(str))
-		err = -EIO;
-	close(fd);
-	return err;
-}
-
 static uint64_t read_u64(const char *path)
 {
 	char buf[64];
 
-	if (read_attr(path, buf, sizeof(buf)) <= 0)
+	if (mgpu_read_attr(path, buf, sizeof(buf)) <= 0)
 		return 0;
 	return strtoull(buf, NULL, 0);
 }
@@ -110,12 +75,12 @@ static int inst_write(const char *uuid, const char *attr, const char *val)
 	char path[256];
 
 	snprintf(path, sizeof(path), MDEV_DIR "/%s/mgpu/%s", uuid, attr);
-	return write_attr(path, val);
+	return mgpu_write_attr(path, val);
 }
 
 static int set_policy(const char *policy)
 {
-	return write_attr(CLASS_DIR "/sched_policy", policy);
+	return mgpu_write_attr(CLASS_DIR "/sched_policy", policy);
 }
 
 static int set_weight(const char *uuid, unsigned int w)
@@ -461,20 +426,20 @@ FIXTURE_SETUP(sched)
 
 	if (access(CLASS_DIR, F_OK))
 		SKIP(return, "no %s (mgpu.ko not loaded?)", CLASS_DIR);
-	ASSERT_LT(0, read_attr(CLASS_DIR "/sched_policy", self->policy,
+	ASSERT_LT(0, mgpu_read_attr(CLASS_DIR "/sched_policy", self->policy,
 			       sizeof(self->policy)));
-	ASSERT_LT(0, read_attr(CLASS_DIR "/time_slice_us", self->slice,
+	ASSERT_LT(0, mgpu_read_attr(CLASS_DIR "/time_slice_us", self->slice,
 			       sizeof(self->slice)));
 	self->saved = true;
 	snprintf(buf, sizeof(buf), "%u", SLICE_US);
-	ASSERT_EQ(0, write_attr(CLASS_DIR "/time_slice_us", buf));
+	ASSERT_EQ(0, mgpu_write_attr(CLASS_DIR "/time_slice_us", buf));
 
 	for (i = 0; i < NINST; i++) {
-		ASSERT_LT(0, read_attr("/proc/sys/kernel/random/uuid",
+		ASSERT_LT(0, mgpu_read_attr("/proc/sys/kernel/random/uuid",
 				       self->uuid[i], UUID_BUF));
 		snprintf(path, sizeof(path),
 			 CLASS_DIR "/mdev_supported_types/" TYPE "/create");
-		ret = write_attr(path, self->uuid[i]);
+		ret = mgpu_write_attr(path, self->uuid[i]);
 		ASSERT_EQ(0, ret)
 			TH_LOG("create %s: %s", TYPE, strerror(-ret));
 	}
@@ -497,12 +462,12 @@ FIXTURE_TEARDOWN_PARENT(sched)
 			continue;
 		snprintf(path, sizeof(path), MDEV_DIR "/%s/remove",
 			 self->uuid[i]);
-		if (!access(path, F_OK) && write_attr(path, "1"))
+		if (!access(path, F_OK) && mgpu_write_attr(path, "1"))
 			TH_LOG("cannot remove %s", self->uuid[i]);
 	}
 	if (self->saved) {
-		write_attr(CLASS_DIR "/sched_policy", self->policy);
-		write_attr(CLASS_DIR "/time_slice_us", self->slice);
+		mgpu_write_attr(CLASS_DIR "/sched_policy", self->policy);
+		mgpu_write_attr(CLASS_DIR "/time_slice_us", self->slice);
 	}
 }
 
