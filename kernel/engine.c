@@ -544,6 +544,13 @@ void mgpu_engine_attach(struct mgpu_vgpu *vgpu)
 	mutex_unlock(&e->lock);
 }
 
+/* Wait until the engine thread is not running @vgpu. */
+static void mgpu_engine_wait_left(struct mgpu_engine *e,
+				  struct mgpu_vgpu *vgpu)
+{
+	wait_event(e->idle_wq, READ_ONCE(e->running) != vgpu);
+}
+
 /**
  * mgpu_engine_quiesce() - stop a vGPU's queues and wait for the engine
  * @vgpu: the instance; its lock must not be held
@@ -558,12 +565,12 @@ void mgpu_engine_quiesce(struct mgpu_vgpu *vgpu)
 	mutex_lock(&vgpu->lock);
 	mgpu_queue_stop_all(vgpu);
 	mutex_unlock(&vgpu->lock);
-	wait_event(e->idle_wq, READ_ONCE(e->running) != vgpu);
+	mgpu_engine_wait_left(e, vgpu);
 }
 
 /**
  * mgpu_engine_detach() - take a closing vGPU off the engine
- * @vgpu: the instance, quiesced
+ * @vgpu: the instance
  *
  * After this the engine never touches @vgpu again, so guest memory
  * (valid only while the device is open) is never accessed after close.
@@ -576,7 +583,7 @@ void mgpu_engine_detach(struct mgpu_vgpu *vgpu)
 	list_del_init(&vgpu->engine_node);
 	e->period_ns = 0;
 	mutex_unlock(&e->lock);
-	wait_event(e->idle_wq, READ_ONCE(e->running) != vgpu);
+	mgpu_engine_wait_left(e, vgpu);
 }
 
 /**

@@ -21,13 +21,8 @@
 
 #include "mgpu_drv.h"
 
-/**
- * mgpu_irq_count() - interrupts behind one VFIO IRQ index
- * @index: a VFIO_PCI_*_IRQ_INDEX
- *
- * Return: 1 for INTx, MSI, error and request; 0 for MSI-X.
- */
-int mgpu_irq_count(unsigned int index)
+/* Interrupts behind a VFIO IRQ index: 1 for INTx, MSI, error, request. */
+static int mgpu_irq_count(unsigned int index)
 {
 	switch (index) {
 	case VFIO_PCI_INTX_IRQ_INDEX:

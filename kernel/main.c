@@ -38,7 +38,6 @@ static ssize_t add_swgpu_store(MGPU_COMPAT_CLASS_CONST struct class *class,
 	u64 vram = (u64)vram_mb << 20;
 	u32 nr_queues = queues;
 	char *str, *cur, *tok, *end;
-	const char *name;
 	int ret = 0;
 
 	str = kstrndup(buf, count, GFP_KERNEL);
@@ -67,7 +66,7 @@ static ssize_t add_swgpu_store(MGPU_COMPAT_CLASS_CONST struct class *class,
 	if (ret)
 		return -EINVAL;
 
-	ret = mgpu_swgpu_add(vram, nr_queues, &name);
+	ret = mgpu_swgpu_add(vram, nr_queues);
 	return ret ? ret : count;
 }
 static CLASS_ATTR_WO(add_swgpu);
@@ -94,7 +93,6 @@ static CLASS_ATTR_WO(remove_swgpu);
 
 static int __init mgpu_init(void)
 {
-	const char *name;
 	unsigned int i;
 	int ret;
 
@@ -122,7 +120,7 @@ static int __init mgpu_init(void)
 		goto err_add_attr;
 
 	for (i = 0; i < swgpus; i++) {
-		ret = mgpu_swgpu_add((u64)vram_mb << 20, queues, &name);
+		ret = mgpu_swgpu_add((u64)vram_mb << 20, queues);
 		if (ret)
 			goto err_swgpus;
 	}

@@ -331,7 +331,7 @@ u64 mgpu_type_vram_size(const struct mgpu_type *type);
 u32 mgpu_type_nr_queues(const struct mgpu_type *type);
 
 /* swgpu.c */
-int mgpu_swgpu_add(u64 vram_size, u32 nr_queues, const char **name);
+int mgpu_swgpu_add(u64 vram_size, u32 nr_queues);
 int mgpu_swgpu_remove(const char *name);
 void mgpu_swgpu_remove_all(void);
 extern struct class *mgpu_class;
@@ -361,7 +361,6 @@ int mgpu_vram_mmap(struct mgpu_vgpu *vgpu, u64 pos,
 		   struct vm_area_struct *vma);
 
 /* irq.c */
-int mgpu_irq_count(unsigned int index);
 long mgpu_irq_get_info(struct mgpu_vgpu *vgpu, void __user *arg);
 long mgpu_irq_set(struct mgpu_vgpu *vgpu, void __user *arg);
 void mgpu_irq_disable_all(struct mgpu_vgpu *vgpu);

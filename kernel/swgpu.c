@@ -107,12 +107,11 @@ static void mgpu_swgpu_destroy(struct mgpu_swgpu *sw)
  * mgpu_swgpu_add() - create a software GPU
  * @vram_size: bytes of VRAM: a power of two in [16M, 64G]
  * @nr_queues: command queues: a power of two in [16, 256]
- * @name: set to the new device's name on success
  *
  * Return: 0 or a negative errno (-EINVAL for bad sizes, with a log line
  * that says which).
  */
-int mgpu_swgpu_add(u64 vram_size, u32 nr_queues, const char **name)
+int mgpu_swgpu_add(u64 vram_size, u32 nr_queues)
 {
 	struct mgpu_swgpu *sw;
 	int ret;
@@ -162,7 +161,6 @@ int mgpu_swgpu_add(u64 vram_size, u32 nr_queues, const char **name)
 		goto err_device;
 
 	list_add_tail(&sw->node, &mgpu_swgpus);
-	*name = dev_name(sw->dev);
 	dev_info(sw->dev, "software GPU: %lluM VRAM, %u queues\n",
 		 vram_size >> 20, nr_queues);
 	mutex_unlock(&mgpu_swgpus_lock);

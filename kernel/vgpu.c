@@ -161,8 +161,7 @@ static void mgpu_vgpu_close_device(struct vfio_device *vdev)
 {
 	struct mgpu_vgpu *vgpu = vdev_to_vgpu(vdev);
 
-	/* Guest memory is only reachable while open: stop the engine first. */
-	mgpu_engine_quiesce(vgpu);
+	/* Guest memory is only reachable while open: off the engine first. */
 	mgpu_engine_detach(vgpu);
 	mgpu_irq_disable_all(vgpu);
 	mgpu_vgpu_reset(vgpu);
