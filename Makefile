@@ -5,7 +5,8 @@
 #   make [module]      build mgpu.ko here against $(KDIR)
 #   make install       modules_install + depmod for $(KDIR)'s kernel
 #   make clean         remove build products (keeps the kernel cache)
-#   make distclean     also remove build/kernels (downloaded images)
+#   make distclean     also remove build/ (the kernel cache stays in
+#                      /var/cache/mgpu, MGPU_CACHE)
 #   make sparse        sparse (C=1) build for every kernel of the matrix
 #   make modules-all   W=1 build for every kernel of the matrix
 #   make selftests     build selftests/mgpu into build/selftests
@@ -63,12 +64,12 @@ check-mgpuctl:
 	$(MAKE) -C tools/mgpuctl OUTPUT=$(MGPUCTL_OUT) check
 
 # Not "make -C $(KDIR) M=$(CURDIR) clean": that deletes every *.ko below
-# this directory, build/kernels (the extracted Debian kernels) included.
+# this directory.
 clean:
 	rm -f *.ko *.mod *.mod.c *.mod.o *.o .*.o .*.cmd modules.order Module.symvers
 	find kernel include -type f \( -name '*.o' -o -name '.*.cmd' -o -name '*.mod' \
 		-o -name '*.mod.c' -o -name '*.a' -o -name compat-probed.h \) -delete 2>/dev/null || true
-	find build -mindepth 1 -maxdepth 1 ! -name kernels -exec rm -rf {} + 2>/dev/null || true
+	find build -mindepth 1 -maxdepth 1 -exec rm -rf {} + 2>/dev/null || true
 
 distclean: clean
 	rm -rf build

@@ -5,7 +5,8 @@
 # usage: scripts/kernels.sh --list     print the versions, space-separated
 #        scripts/kernels.sh --headers  also install linux-headers-<ver>
 #        scripts/kernels.sh --fetch    also download and extract the images
-#                                      into build/kernels/<ver>/root
+#                                      into $MGPU_CACHE/kernels/<ver>/root
+#                                      (default /var/cache/mgpu)
 #
 # The matrix is what Debian's metapackages point at today, never a
 # hard-coded ABI: 6.1 = linux-image-amd64's dependency, 6.12 = that of
@@ -57,7 +58,7 @@ image_pkg() {
 
 fetch_image() {
 	ver=$1
-	dir=$MGPU_BUILD/kernels/$ver
+	dir=$MGPU_KERNELS_DIR/$ver
 	pkg=$(image_pkg "$ver")
 	pver=$(apt-cache show "$pkg" | sed -n 's/^Version: //p' | head -n1)
 	stamp="$pkg $pver"
@@ -98,6 +99,7 @@ case $mode in
 	# shellcheck disable=SC2086
 	ensure_pkgs $pkgs
 	if [ "$mode" = --fetch ]; then
+		cache_lock kernels
 		for v in $vers; do fetch_image "$v"; done
 	fi
 	;;

@@ -4,6 +4,20 @@
 # Repository root and build directory (override with MGPU_BUILD).
 MGPU_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 MGPU_BUILD=${MGPU_BUILD:-$MGPU_ROOT/build}
+# Slow artifacts that do not depend on the sources (extracted Debian
+# kernels, root filesystems, the debug kernel) live outside the clone, so
+# that only the first run on a machine pays for them.
+MGPU_CACHE=${MGPU_CACHE:-/var/cache/mgpu}
+MGPU_KERNELS_DIR=$MGPU_CACHE/kernels
+
+# cache_lock NAME: hold $MGPU_CACHE/NAME.lock (on fd 9) until the script
+# exits, so that two runs on one machine (two clones) never fill the same
+# part of the cache at once.
+cache_lock() {
+	mkdir -p "$MGPU_CACHE"
+	exec 9>"$MGPU_CACHE/$1.lock"
+	flock 9
+}
 
 die() {
 	echo "error: $*" >&2

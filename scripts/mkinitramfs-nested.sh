@@ -17,7 +17,7 @@ set -eu
 ver=${1:?usage: mkinitramfs-nested.sh VER STAGE}
 stage=${2:?usage: mkinitramfs-nested.sh VER STAGE}
 guest=$MGPU_BUILD/guest
-kernel=$MGPU_BUILD/kernels/$ver/vmlinuz
+kernel=$MGPU_KERNELS_DIR/$ver/vmlinuz
 inner=$MGPU_BUILD/$ver/nested-inner
 
 for p in mgpu-guest mgpu-lstm; do

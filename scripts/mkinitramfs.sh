@@ -6,7 +6,7 @@
 # selftest programs.
 #
 # usage: scripts/mkinitramfs.sh VER
-#   input:  build/kernels/VER/root (scripts/kernels.sh --fetch),
+#   input:  $MGPU_CACHE/kernels/VER/root (scripts/kernels.sh --fetch),
 #           build/VER/mod/mgpu.ko (scripts/build-module.sh VER), or the
 #           module in MGPU_KO (the one DKMS built, see scripts/ci.sh),
 #           build/selftests/ + its "list" (scripts/build-selftests.sh)
@@ -15,7 +15,7 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 ver=${1:?usage: mkinitramfs.sh VER}
-kroot=$MGPU_BUILD/kernels/$ver/root
+kroot=$MGPU_KERNELS_DIR/$ver/root
 ko=${MGPU_KO:-$MGPU_BUILD/$ver/mod/mgpu.ko}
 tests=${MGPU_TESTS_DIR:-$MGPU_BUILD/selftests}
 out=$MGPU_BUILD/$ver/initramfs.cpio.gz

@@ -16,7 +16,7 @@ set -eu
 ver=${1:?usage: run-qemu.sh VER [test|demo|bench|shell]}
 mode=${2:-test}
 dir=$MGPU_BUILD/$ver
-kernel=$MGPU_BUILD/kernels/$ver/vmlinuz
+kernel=$MGPU_KERNELS_DIR/$ver/vmlinuz
 initrd=$dir/initramfs.cpio.gz
 console=$dir/console.log
 result=$dir/result.log
