@@ -175,6 +175,7 @@ boot_one() {
 # sees no stalls.  MGPU_PARALLEL_BOOT=1 boots all kernels at once.
 info "booting: $vers"
 if [ "${MGPU_PARALLEL_BOOT:-0}" = 1 ]; then
+	export MGPU_QEMU_LOCK=0
 	run_parallel boot_one $vers || true
 else
 	for v in $vers; do

@@ -61,6 +61,11 @@ shell)
 	;;
 esac
 
+# One TCG guest at a time on this machine (across clones, too): two
+# guests of 2 vCPUs on a 2-core host stall each other's vCPUs, and the
+# scheduler tests cannot measure shares then.  MGPU_QEMU_LOCK=0 skips it.
+[ "${MGPU_QEMU_LOCK:-1}" = 0 ] || cache_lock qemu
+
 start=$(date +%s)
 timeout -k 10 "$MGPU_QEMU_TIMEOUT" "$@" \
 	-serial "file:$console" -serial "file:$result" </dev/null &
