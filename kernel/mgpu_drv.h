@@ -3,6 +3,7 @@
  * mgpu internal interfaces.
  *
  * Blocks and their prefixes:
+ *   main.c    mgpu_*         module parameters, the mgpu class
  *   parent.c  mgpu_parent_*  a GPU that vGPUs are carved from: capacity,
  *                            mdev types, registration with the mdev core
  *   swgpu.c   mgpu_swgpu_*   the software GPU backend
@@ -12,9 +13,34 @@
  *   vram.c    mgpu_vram_*    BAR2 (VRAM) access and mmap
  *   irq.c     mgpu_irq_*     INTx/MSI/request interrupts through eventfds
  *   queue.c   mgpu_queue_*   command queue registers (the guest's side)
- *   engine.c  mgpu_engine_*  the parent's engine: runs queued commands
+ *   engine.c  mgpu_engine_*  the parent's engine thread: steps, commits
+ *   cmd.c     mgpu_cmd_*     the command set: validate, step, complete
  *   gemm.c    mgpu_gemm_*    GEMM kernels (int8 here, fp32 in gemm_fp.c)
  *   sched.c   mgpu_sched_*   scheduling policy: who runs next, how long
+ *
+ * Locks, in the order they nest (an outer lock may be held while an
+ * inner one is taken, never the reverse):
+ *
+ *   mdev core / VFIO core locks (device set, open count): taken by the
+ *	cores around our callbacks
+ *   mgpu_swgpus_lock (swgpu.c): the list of software GPUs; never held
+ *	while a parent is torn down
+ *   engine.lock (struct mgpu_engine): the list of open vGPUs and every
+ *	scheduling field (policy, slice, period, budgets, weights, caps)
+ *   vgpu.lock (struct mgpu_vgpu): config space, registers, queues,
+ *	interrupt state, eventfds
+ *   parent.lock (struct mgpu_parent): capacity; taken alone, or inside
+ *	nothing of ours
+ *   the type1 IOMMU's locks: vfio_dma_rw() may be called with
+ *	vgpu.lock held (fence completion), so the IOMMU must never call
+ *	back into mgpu with its locks held (mgpu has no .dma_unmap)
+ *
+ * The engine thread is the only writer of the fields of struct mgpu_queue
+ * below @gen and of mgpu_vgpu.rr_queue; it reads them without a lock.
+ * Statistics are written with WRITE_ONCE() (under the lock that protects
+ * their writer, or by the engine thread) and read with READ_ONCE() from
+ * sysfs without a lock.  e->running is written by the engine thread and
+ * read without a lock by quiesce/detach (READ_ONCE/WRITE_ONCE).
  */
 #ifndef _MGPU_DRV_H
 #define _MGPU_DRV_H
@@ -52,6 +78,13 @@
 #define MGPU_CONFIG_SIZE	PCI_CFG_SPACE_EXP_SIZE
 /* Standard config header + capabilities: the part with write masks. */
 #define MGPU_CONFIG_STD_SIZE	PCI_CFG_SPACE_SIZE
+
+/* Result of a step of a command (cmd.c), besides an MGPU_ERR_* code. */
+#define MGPU_CMD_DONE		0
+#define MGPU_CMD_MORE		(-1)
+
+/* The engine's bounce buffer for guest-memory to guest-memory copies. */
+#define MGPU_BOUNCE_SIZE	(64 * 1024)
 
 /* Scheduling policies (sched.c) and their limits */
 enum mgpu_sched_policy {
@@ -327,14 +360,16 @@ void mgpu_parent_release(struct mgpu_parent *parent, struct mgpu_type *type,
 			 unsigned int first_unit);
 unsigned int mgpu_parent_get_available(struct mdev_type *mtype);
 ssize_t mgpu_parent_show_description(struct mdev_type *mtype, char *buf);
-u64 mgpu_type_vram_size(const struct mgpu_type *type);
-u32 mgpu_type_nr_queues(const struct mgpu_type *type);
+u64 mgpu_parent_type_vram_size(const struct mgpu_type *type);
+u32 mgpu_parent_type_nr_queues(const struct mgpu_type *type);
+
+/* main.c */
+extern struct class *mgpu_class;
 
 /* swgpu.c */
 int mgpu_swgpu_add(u64 vram_size, u32 nr_queues);
 int mgpu_swgpu_remove(const char *name);
 void mgpu_swgpu_remove_all(void);
-extern struct class *mgpu_class;
 
 /* vgpu.c */
 extern struct mdev_driver mgpu_mdev_driver;
@@ -359,6 +394,8 @@ ssize_t mgpu_vram_rw(struct mgpu_vgpu *vgpu, u64 pos, char __user *buf,
 		     size_t count, bool write);
 int mgpu_vram_mmap(struct mgpu_vgpu *vgpu, u64 pos,
 		   struct vm_area_struct *vma);
+bool mgpu_vram_range_ok(u64 vram_size, u64 addr, u64 len);
+void *mgpu_vram_kaddr(struct mgpu_vgpu *vgpu);
 
 /* irq.c */
 long mgpu_irq_get_info(struct mgpu_vgpu *vgpu, void __user *arg);
@@ -375,6 +412,8 @@ void mgpu_queue_write(struct mgpu_vgpu *vgpu, u32 off, u32 val);
 void mgpu_queue_stop_all(struct mgpu_vgpu *vgpu);
 void mgpu_queue_set_error(struct mgpu_vgpu *vgpu, struct mgpu_queue *q,
 			  u32 error, u32 head);
+bool mgpu_queue_has_work(struct mgpu_vgpu *vgpu, struct mgpu_queue *q);
+bool mgpu_queue_any_work(struct mgpu_vgpu *vgpu, bool *polling);
 
 /* engine.c */
 extern unsigned int mgpu_cmd_budget_ms;
@@ -384,6 +423,13 @@ void mgpu_engine_attach(struct mgpu_vgpu *vgpu);
 void mgpu_engine_detach(struct mgpu_vgpu *vgpu);
 void mgpu_engine_quiesce(struct mgpu_vgpu *vgpu);
 void mgpu_engine_kick(struct mgpu_parent *parent);
+
+/* cmd.c */
+int mgpu_cmd_validate(u64 vram_size, const struct mgpu_cmd *cmd);
+int mgpu_cmd_step(struct mgpu_engine *e, struct mgpu_vgpu *vgpu,
+		  const struct mgpu_cmd *cmd, u64 *progress);
+int mgpu_cmd_complete(struct mgpu_vgpu *vgpu, const struct mgpu_cmd *cmd);
+void mgpu_cmd_account(struct mgpu_vgpu *vgpu, const struct mgpu_cmd *cmd);
 
 /* sched.c */
 void mgpu_sched_init(struct mgpu_engine *e);
@@ -398,6 +444,8 @@ int mgpu_sched_set_slice(struct mgpu_engine *e, u32 us);
 int mgpu_sched_set_weight(struct mgpu_vgpu *vgpu, u32 weight);
 int mgpu_sched_set_cap(struct mgpu_vgpu *vgpu, u32 pct);
 u32 mgpu_sched_utilization(struct mgpu_engine *e, u64 now);
+struct mgpu_vgpu *mgpu_sched_pick(struct mgpu_engine *e, bool *polling,
+				  u64 *run_ns, u64 *wait_ns);
 
 /* gemm.c, gemm_fp.c */
 void mgpu_gemm_i8_row(const s8 *a, const s8 *b, s32 *c, u32 n, u32 p0,

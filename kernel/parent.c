@@ -39,23 +39,23 @@ static u32 mgpu_units_mask(unsigned int first, unsigned int nr)
 }
 
 /**
- * mgpu_type_vram_size() - VRAM of one instance of @type
+ * mgpu_parent_type_vram_size() - VRAM of one instance of @type
  * @type: the type
  *
  * Return: bytes of VRAM.
  */
-u64 mgpu_type_vram_size(const struct mgpu_type *type)
+u64 mgpu_parent_type_vram_size(const struct mgpu_type *type)
 {
 	return type->parent->vram_size >> type->order;
 }
 
 /**
- * mgpu_type_nr_queues() - command queues of one instance of @type
+ * mgpu_parent_type_nr_queues() - command queues of one instance of @type
  * @type: the type
  *
  * Return: number of queues.
  */
-u32 mgpu_type_nr_queues(const struct mgpu_type *type)
+u32 mgpu_parent_type_nr_queues(const struct mgpu_type *type)
 {
 	return type->parent->nr_queues >> type->order;
 }
@@ -201,8 +201,8 @@ ssize_t mgpu_parent_show_description(struct mdev_type *mtype, char *buf)
 	struct mgpu_type *type = to_mgpu_type(mtype);
 
 	return sysfs_emit(buf, "vram=%lluM, queues=%u, max_instances=%u\n",
-			  mgpu_type_vram_size(type) >> 20,
-			  mgpu_type_nr_queues(type), 1U << type->order);
+			  mgpu_parent_type_vram_size(type) >> 20,
+			  mgpu_parent_type_nr_queues(type), 1U << type->order);
 }
 
 /* Parent attributes, on the parent's device. */

@@ -263,3 +263,60 @@ void mgpu_queue_write(struct mgpu_vgpu *vgpu, u32 off, u32 val)
 		return;		/* read-only */
 	}
 }
+
+/**
+ * mgpu_queue_has_work() - does a queue have a command to run?
+ * @vgpu: the instance; its lock held
+ * @q: one of its queues
+ *
+ * Reads the polled tail of a TAIL_POLL queue from VRAM; a tail beyond the
+ * ring stops the queue with MGPU_ERR_BAD_TAIL.
+ *
+ * Return: true if the queue is enabled, healthy and HEAD != TAIL.
+ */
+bool mgpu_queue_has_work(struct mgpu_vgpu *vgpu, struct mgpu_queue *q)
+{
+	lockdep_assert_held(&vgpu->lock);
+
+	if (!(q->ctrl & MGPU_QCTRL_ENABLE) || q->error)
+		return false;
+	if (q->ctrl & MGPU_QCTRL_TAIL_POLL) {
+		u32 tail = READ_ONCE(*(u32 *)(mgpu_vram_kaddr(vgpu) +
+					      q->tail_addr));
+
+		tail = le32_to_cpu((__force __le32)tail);
+		if (tail >= q->ring_size) {
+			mgpu_queue_set_error(vgpu, q, MGPU_ERR_BAD_TAIL,
+					     q->head);
+			return false;
+		}
+		q->tail = tail;
+	}
+	return q->head != q->tail;
+}
+
+/**
+ * mgpu_queue_any_work() - does any queue of a vGPU have work?
+ * @vgpu: the instance; its lock must not be held
+ * @polling: set to true if a queue has a polled tail to watch
+ *
+ * Return: true if at least one queue has a command to run.
+ */
+bool mgpu_queue_any_work(struct mgpu_vgpu *vgpu, bool *polling)
+{
+	bool work = false;
+	u32 i;
+
+	mutex_lock(&vgpu->lock);
+	for (i = 0; i < vgpu->nr_queues; i++) {
+		struct mgpu_queue *q = &vgpu->queues[i];
+
+		if ((q->ctrl & MGPU_QCTRL_TAIL_POLL) && !q->error &&
+		    (q->ctrl & MGPU_QCTRL_ENABLE))
+			*polling = true;
+		if (mgpu_queue_has_work(vgpu, q))
+			work = true;
+	}
+	mutex_unlock(&vgpu->lock);
+	return work;
+}

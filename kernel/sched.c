@@ -20,6 +20,7 @@
 #include <linux/kernel.h>
 #include <linux/math64.h>
 #include <linux/string.h>
+#include <linux/timekeeping.h>
 
 #include "mgpu_drv.h"
 
@@ -121,6 +122,49 @@ u64 mgpu_sched_run_ns(struct mgpu_engine *e, struct mgpu_vgpu *vgpu)
 	if (vgpu->budget_ns <= 0)
 		return 0;
 	return min_t(u64, e->slice_ns, vgpu->budget_ns);
+}
+
+/**
+ * mgpu_sched_pick() - choose the vGPU the engine runs next
+ * @e: the engine; its lock must not be held
+ * @polling: set to true if an open vGPU has a polled tail to watch
+ * @run_ns: how long the chosen vGPU may run
+ * @wait_ns: if nothing may run now but a vGPU with work waits for its
+ *	share, how long until the next period; 0 otherwise
+ *
+ * Round robin over the open vGPUs with work that the policy lets run;
+ * the chosen one goes to the back of the line and becomes e->running.
+ *
+ * Return: the vGPU, or NULL when none may run now.
+ */
+struct mgpu_vgpu *mgpu_sched_pick(struct mgpu_engine *e, bool *polling,
+				  u64 *run_ns, u64 *wait_ns)
+{
+	struct mgpu_vgpu *vgpu, *found = NULL;
+	u64 now = ktime_get_ns();
+	bool throttled = false;
+
+	mutex_lock(&e->lock);
+	if (!mgpu_sched_period_left(e, now))
+		mgpu_sched_new_period(e, now);
+	list_for_each_entry(vgpu, &e->vgpus, engine_node) {
+		if (!mgpu_queue_any_work(vgpu, polling))
+			continue;
+		*run_ns = mgpu_sched_run_ns(e, vgpu);
+		if (*run_ns) {
+			found = vgpu;
+			break;
+		}
+		throttled = true;
+	}
+	*wait_ns = throttled ? mgpu_sched_period_left(e, now) : 0;
+	if (found) {
+		/* The next pick starts after this one. */
+		list_move_tail(&found->engine_node, &e->vgpus);
+		WRITE_ONCE(e->running, found);
+	}
+	mutex_unlock(&e->lock);
+	return found;
 }
 
 /**

@@ -44,14 +44,14 @@ static int mgpu_vgpu_region_info(struct mgpu_vgpu *vgpu,
 	return 0;
 }
 
-#ifdef HAVE_VFIO_GET_REGION_INFO_CAPS
-static int mgpu_vgpu_get_region_info_caps(struct vfio_device *vdev,
-					  struct vfio_region_info *info,
-					  struct vfio_info_cap *caps)
+/* .get_region_info_caps, on kernels that have it (see compat.h) */
+static int __maybe_unused
+mgpu_vgpu_get_region_info_caps(struct vfio_device *vdev,
+			       struct vfio_region_info *info,
+			       struct vfio_info_cap *caps)
 {
 	return mgpu_vgpu_region_info(vdev_to_vgpu(vdev), info);
 }
-#endif
 
 static void mgpu_vgpu_reset_locked(struct mgpu_vgpu *vgpu)
 {
@@ -110,10 +110,10 @@ static int mgpu_vgpu_init(struct vfio_device *vdev)
 
 	vgpu->parent = parent;
 	vgpu->type = type;
-	vgpu->vram_size = mgpu_type_vram_size(type);
+	vgpu->vram_size = mgpu_parent_type_vram_size(type);
 	vgpu->vram_offset = (parent->vram_size / MGPU_UNITS) *
 			    vgpu->first_unit;
-	vgpu->nr_queues = mgpu_type_nr_queues(type);
+	vgpu->nr_queues = mgpu_parent_type_nr_queues(type);
 	vgpu->queue_base = (parent->nr_queues / MGPU_UNITS) *
 			   vgpu->first_unit;
 	vgpu->queues = kcalloc(vgpu->nr_queues, sizeof(*vgpu->queues),

@@ -81,3 +81,31 @@ int mgpu_vram_mmap(struct mgpu_vgpu *vgpu, u64 pos,
 	mgpu_compat_vm_flags_clear(vma, VM_MAYEXEC);
 	return parent->ops->vram_mmap(parent, vgpu->vram_offset + pos, vma);
 }
+
+/**
+ * mgpu_vram_range_ok() - is a range inside a VRAM slice?
+ * @vram_size: bytes of the slice
+ * @addr: offset of the range in the slice
+ * @len: bytes of the range
+ *
+ * Safe against overflow of @addr + @len.  Pure.
+ *
+ * Return: true if [@addr, @addr + @len) lies inside [0, @vram_size).
+ */
+bool mgpu_vram_range_ok(u64 vram_size, u64 addr, u64 len)
+{
+	return addr <= vram_size && len <= vram_size - addr;
+}
+
+/**
+ * mgpu_vram_kaddr() - kernel address of an instance's VRAM slice
+ * @vgpu: the instance
+ *
+ * Return: the address of offset 0 of the slice, for the engine.
+ */
+void *mgpu_vram_kaddr(struct mgpu_vgpu *vgpu)
+{
+	struct mgpu_parent *parent = vgpu->parent;
+
+	return parent->ops->vram_vaddr(parent) + vgpu->vram_offset;
+}
