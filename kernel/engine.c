@@ -243,15 +243,18 @@ void mgpu_engine_detach(struct mgpu_vgpu *vgpu)
 }
 
 /**
- * mgpu_engine_init() - start a parent's engine
- * @parent: the parent, initialized
+ * mgpu_engine_init() - set up a parent's engine, without its thread
+ * @parent: the parent, before its device and sysfs attributes exist
  *
- * Return: 0 or a negative errno.
+ * After this every engine field that sysfs reaches (policy, slice,
+ * statistics) is valid, so an attribute written the moment the device
+ * appears (a udev rule on "add") finds an engine to talk to.
+ *
+ * Return: 0 or -ENOMEM.
  */
 int mgpu_engine_init(struct mgpu_parent *parent)
 {
 	struct mgpu_engine *e = &parent->engine;
-	int ret;
 
 	e->parent = parent;
 	mutex_init(&e->lock);
@@ -263,34 +266,55 @@ int mgpu_engine_init(struct mgpu_parent *parent)
 
 	e->bounce = kmalloc(MGPU_BOUNCE_SIZE, GFP_KERNEL);
 	if (!e->bounce) {
-		ret = -ENOMEM;
-		goto err_lock;
-	}
-	e->thread = kthread_run(mgpu_engine_thread, e, "mgpu/%s",
-				dev_name(parent->dev));
-	if (IS_ERR(e->thread)) {
-		ret = PTR_ERR(e->thread);
-		goto err_bounce;
+		mutex_destroy(&e->lock);
+		return -ENOMEM;
 	}
 	return 0;
-
-err_bounce:
-	kfree(e->bounce);
-err_lock:
-	mutex_destroy(&e->lock);
-	return ret;
 }
 
 /**
- * mgpu_engine_fini() - stop a parent's engine
- * @parent: the parent, with no vGPU left
+ * mgpu_engine_start() - start a parent's engine thread
+ * @parent: the parent, its engine initialized and its device named
+ *
+ * Return: 0 or a negative errno.
+ */
+int mgpu_engine_start(struct mgpu_parent *parent)
+{
+	struct mgpu_engine *e = &parent->engine;
+	struct task_struct *t;
+
+	t = kthread_run(mgpu_engine_thread, e, "mgpu/%s",
+			dev_name(parent->dev));
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	e->thread = t;
+	return 0;
+}
+
+/**
+ * mgpu_engine_stop() - stop a parent's engine thread
+ * @parent: the parent, with no vGPU open
+ *
+ * The engine's fields stay valid for sysfs until mgpu_engine_fini().
+ */
+void mgpu_engine_stop(struct mgpu_parent *parent)
+{
+	struct mgpu_engine *e = &parent->engine;
+
+	WARN_ON(!list_empty(&e->vgpus));
+	if (e->thread)
+		kthread_stop(e->thread);
+	e->thread = NULL;
+}
+
+/**
+ * mgpu_engine_fini() - free what mgpu_engine_init() set up
+ * @parent: the parent, its thread stopped and its device gone
  */
 void mgpu_engine_fini(struct mgpu_parent *parent)
 {
 	struct mgpu_engine *e = &parent->engine;
 
-	WARN_ON(!list_empty(&e->vgpus));
-	kthread_stop(e->thread);
 	kfree(e->bounce);
 	mutex_destroy(&e->lock);
 }

@@ -45,9 +45,11 @@
 #ifndef _MGPU_DRV_H
 #define _MGPU_DRV_H
 
+#include <linux/kref.h>
 #include <linux/mdev.h>
 #include <linux/mutex.h>
 #include <linux/pci_regs.h>
+#include <linux/ratelimit.h>
 #include <linux/types.h>
 #include <linux/vfio.h>
 #include <linux/wait.h>
@@ -213,10 +215,12 @@ struct mgpu_queue {
  * @name: backend name shown in sysfs ("software", ...)
  * @vram_rw: copy @count bytes between user memory and VRAM at @offset;
  *	returns @count or a negative errno.  Range already checked.
- * @vram_mmap: map VRAM at @offset into @vma (size from the vma); range
- *	already checked.
+ * @vram_pfn: the page frame that holds VRAM at @offset (page aligned,
+ *	inside VRAM), for the fault handler of a BAR2 mapping
  * @vram_clear: zero @size bytes of VRAM at @offset; may sleep.
  * @vram_vaddr: kernel address of VRAM, for the software engine
+ * @release: free the backend's structure; called when the last
+ *	reference to the parent is dropped (mgpu_parent_put())
  *
  * Nothing above the backend knows how VRAM is stored: host memory for
  * the software GPU, a PCI BAR for a real device.
@@ -225,10 +229,10 @@ struct mgpu_backend_ops {
 	const char *name;
 	ssize_t (*vram_rw)(struct mgpu_parent *parent, u64 offset,
 			   char __user *buf, size_t count, bool write);
-	int (*vram_mmap)(struct mgpu_parent *parent, u64 offset,
-			 struct vm_area_struct *vma);
+	unsigned long (*vram_pfn)(struct mgpu_parent *parent, u64 offset);
 	void (*vram_clear)(struct mgpu_parent *parent, u64 offset, u64 size);
 	void *(*vram_vaddr)(struct mgpu_parent *parent);
+	void (*release)(struct mgpu_parent *parent);
 };
 
 /**
@@ -260,9 +264,14 @@ struct mgpu_type {
  * @last_error: why the last create on this parent failed ("" if the last
  *	create succeeded)
  * @engine: the command engine
+ * @ref: held by the backend until it removes the parent, and by every
+ *	vGPU until the VFIO core releases it (which may come after the
+ *	parent was removed: a cdev or sysfs user can hold the last
+ *	reference to a vfio_device)
  */
 struct mgpu_parent {
 	struct mdev_parent mdev_parent;
+	struct kref ref;
 	struct device *dev;
 	const struct mgpu_backend_ops *ops;
 	u64 vram_size;
@@ -308,6 +317,9 @@ struct mgpu_parent {
  * @weight: share weight under fixed_share (engine lock)
  * @cap_pct: most of the engine it may use, percent; 0: no cap (engine lock)
  * @budget_ns: engine time left in this period (engine lock)
+ * @ratelimit: rate limit of the log lines this instance's user can
+ *	trigger, per instance so that one noisy tenant cannot hide
+ *	another's errors
  * @stats: statistics
  */
 struct mgpu_vgpu {
@@ -339,8 +351,19 @@ struct mgpu_vgpu {
 	u32 weight;
 	u32 cap_pct;
 	s64 budget_ns;
+	struct ratelimit_state ratelimit;
 	struct mgpu_vgpu_stats stats;
 };
+
+/*
+ * A log line that the user of @vgpu can trigger at will: rate-limited per
+ * instance, and named after the instance (its mdev UUID).
+ */
+#define mgpu_vgpu_log(vgpu, level, fmt, ...)				\
+do {									\
+	if (__ratelimit(&(vgpu)->ratelimit))				\
+		dev_printk(level, (vgpu)->vdev.dev, fmt, ##__VA_ARGS__); \
+} while (0)
 
 static inline struct mgpu_vgpu *vdev_to_vgpu(struct vfio_device *vdev)
 {
@@ -349,11 +372,14 @@ static inline struct mgpu_vgpu *vdev_to_vgpu(struct vfio_device *vdev)
 
 /* parent.c */
 extern const struct attribute_group *mgpu_parent_groups[];
-void mgpu_parent_init(struct mgpu_parent *parent,
-		      const struct mgpu_backend_ops *ops, u64 vram_size,
-		      u32 nr_queues);
+int mgpu_parent_init(struct mgpu_parent *parent,
+		     const struct mgpu_backend_ops *ops, u64 vram_size,
+		     u32 nr_queues);
 int mgpu_parent_register(struct mgpu_parent *parent, struct device *dev);
 void mgpu_parent_unregister(struct mgpu_parent *parent);
+void mgpu_parent_get(struct mgpu_parent *parent);
+void mgpu_parent_put(struct mgpu_parent *parent);
+void mgpu_parent_wait_all(void);
 int mgpu_parent_claim(struct mgpu_parent *parent, struct mgpu_type *type,
 		      unsigned int *first_unit);
 void mgpu_parent_release(struct mgpu_parent *parent, struct mgpu_type *type,
@@ -418,6 +444,8 @@ bool mgpu_queue_any_work(struct mgpu_vgpu *vgpu, bool *polling);
 /* engine.c */
 extern unsigned int mgpu_cmd_budget_ms;
 int mgpu_engine_init(struct mgpu_parent *parent);
+int mgpu_engine_start(struct mgpu_parent *parent);
+void mgpu_engine_stop(struct mgpu_parent *parent);
 void mgpu_engine_fini(struct mgpu_parent *parent);
 void mgpu_engine_attach(struct mgpu_vgpu *vgpu);
 void mgpu_engine_detach(struct mgpu_vgpu *vgpu);

@@ -60,11 +60,10 @@ void mgpu_queue_set_error(struct mgpu_vgpu *vgpu, struct mgpu_queue *q,
 	q->error_head = head;
 	q->gen++;
 	WRITE_ONCE(vgpu->stats.errors, vgpu->stats.errors + 1);
-	dev_info_ratelimited(vgpu->vdev.dev,
-			     "queue %td stopped at command %u: %s\n",
-			     q - vgpu->queues, head,
-			     error < ARRAY_SIZE(mgpu_err_names) ?
-			     mgpu_err_names[error] : "?");
+	mgpu_vgpu_log(vgpu, KERN_INFO, "queue %td stopped at command %u: %s\n",
+		      q - vgpu->queues, head,
+		      error < ARRAY_SIZE(mgpu_err_names) ?
+		      mgpu_err_names[error] : "?");
 	mgpu_irq_raise(vgpu, MGPU_INT_ERROR);
 }
 
@@ -218,9 +217,9 @@ void mgpu_queue_write(struct mgpu_vgpu *vgpu, u32 off, u32 val)
 
 	q = mgpu_queue_of(vgpu, off, &reg, &index);
 	if (!q) {
-		dev_info_ratelimited(vgpu->vdev.dev,
-				     "write %#x to unknown register %#x ignored\n",
-				     val, off);
+		mgpu_vgpu_log(vgpu, KERN_INFO,
+			      "write %#x to unknown register %#x ignored\n",
+			      val, off);
 		return;
 	}
 

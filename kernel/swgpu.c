@@ -4,8 +4,9 @@
  *
  * Every host can instantiate one, so mgpu is usable and testable without
  * partitionable hardware.  VRAM comes from vmalloc_user(): zeroed, and
- * mappable into user space (and from there into a guest) page by page
- * with remap_vmalloc_range(), so BAR2 accesses of a guest never trap.
+ * mapped into user space (and from there into a guest) page by page by
+ * the BAR2 fault handler (vram.c) as raw page frames, so BAR2 accesses
+ * of a guest never trap and no page can be pinned through the mapping.
  */
 #include <linux/device.h>
 #include <linux/idr.h>
@@ -62,10 +63,10 @@ static ssize_t mgpu_swgpu_vram_rw(struct mgpu_parent *parent, u64 offset,
 	return left ? -EFAULT : count;
 }
 
-static int mgpu_swgpu_vram_mmap(struct mgpu_parent *parent, u64 offset,
-				struct vm_area_struct *vma)
+static unsigned long mgpu_swgpu_vram_pfn(struct mgpu_parent *parent,
+					 u64 offset)
 {
-	return remap_vmalloc_range(vma, to_swgpu(parent)->vram + offset, 0);
+	return vmalloc_to_pfn(to_swgpu(parent)->vram + offset);
 }
 
 static void mgpu_swgpu_vram_clear(struct mgpu_parent *parent, u64 offset,
@@ -86,21 +87,35 @@ static void *mgpu_swgpu_vram_vaddr(struct mgpu_parent *parent)
 	return to_swgpu(parent)->vram;
 }
 
+/* The last reference to the parent is gone: nobody can reach VRAM. */
+static void mgpu_swgpu_release(struct mgpu_parent *parent)
+{
+	struct mgpu_swgpu *sw = to_swgpu(parent);
+
+	vfree(sw->vram);
+	kfree(sw);
+}
+
 static const struct mgpu_backend_ops mgpu_swgpu_ops = {
 	.name = "software",
 	.vram_rw = mgpu_swgpu_vram_rw,
-	.vram_mmap = mgpu_swgpu_vram_mmap,
+	.vram_pfn = mgpu_swgpu_vram_pfn,
 	.vram_clear = mgpu_swgpu_vram_clear,
 	.vram_vaddr = mgpu_swgpu_vram_vaddr,
+	.release = mgpu_swgpu_release,
 };
 
+/*
+ * Teardown in the mirror order of mgpu_swgpu_add(): instances and types
+ * first, then the device and its attributes, then our reference.  The
+ * structure itself goes with the last reference (mgpu_swgpu_release()).
+ */
 static void mgpu_swgpu_destroy(struct mgpu_swgpu *sw)
 {
 	mgpu_parent_unregister(&sw->parent);
 	device_unregister(sw->dev);
 	ida_free(&mgpu_swgpu_ida, sw->id);
-	vfree(sw->vram);
-	kfree(sw);
+	mgpu_parent_put(&sw->parent);
 }
 
 /**
@@ -132,8 +147,6 @@ int mgpu_swgpu_add(u64 vram_size, u32 nr_queues)
 	sw = kzalloc(sizeof(*sw), GFP_KERNEL);
 	if (!sw)
 		return -ENOMEM;
-	mgpu_parent_init(&sw->parent, &mgpu_swgpu_ops, vram_size, nr_queues);
-
 	sw->vram = vmalloc_user(vram_size);
 	if (!sw->vram) {
 		pr_warn("software GPU: cannot allocate %lluM of VRAM from host memory\n",
@@ -141,6 +154,11 @@ int mgpu_swgpu_add(u64 vram_size, u32 nr_queues)
 		ret = -ENOMEM;
 		goto err_free;
 	}
+	/* From here on the parent's reference owns sw (and frees it). */
+	ret = mgpu_parent_init(&sw->parent, &mgpu_swgpu_ops, vram_size,
+			       nr_queues);
+	if (ret)
+		goto err_vram;
 
 	mutex_lock(&mgpu_swgpus_lock);
 	ret = ida_alloc(&mgpu_swgpu_ida, GFP_KERNEL);
@@ -172,6 +190,10 @@ err_ida:
 	ida_free(&mgpu_swgpu_ida, sw->id);
 err_unlock:
 	mutex_unlock(&mgpu_swgpus_lock);
+	mgpu_parent_put(&sw->parent);
+	return ret;
+
+err_vram:
 	vfree(sw->vram);
 err_free:
 	kfree(sw);

@@ -125,11 +125,17 @@ static int mgpu_vgpu_init(struct vfio_device *vdev)
 	INIT_LIST_HEAD(&vgpu->engine_node);
 	mgpu_sched_vgpu_init(vgpu);
 	mutex_init(&vgpu->lock);
+	ratelimit_state_init(&vgpu->ratelimit, 5 * HZ, 10);
+	ratelimit_set_flags(&vgpu->ratelimit, RATELIMIT_MSG_ON_RELEASE);
 	mgpu_cfg_init(vgpu);
 	mgpu_regs_reset(vgpu);
-
-	/* A new tenant never sees what a previous one left in VRAM. */
-	parent->ops->vram_clear(parent, vgpu->vram_offset, vgpu->vram_size);
+	/*
+	 * No clearing here: free VRAM is always zero (it starts zeroed and
+	 * every user's close scrubs its slice), so a create costs the same
+	 * whatever the VRAM size.  The instance holds its parent until the
+	 * VFIO core releases it, which may be after the parent's removal.
+	 */
+	mgpu_parent_get(parent);
 	return 0;
 
 err_release:
@@ -141,10 +147,13 @@ static void mgpu_vgpu_release(struct vfio_device *vdev)
 {
 	struct mgpu_vgpu *vgpu = vdev_to_vgpu(vdev);
 
-	mgpu_parent_release(vgpu->parent, vgpu->type, vgpu->first_unit);
+	struct mgpu_parent *parent = vgpu->parent;
+
+	mgpu_parent_release(parent, vgpu->type, vgpu->first_unit);
 	kfree(vgpu->queues);
 	mutex_destroy(&vgpu->lock);
 	mgpu_compat_vfio_release_done(vdev);
+	mgpu_parent_put(parent);
 }
 
 static int mgpu_vgpu_open_device(struct vfio_device *vdev)
@@ -161,10 +170,18 @@ static void mgpu_vgpu_close_device(struct vfio_device *vdev)
 {
 	struct mgpu_vgpu *vgpu = vdev_to_vgpu(vdev);
 
+	struct mgpu_parent *parent = vgpu->parent;
+
 	/* Guest memory is only reachable while open: off the engine first. */
 	mgpu_engine_detach(vgpu);
 	mgpu_irq_disable_all(vgpu);
 	mgpu_vgpu_reset(vgpu);
+	/*
+	 * The next user (another VM on a persistent mdev) starts from zeroed
+	 * VRAM, and a removed instance leaves nothing behind.  No mapping of
+	 * BAR2 is left: each held a reference to the device file.
+	 */
+	parent->ops->vram_clear(parent, vgpu->vram_offset, vgpu->vram_size);
 }
 
 static ssize_t mgpu_vgpu_rw(struct mgpu_vgpu *vgpu, char __user *buf,

@@ -3,7 +3,8 @@
  * BAR2: the vGPU's slice of its parent's VRAM.
  *
  * mmap maps the slice straight into the user (and so into a guest): no
- * trap on any access.  Region read/write reaches the same bytes, for
+ * trap on any access once a page is mapped (the first access to each page
+ * faults it in).  Region read/write reaches the same bytes, for
  * users that cannot map.  Every range is checked here, before the backend
  * sees it: the backend only ever gets offsets inside this instance's slice.
  */
@@ -45,6 +46,25 @@ ssize_t mgpu_vram_rw(struct mgpu_vgpu *vgpu, u64 pos, char __user *buf,
 	return count;
 }
 
+static vm_fault_t mgpu_vram_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mgpu_vgpu *vgpu = vma->vm_private_data;
+	struct mgpu_parent *parent = vgpu->parent;
+	u64 pos = ((u64)vma->vm_pgoff << PAGE_SHIFT) & MGPU_REGION_MASK;
+
+	pos += (vmf->address & PAGE_MASK) - vma->vm_start;
+	if (pos >= vgpu->vram_size)
+		return VM_FAULT_SIGBUS;
+	return vmf_insert_pfn(vma, vmf->address & PAGE_MASK,
+			      parent->ops->vram_pfn(parent,
+						    vgpu->vram_offset + pos));
+}
+
+static const struct vm_operations_struct mgpu_vram_vm_ops = {
+	.fault = mgpu_vram_fault,
+};
+
 /**
  * mgpu_vram_mmap() - map (part of) BAR2
  * @vgpu: the instance
@@ -57,7 +77,6 @@ ssize_t mgpu_vram_rw(struct mgpu_vgpu *vgpu, u64 pos, char __user *buf,
 int mgpu_vram_mmap(struct mgpu_vgpu *vgpu, u64 pos,
 		   struct vm_area_struct *vma)
 {
-	struct mgpu_parent *parent = vgpu->parent;
 	u64 len = vma->vm_end - vma->vm_start;
 
 	if (!(vma->vm_flags & VM_SHARED)) {
@@ -77,9 +96,22 @@ int mgpu_vram_mmap(struct mgpu_vgpu *vgpu, u64 pos,
 		return -EINVAL;
 	}
 
-	/* VRAM is data: it can never be made executable later either. */
+	/*
+	 * VRAM is data: it can never be made executable later either.  It
+	 * is mapped as raw page frames (VM_PFNMAP | VM_IO), one page at a
+	 * time by mgpu_vram_fault(): get_user_pages() refuses such mappings,
+	 * so no reference to a VRAM page (vmsplice into a pipe, O_DIRECT,
+	 * an RDMA registration) can outlive the mapping and reach the next
+	 * tenant of the slice.  The mapping holds the device file, so the
+	 * device cannot be closed (and its VRAM scrubbed and reused) while
+	 * any mapping exists.
+	 */
 	mgpu_compat_vm_flags_clear(vma, VM_MAYEXEC);
-	return parent->ops->vram_mmap(parent, vgpu->vram_offset + pos, vma);
+	mgpu_compat_vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND |
+				 VM_DONTDUMP);
+	vma->vm_ops = &mgpu_vram_vm_ops;
+	vma->vm_private_data = vgpu;
+	return 0;
 }
 
 /**
