@@ -127,7 +127,7 @@ u64 mgpu_sched_run_ns(struct mgpu_engine *e, struct mgpu_vgpu *vgpu)
 /**
  * mgpu_sched_pick() - choose the vGPU the engine runs next
  * @e: the engine; its lock must not be held
- * @polling: set to true if an open vGPU has a polled tail to watch
+ * @hint: MGPU_HINT_* bits of what an idle engine must keep watching
  * @run_ns: how long the chosen vGPU may run
  * @wait_ns: if nothing may run now but a vGPU with work waits for its
  *	share, how long until the next period; 0 otherwise
@@ -137,7 +137,7 @@ u64 mgpu_sched_run_ns(struct mgpu_engine *e, struct mgpu_vgpu *vgpu)
  *
  * Return: the vGPU, or NULL when none may run now.
  */
-struct mgpu_vgpu *mgpu_sched_pick(struct mgpu_engine *e, bool *polling,
+struct mgpu_vgpu *mgpu_sched_pick(struct mgpu_engine *e, unsigned int *hint,
 				  u64 *run_ns, u64 *wait_ns)
 {
 	struct mgpu_vgpu *vgpu, *found = NULL;
@@ -148,7 +148,7 @@ struct mgpu_vgpu *mgpu_sched_pick(struct mgpu_engine *e, bool *polling,
 	if (!mgpu_sched_period_left(e, now))
 		mgpu_sched_new_period(e, now);
 	list_for_each_entry(vgpu, &e->vgpus, engine_node) {
-		if (!mgpu_queue_any_work(vgpu, polling))
+		if (!mgpu_queue_any_work(vgpu, hint))
 			continue;
 		*run_ns = mgpu_sched_run_ns(e, vgpu);
 		if (*run_ns) {
