@@ -178,8 +178,9 @@ void mgpu_sched_charge(struct mgpu_engine *e, struct mgpu_vgpu *vgpu, u64 ns)
 	lockdep_assert_held(&e->lock);
 
 	vgpu->budget_ns -= ns;
-	vgpu->stats.busy_ns += ns;
-	e->busy_ns += ns;
+	/* Read without a lock by sysfs (READ_ONCE). */
+	WRITE_ONCE(vgpu->stats.busy_ns, vgpu->stats.busy_ns + ns);
+	WRITE_ONCE(e->busy_ns, e->busy_ns + ns);
 }
 
 /* Restart the period so that a change takes effect at once. */
@@ -215,7 +216,7 @@ int mgpu_sched_set_policy(struct mgpu_engine *e, const char *name)
 	if (i < 0)
 		return -EINVAL;
 	mutex_lock(&e->lock);
-	e->policy = i;
+	WRITE_ONCE(e->policy, i);
 	mgpu_sched_changed(e);
 	mutex_unlock(&e->lock);
 	return 0;
@@ -233,7 +234,7 @@ int mgpu_sched_set_slice(struct mgpu_engine *e, u32 us)
 	if (us < MGPU_SCHED_MIN_SLICE_US || us > MGPU_SCHED_MAX_SLICE_US)
 		return -EINVAL;
 	mutex_lock(&e->lock);
-	e->slice_ns = (u64)us * NSEC_PER_USEC;
+	WRITE_ONCE(e->slice_ns, (u64)us * NSEC_PER_USEC);
 	mgpu_sched_changed(e);
 	mutex_unlock(&e->lock);
 	return 0;
@@ -253,7 +254,7 @@ int mgpu_sched_set_weight(struct mgpu_vgpu *vgpu, u32 weight)
 	if (!weight || weight > MGPU_SCHED_MAX_WEIGHT)
 		return -EINVAL;
 	mutex_lock(&e->lock);
-	vgpu->weight = weight;
+	WRITE_ONCE(vgpu->weight, weight);
 	mgpu_sched_changed(e);
 	mutex_unlock(&e->lock);
 	return 0;
@@ -273,7 +274,7 @@ int mgpu_sched_set_cap(struct mgpu_vgpu *vgpu, u32 pct)
 	if (pct > 100)
 		return -EINVAL;
 	mutex_lock(&e->lock);
-	vgpu->cap_pct = pct == 100 ? 0 : pct;
+	WRITE_ONCE(vgpu->cap_pct, pct == 100 ? 0 : pct);
 	mgpu_sched_changed(e);
 	mutex_unlock(&e->lock);
 	return 0;
