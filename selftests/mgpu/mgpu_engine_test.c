@@ -35,7 +35,7 @@
 
 #include "kselftest_harness.h"
 #include "libmgpu.h"
-#include "mgpu_util.h"
+#include "mgpu_test.h"
 
 #define ENG_PARENT	"swgpu0"
 #define ENG_CLASS	"/sys/class/mgpu"
@@ -61,7 +61,7 @@ static long eng_read_long(const char *path)
 	char buf[64];
 	int ret;
 
-	ret = mgpu_read_attr(path, buf, sizeof(buf));
+	ret = mgpu_test_read_attr(path, buf, sizeof(buf));
 	if (ret < 0)
 		return ret;
 	return strtol(buf, NULL, 0);
@@ -92,14 +92,14 @@ static int eng_create(struct eng_instances *l, const char *type, char *uuid)
 
 	if (l->n >= ENG_MAX_INST)
 		return -ENOSPC;
-	ret = mgpu_read_attr("/proc/sys/kernel/random/uuid", uuid, ENG_UUID_BUF);
+	ret = mgpu_test_read_attr("/proc/sys/kernel/random/uuid", uuid, ENG_UUID_BUF);
 	if (ret < 0)
 		return ret;
 	/* Record first: teardown removes it even if create half failed. */
 	memcpy(l->uuid[l->n], uuid, ENG_UUID_BUF);
 	snprintf(path, sizeof(path), ENG_CLASS "/" ENG_PARENT
 		 "/mdev_supported_types/%s/create", type);
-	ret = mgpu_write_attr(path, uuid);
+	ret = mgpu_test_write_attr(path, uuid);
 	snprintf(path, sizeof(path), ENG_MDEV "/%s", uuid);
 	if (!ret || !access(path, F_OK))
 		l->n++;
@@ -114,7 +114,7 @@ static void eng_remove_all(struct eng_instances *l)
 		l->n--;
 		snprintf(path, sizeof(path), ENG_MDEV "/%s/remove",
 			 l->uuid[l->n]);
-		if (!access(path, F_OK) && mgpu_write_attr(path, "1"))
+		if (!access(path, F_OK) && mgpu_test_write_attr(path, "1"))
 			fprintf(stderr, "# cannot remove instance %s\n",
 				l->uuid[l->n]);
 	}
@@ -1862,7 +1862,7 @@ FIXTURE_SETUP(watchdog)
 {
 	if (!eng_can_create(_metadata, "mgpu-1_4", 1))
 		return;
-	if (mgpu_read_attr(ENG_BUDGET, self->saved, sizeof(self->saved)) <= 0 ||
+	if (mgpu_test_read_attr(ENG_BUDGET, self->saved, sizeof(self->saved)) <= 0 ||
 	    access(ENG_BUDGET, W_OK))
 		SKIP(return, "%s is not writable", ENG_BUDGET);
 	eng_instance(_metadata, &self->b, 0, "mgpu-1_4", true);
@@ -1870,7 +1870,7 @@ FIXTURE_SETUP(watchdog)
 
 FIXTURE_TEARDOWN_PARENT(watchdog)
 {
-	if (self->restore && mgpu_write_attr(ENG_BUDGET, self->saved))
+	if (self->restore && mgpu_test_write_attr(ENG_BUDGET, self->saved))
 		TH_LOG("cannot restore %s to %s", ENG_BUDGET, self->saved);
 	eng_remove_all(&self->b.inst);
 }
@@ -1890,7 +1890,7 @@ TEST_F_TIMEOUT(watchdog, big_gemm_times_out, 60)
 		     (unsigned long long)(mgpu_vram_size(dev) >> 20),
 		     (unsigned long long)(msize >> 20));
 	self->restore = true;
-	ASSERT_EQ(0, mgpu_write_attr(ENG_BUDGET, "50"));
+	ASSERT_EQ(0, mgpu_test_write_attr(ENG_BUDGET, "50"));
 	EXPECT_EQ(50, rd(dev, MGPU_REG_CMD_BUDGET_MS));
 	q0 = qopen(_metadata, dev, 0, 0, 0);
 	q1 = qopen(_metadata, dev, 1, 0, 0);
