@@ -21,7 +21,6 @@
  * Output: KTAP on stdout; exit status 0 if every test passed.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +29,7 @@
 
 #include "libmgpu.h"
 #include "lstm.h"
+#include "mgpu_test.h"
 
 static struct mgpu_dev *dev;
 static struct mgpu_queue *q0;
@@ -226,9 +226,10 @@ static int t_gemm_f32(void)
 	const uint32_t m = 37, n = 53, k = 129;
 	const float alpha = 1.5f, beta = -0.5f;
 	uint64_t a, b, c;
-	float *pa, *pb, *pc, *ref;
-	double maxerr = 0;
-	uint32_t i, j, p;
+	float *pa, *pb, *pc, *c0;
+	char msg[160] = "";
+	uint32_t i;
+	int bad;
 
 	if (!(mgpu_caps(dev) & MGPU_CAP_GEMM_FP32))
 		FAIL("no MGPU_CAP_GEMM_FP32");
@@ -238,33 +239,21 @@ static int t_gemm_f32(void)
 	pa = mgpu_vram_ptr(dev, a);
 	pb = mgpu_vram_ptr(dev, b);
 	pc = mgpu_vram_ptr(dev, c);
-	ref = malloc((size_t)m * n * sizeof(*ref));
-	if (!ref)
+	c0 = malloc((size_t)m * n * sizeof(*c0));
+	if (!c0)
 		FAIL("out of memory");
 	for (i = 0; i < m * k; i++)
 		pa[i] = (float)((int)(rnd() % 2001) - 1000) / 256.0f;
 	for (i = 0; i < k * n; i++)
 		pb[i] = (float)((int)(rnd() % 2001) - 1000) / 256.0f;
 	for (i = 0; i < m * n; i++)
-		pc[i] = ref[i] = (float)((int)(rnd() % 201) - 100);
-	for (i = 0; i < m; i++)
-		for (j = 0; j < n; j++) {
-			double s = 0;
-
-			for (p = 0; p < k; p++)
-				s += (double)pa[i * k + p] * pb[p * n + j];
-			ref[i * n + j] = (float)(alpha * s + beta * ref[i * n + j]);
-		}
+		pc[i] = c0[i] = (float)((int)(rnd() % 201) - 100);
 	TRY(mgpu_gemm_f32(q0, a, b, c, m, n, k, alpha, beta));
-	for (i = 0; i < m * n; i++) {
-		double e = fabs((double)pc[i] - ref[i]) / (1.0 + fabs((double)ref[i]));
-
-		if (e > maxerr)
-			maxerr = e;
-	}
-	free(ref);
-	if (maxerr >= 1e-4)
-		FAIL("max relative error %g", maxerr);
+	bad = mgpu_test_check_f32(pc, pa, pb, c0, m, n, k, alpha, beta, msg,
+				  sizeof(msg));
+	free(c0);
+	if (bad)
+		FAIL("%d wrong: %s", bad, msg);
 	TRY(mgpu_vram_free(dev, a));
 	TRY(mgpu_vram_free(dev, b));
 	TRY(mgpu_vram_free(dev, c));
@@ -277,8 +266,10 @@ static int t_gemm_i8(void)
 	const int32_t alpha = -3, beta = 7;
 	uint64_t a, b, c;
 	int8_t *pa, *pb;
-	int32_t *pc, *ref;
-	uint32_t i, j, p;
+	int32_t *pc, *c0;
+	char msg[160] = "";
+	uint32_t i;
+	int bad;
 
 	if (!(mgpu_caps(dev) & MGPU_CAP_GEMM_INT8))
 		FAIL("no MGPU_CAP_GEMM_INT8");
@@ -288,33 +279,21 @@ static int t_gemm_i8(void)
 	pa = mgpu_vram_ptr(dev, a);
 	pb = mgpu_vram_ptr(dev, b);
 	pc = mgpu_vram_ptr(dev, c);
-	ref = malloc((size_t)m * n * sizeof(*ref));
-	if (!ref)
+	c0 = malloc((size_t)m * n * sizeof(*c0));
+	if (!c0)
 		FAIL("out of memory");
 	for (i = 0; i < m * k; i++)
 		pa[i] = (int8_t)rnd();
 	for (i = 0; i < k * n; i++)
 		pb[i] = (int8_t)rnd();
 	for (i = 0; i < m * n; i++)
-		pc[i] = ref[i] = (int32_t)rnd();
-	for (i = 0; i < m; i++)
-		for (j = 0; j < n; j++) {
-			uint32_t s = 0;
-
-			for (p = 0; p < k; p++)
-				s += (uint32_t)(pa[i * k + p] * pb[p * n + j]);
-			ref[i * n + j] = (int32_t)((uint32_t)alpha * s +
-					 (uint32_t)beta * (uint32_t)ref[i * n + j]);
-		}
+		pc[i] = c0[i] = (int32_t)rnd();
 	TRY(mgpu_gemm_i8(q0, a, b, c, m, n, k, alpha, beta));
-	for (i = 0; i < m * n; i++)
-		if (pc[i] != ref[i]) {
-			int32_t got = pc[i], want = ref[i];
-
-			free(ref);
-			FAIL("C[%u] = %d, expected %d", i, got, want);
-		}
-	free(ref);
+	bad = mgpu_test_check_i8(pc, pa, pb, c0, m, n, k, alpha, beta, msg,
+				 sizeof(msg));
+	free(c0);
+	if (bad)
+		FAIL("%d wrong: %s", bad, msg);
 	TRY(mgpu_vram_free(dev, a));
 	TRY(mgpu_vram_free(dev, b));
 	TRY(mgpu_vram_free(dev, c));
