@@ -210,21 +210,12 @@ FIXTURE(vfio) {
 
 FIXTURE_SETUP(vfio)
 {
-	int ret;
-
 	MGPU_REQUIRE_EMPTY_PARENT(mgpu_test_parent);
-	if (!mgpu_test_path_exists("/dev/vfio/vfio"))
-		SKIP(return, "no /dev/vfio/vfio (vfio not loaded?)");
+	MGPU_REQUIRE_VFIO();
 	self->inst.n = 0;
-	ASSERT_OK(mgpu_test_instances_create(&self->inst, mgpu_test_parent, "mgpu-1_16",
-					self->uuid));
-	ret = mgpu_test_instance_u64(self->uuid, "vram_size", &self->vram);
-	if (!ret)
-		ret = mgpu_test_vfio_open(&self->v, self->uuid);
-	if (ret) {
-		mgpu_test_instances_cleanup(&self->inst);
-		ASSERT_OK(ret);
-	}
+	ASSERT_OK(mgpu_test_instance_open(&self->inst, mgpu_test_parent,
+					  "mgpu-1_16", self->uuid, &self->vram,
+					  &self->v));
 	self->dev = self->v.device;
 }
 

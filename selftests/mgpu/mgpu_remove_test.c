@@ -110,16 +110,13 @@ FIXTURE_SETUP(remove)
 		ASSERT_TRUE(mgpu_test_parent_exists(self->parent));
 	} else {
 		MGPU_REQUIRE_EMPTY_PARENT(mgpu_test_parent);
-		snprintf(self->parent, sizeof(self->parent), "%s", mgpu_test_parent);
+		snprintf(self->parent, sizeof(self->parent), "%s",
+			 mgpu_test_parent);
 	}
-	if (!mgpu_test_path_exists("/dev/vfio/vfio"))
-		SKIP(return, "no /dev/vfio/vfio (vfio not loaded?)");
-	ret = mgpu_test_instances_create(&self->inst, self->parent, "mgpu-1_4",
-				    self->uuid);
-	if (!ret)
-		ret = mgpu_test_vfio_open(&self->v, self->uuid);
+	MGPU_REQUIRE_VFIO();
+	ret = mgpu_test_instance_open(&self->inst, self->parent, "mgpu-1_4",
+				      self->uuid, NULL, &self->v);
 	if (ret) {
-		mgpu_test_instances_cleanup(&self->inst);
 		if (variant->whole_parent)
 			mgpu_test_remove_swgpu(self->parent);
 		ASSERT_OK(ret);

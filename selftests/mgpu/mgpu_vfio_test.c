@@ -44,23 +44,15 @@ FIXTURE_VARIANT_ADD(vfio, sixteenth) { .idx = 4 };
 FIXTURE_SETUP(vfio)
 {
 	const struct mgpu_test_type *t = &mgpu_test_types[variant->idx];
-	int ret;
 
 	MGPU_REQUIRE_EMPTY_PARENT(mgpu_test_parent);
-	if (!mgpu_test_path_exists("/dev/vfio/vfio"))
-		SKIP(return, "no /dev/vfio/vfio (vfio not loaded?)");
+	MGPU_REQUIRE_VFIO();
 	self->inst.n = 0;
-	ASSERT_OK(mgpu_test_instances_create(&self->inst, mgpu_test_parent, t->dir,
-					self->uuid));
-	ASSERT_OK(mgpu_test_instance_u64(self->uuid, "vram_size", &self->vram));
-	ASSERT_OK(mgpu_test_instance_u64(self->uuid, "queues", &self->queues));
-	ret = mgpu_test_vfio_open(&self->v, self->uuid);
-	if (ret) {
-		/* Teardown only runs after a complete setup. */
-		mgpu_test_instances_cleanup(&self->inst);
-		ASSERT_OK(ret);
-	}
+	ASSERT_OK(mgpu_test_instance_open(&self->inst, mgpu_test_parent,
+					  t->dir, self->uuid, &self->vram,
+					  &self->v));
 	self->dev = self->v.device;
+	ASSERT_OK(mgpu_test_instance_u64(self->uuid, "queues", &self->queues));
 }
 
 /*
@@ -559,25 +551,18 @@ FIXTURE_VARIANT_ADD(pair, quarter_sixteenth) {
 
 FIXTURE_SETUP(pair)
 {
-	int i, ret;
+	int i;
 
 	MGPU_REQUIRE_EMPTY_PARENT(mgpu_test_parent);
-	if (!mgpu_test_path_exists("/dev/vfio/vfio"))
-		SKIP(return, "no /dev/vfio/vfio (vfio not loaded?)");
+	MGPU_REQUIRE_VFIO();
 	self->inst.n = 0;
 	for (i = 0; i < 2; i++) {
 		self->v[i] = (struct mgpu_test_vfio)MGPU_TEST_VFIO_INIT;
-		ret = mgpu_test_instances_create(&self->inst, mgpu_test_parent,
-					    variant->type[i], self->uuid[i]);
-		if (!ret)
-			ret = mgpu_test_instance_u64(self->uuid[i], "vram_size",
-						&self->vram[i]);
-		if (!ret)
-			ret = mgpu_test_vfio_open(&self->v[i], self->uuid[i]);
-		if (ret) {
-			mgpu_test_instances_cleanup(&self->inst);
-			ASSERT_OK(ret);
-		}
+		ASSERT_OK(mgpu_test_instance_open(&self->inst,
+						  mgpu_test_parent,
+						  variant->type[i],
+						  self->uuid[i],
+						  &self->vram[i], &self->v[i]));
 	}
 }
 

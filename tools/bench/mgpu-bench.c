@@ -154,6 +154,17 @@ static char *fmt(char *buf, size_t size, const char *f, double v)
 	return buf;
 }
 
+/* A row of measured / baseline, both formatted with their own format. */
+static void ratio_row(const char *metric, const char *vfmt, double val,
+		      const char *bfmt, double base)
+{
+	char v[40], b[48];
+
+	snprintf(v, sizeof(v), vfmt, val);
+	snprintf(b, sizeof(b), bfmt, base);
+	row(metric, val / base, v, b);
+}
+
 /* ---- 1: BAR2 bandwidth ---- */
 
 /* GB/s of memcpy(dst, src, size), repeated for at least 300 ms. */
@@ -489,18 +500,14 @@ int main(int argc, char **argv)
 	pt = bench_queue(dev, 0);
 	close_remove_all(&dev, 1);
 
-	snprintf(b, sizeof(b), "passthrough %.1f us", pt.rtt_us);
-	row("fence round trip, 1/4 vs passthrough", frac.rtt_us / pt.rtt_us,
-	    fmt(v, sizeof(v), "1/4 %.1f us", frac.rtt_us), b);
-	snprintf(b, sizeof(b), "passthrough %.0f/s", pt.cmds_s);
-	row("NOP+doorbell cmds/s, 1/4 vs pt", frac.cmds_s / pt.cmds_s,
-	    fmt(v, sizeof(v), "1/4 %.0f/s", frac.cmds_s), b);
-	snprintf(b, sizeof(b), "trapped TAIL %.1f us", frac.rtt_us);
-	row("fence round trip, TAIL_POLL vs TAIL", poll.rtt_us / frac.rtt_us,
-	    fmt(v, sizeof(v), "TAIL_POLL %.1f us", poll.rtt_us), b);
-	snprintf(b, sizeof(b), "trapped TAIL %.0f/s", frac.cmds_s);
-	row("cmds/s, TAIL_POLL vs trapped TAIL", poll.cmds_s / frac.cmds_s,
-	    fmt(v, sizeof(v), "TAIL_POLL %.0f/s", poll.cmds_s), b);
+	ratio_row("fence round trip, 1/4 vs passthrough", "1/4 %.1f us",
+		  frac.rtt_us, "passthrough %.1f us", pt.rtt_us);
+	ratio_row("NOP+doorbell cmds/s, 1/4 vs pt", "1/4 %.0f/s", frac.cmds_s,
+		  "passthrough %.0f/s", pt.cmds_s);
+	ratio_row("fence round trip, TAIL_POLL vs TAIL", "TAIL_POLL %.1f us",
+		  poll.rtt_us, "trapped TAIL %.1f us", frac.rtt_us);
+	ratio_row("cmds/s, TAIL_POLL vs trapped TAIL", "TAIL_POLL %.0f/s",
+		  poll.cmds_s, "trapped TAIL %.0f/s", frac.cmds_s);
 
 	gc[0] = cpu_gflops(false);
 	gc[1] = cpu_gflops(true);

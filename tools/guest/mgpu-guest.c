@@ -81,14 +81,6 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static uint32_t rs = 777;
-
-static uint32_t rnd(void)
-{
-	rs = rs * 1103515245u + 12345u;
-	return rs >> 8;
-}
-
 /* ---- identity and --expect -------------------------------------------- */
 
 static long long ex_vram = -1, ex_queues = -1, ex_fraction = -1;
@@ -158,31 +150,6 @@ static int t_zero(void)
 
 /* ---- test mode --------------------------------------------------------- */
 
-static int t_fill_copy(void)
-{
-	const uint64_t size = 256 << 10;
-	uint64_t a, b, i;
-	uint32_t *pa, *pb;
-
-	TRY(mgpu_vram_alloc(dev, size, 0, &a));
-	TRY(mgpu_vram_alloc(dev, size, 0, &b));
-	pa = mgpu_vram_ptr(dev, a);
-	pb = mgpu_vram_ptr(dev, b);
-	TRY(mgpu_fill(q0, a, size, 0x5a5aa5a5, 0));
-	for (i = 0; i < size / 4; i++)
-		if (pa[i] != 0x5a5aa5a5)
-			FAIL("FILL: word %llu = %#x", (unsigned long long)i,
-			     pa[i]);
-	for (i = 0; i < size / 4; i++)
-		pa[i] = (uint32_t)(i * 2654435761u);
-	TRY(mgpu_copy(q0, b, a, size, 0));
-	if (memcmp(pa, pb, size))
-		FAIL("COPY: destination differs from what the CPU wrote");
-	TRY(mgpu_vram_free(dev, a));
-	TRY(mgpu_vram_free(dev, b));
-	return 1;
-}
-
 /* Every queue at once: each FILLs its own block, then fences. */
 static int t_queues(void)
 {
@@ -221,82 +188,48 @@ static int t_queues(void)
 	return 1;
 }
 
+/* A libmgpu_test check: < 0 libmgpu's error, > 0 wrong data. */
+#define CHECKED(ret, msg) do {					\
+	if ((ret) < 0)							\
+		FAIL("%s %s", mgpu_strerror(ret), mgpu_last_error());	\
+	if (ret)							\
+		FAIL("%d wrong: %s", ret, msg);				\
+} while (0)
+
+static int t_fill_copy(void)
+{
+	char msg[160] = "";
+	int ret;
+
+	ret = mgpu_test_fill_copy_check(q0, 256 << 10, 0x5a5aa5a5, msg,
+					sizeof(msg));
+	CHECKED(ret, msg);
+	return 1;
+}
+
 static int t_gemm_f32(void)
 {
-	const uint32_t m = 37, n = 53, k = 129;
-	const float alpha = 1.5f, beta = -0.5f;
-	uint64_t a, b, c;
-	float *pa, *pb, *pc, *c0;
 	char msg[160] = "";
-	uint32_t i;
-	int bad;
+	int ret;
 
 	if (!(mgpu_caps(dev) & MGPU_CAP_GEMM_FP32))
 		FAIL("no MGPU_CAP_GEMM_FP32");
-	TRY(mgpu_vram_alloc(dev, (uint64_t)m * k * 4, 0, &a));
-	TRY(mgpu_vram_alloc(dev, (uint64_t)k * n * 4, 0, &b));
-	TRY(mgpu_vram_alloc(dev, (uint64_t)m * n * 4, 0, &c));
-	pa = mgpu_vram_ptr(dev, a);
-	pb = mgpu_vram_ptr(dev, b);
-	pc = mgpu_vram_ptr(dev, c);
-	c0 = malloc((size_t)m * n * sizeof(*c0));
-	if (!c0)
-		FAIL("out of memory");
-	for (i = 0; i < m * k; i++)
-		pa[i] = (float)((int)(rnd() % 2001) - 1000) / 256.0f;
-	for (i = 0; i < k * n; i++)
-		pb[i] = (float)((int)(rnd() % 2001) - 1000) / 256.0f;
-	for (i = 0; i < m * n; i++)
-		pc[i] = c0[i] = (float)((int)(rnd() % 201) - 100);
-	TRY(mgpu_gemm_f32(q0, a, b, c, m, n, k, alpha, beta));
-	bad = mgpu_test_check_f32(pc, pa, pb, c0, m, n, k, alpha, beta, msg,
-				  sizeof(msg));
-	free(c0);
-	if (bad)
-		FAIL("%d wrong: %s", bad, msg);
-	TRY(mgpu_vram_free(dev, a));
-	TRY(mgpu_vram_free(dev, b));
-	TRY(mgpu_vram_free(dev, c));
+	ret = mgpu_test_gemm_f32_check(q0, 37, 53, 129, 1.5f, -0.5f, msg,
+				       sizeof(msg));
+	CHECKED(ret, msg);
 	return 1;
 }
 
 static int t_gemm_i8(void)
 {
-	const uint32_t m = 64, n = 48, k = 600;
-	const int32_t alpha = -3, beta = 7;
-	uint64_t a, b, c;
-	int8_t *pa, *pb;
-	int32_t *pc, *c0;
 	char msg[160] = "";
-	uint32_t i;
-	int bad;
+	int ret;
 
 	if (!(mgpu_caps(dev) & MGPU_CAP_GEMM_INT8))
 		FAIL("no MGPU_CAP_GEMM_INT8");
-	TRY(mgpu_vram_alloc(dev, (uint64_t)m * k, 0, &a));
-	TRY(mgpu_vram_alloc(dev, (uint64_t)k * n, 0, &b));
-	TRY(mgpu_vram_alloc(dev, (uint64_t)m * n * 4, 0, &c));
-	pa = mgpu_vram_ptr(dev, a);
-	pb = mgpu_vram_ptr(dev, b);
-	pc = mgpu_vram_ptr(dev, c);
-	c0 = malloc((size_t)m * n * sizeof(*c0));
-	if (!c0)
-		FAIL("out of memory");
-	for (i = 0; i < m * k; i++)
-		pa[i] = (int8_t)rnd();
-	for (i = 0; i < k * n; i++)
-		pb[i] = (int8_t)rnd();
-	for (i = 0; i < m * n; i++)
-		pc[i] = c0[i] = (int32_t)rnd();
-	TRY(mgpu_gemm_i8(q0, a, b, c, m, n, k, alpha, beta));
-	bad = mgpu_test_check_i8(pc, pa, pb, c0, m, n, k, alpha, beta, msg,
-				 sizeof(msg));
-	free(c0);
-	if (bad)
-		FAIL("%d wrong: %s", bad, msg);
-	TRY(mgpu_vram_free(dev, a));
-	TRY(mgpu_vram_free(dev, b));
-	TRY(mgpu_vram_free(dev, c));
+	ret = mgpu_test_gemm_i8_check(q0, 64, 48, 600, -3, 7, msg,
+				      sizeof(msg));
+	CHECKED(ret, msg);
 	return 1;
 }
 

@@ -282,6 +282,7 @@ struct shape {
 struct gemm_bufs {
 	uint64_t a, b, c;	/* VRAM offsets; C is not 64-byte aligned */
 	void *pa, *pb, *pc;
+	void *c0;		/* C before the GEMM */
 	size_t csize;
 };
 
@@ -301,10 +302,24 @@ static inline void gemm_alloc(struct __test_metadata *_metadata,
 	g->pc = vptr(dev, g->c);
 	memset((uint8_t *)g->pc - 4, 0xa5, 4);
 	memset((uint8_t *)g->pc + g->csize, 0xa5, GEMM_GUARD);
+	g->c0 = malloc(g->csize);
+	ASSERT_NE(NULL, g->c0);
+}
+
+/* Run @cmd; C's pad and guard must be intact. */
+static inline void gemm_run(struct __test_metadata *_metadata,
+			    struct mgpu_queue *q, const struct mgpu_cmd *cmd,
+			    const struct gemm_bufs *g, const char *what)
+{
+	ASSERT_RUN(q, cmd, 1);
+	EXPECT_TRUE(mem_is((uint8_t *)g->pc - 4, 0xa5, 4));
+	EXPECT_TRUE(mem_is((uint8_t *)g->pc + g->csize, 0xa5, GEMM_GUARD))
+		TH_LOG("%s wrote past C", what);
 }
 
 static inline void gemm_free(struct mgpu_dev *dev, struct gemm_bufs *g)
 {
+	free(g->c0);
 	mgpu_vram_free(dev, g->a);
 	mgpu_vram_free(dev, g->b);
 	mgpu_vram_free(dev, g->c - 4);
@@ -312,73 +327,64 @@ static inline void gemm_free(struct mgpu_dev *dev, struct gemm_bufs *g)
 
 /* One fp32 GEMM on @q against the reference; C0 may hold NaN if beta 0. */
 static inline void gemm_f32_one(struct __test_metadata *_metadata,
-			 struct mgpu_dev *dev, struct mgpu_queue *q,
-			 const struct shape *s, float alpha, float beta,
-			 bool nan_c)
+				struct mgpu_dev *dev, struct mgpu_queue *q,
+				const struct shape *s, float alpha, float beta,
+				bool nan_c)
 {
 	struct gemm_bufs g;
-	float *c0, *pc;
 	struct mgpu_cmd cmd;
-	char msg[160] = "";
+	char msg[160] = "", what[80];
+	float *c0, *pc;
 	uint32_t i;
 	int bad;
 
 	gemm_alloc(_metadata, dev, s, 4, &g);
 	pc = g.pc;
+	c0 = g.c0;
 	for (i = 0; i < s->m * s->k; i++)
 		((float *)g.pa)[i] = mgpu_test_rnd_float();
 	for (i = 0; i < s->k * s->n; i++)
 		((float *)g.pb)[i] = mgpu_test_rnd_float();
-	c0 = malloc(g.csize);
-	ASSERT_NE(NULL, c0);
 	for (i = 0; i < s->m * s->n; i++)
 		pc[i] = c0[i] = nan_c ? (i & 1 ? NAN : INFINITY) :
 				mgpu_test_rnd_float() * 8;
 
+	snprintf(what, sizeof(what), "fp32 %ux%ux%u alpha %g beta %g%s",
+		 s->m, s->n, s->k, alpha, beta,
+		 nan_c ? " (NaN/Inf in C)" : "");
 	mgpu_cmd_gemm_f32(&cmd, g.a, g.b, g.c, s->m, s->n, s->k, alpha, beta);
-	ASSERT_RUN(q, &cmd, 1);
+	gemm_run(_metadata, q, &cmd, &g, what);
 	bad = mgpu_test_check_f32(pc, g.pa, g.pb, c0, s->m, s->n, s->k, alpha,
 				  beta, msg, sizeof(msg));
-	EXPECT_EQ(0, bad) TH_LOG("fp32 %ux%ux%u alpha %g beta %g%s: %d wrong: %s",
-				 s->m, s->n, s->k, alpha, beta,
-				 nan_c ? " (NaN/Inf in C)" : "", bad, msg);
-	EXPECT_TRUE(mem_is((uint8_t *)pc - 4, 0xa5, 4));
-	EXPECT_TRUE(mem_is((uint8_t *)pc + g.csize, 0xa5, GEMM_GUARD))
-		TH_LOG("fp32 %ux%ux%u wrote past C", s->m, s->n, s->k);
-	free(c0);
+	EXPECT_EQ(0, bad) TH_LOG("%s: %d wrong: %s", what, bad, msg);
 	gemm_free(dev, &g);
 }
 
 static inline void gemm_i8_one(struct __test_metadata *_metadata,
-			struct mgpu_dev *dev, struct mgpu_queue *q,
-			const struct shape *s, int32_t alpha, int32_t beta)
+			       struct mgpu_dev *dev, struct mgpu_queue *q,
+			       const struct shape *s, int32_t alpha,
+			       int32_t beta)
 {
 	struct gemm_bufs g;
-	int32_t *c0, *pc;
 	struct mgpu_cmd cmd;
-	char msg[160] = "";
+	char msg[160] = "", what[80];
 	uint32_t i;
 	int bad;
 
 	gemm_alloc(_metadata, dev, s, 1, &g);
-	pc = g.pc;
 	mgpu_test_rnd_fill(g.pa, (size_t)s->m * s->k);
 	mgpu_test_rnd_fill(g.pb, (size_t)s->k * s->n);
-	c0 = malloc(g.csize);
-	ASSERT_NE(NULL, c0);
 	for (i = 0; i < s->m * s->n; i++)
-		pc[i] = c0[i] = (int32_t)mgpu_test_rnd();
+		((int32_t *)g.pc)[i] = ((int32_t *)g.c0)[i] =
+			(int32_t)mgpu_test_rnd();
 
+	snprintf(what, sizeof(what), "int8 %ux%ux%u alpha %d beta %d",
+		 s->m, s->n, s->k, alpha, beta);
 	mgpu_cmd_gemm_i8(&cmd, g.a, g.b, g.c, s->m, s->n, s->k, alpha, beta);
-	ASSERT_RUN(q, &cmd, 1);
-	bad = mgpu_test_check_i8(pc, g.pa, g.pb, c0, s->m, s->n, s->k, alpha,
-				 beta, msg, sizeof(msg));
-	EXPECT_EQ(0, bad) TH_LOG("int8 %ux%ux%u alpha %d beta %d: %d wrong: %s",
-				 s->m, s->n, s->k, alpha, beta, bad, msg);
-	EXPECT_TRUE(mem_is((uint8_t *)pc - 4, 0xa5, 4));
-	EXPECT_TRUE(mem_is((uint8_t *)pc + g.csize, 0xa5, GEMM_GUARD))
-		TH_LOG("int8 %ux%ux%u wrote past C", s->m, s->n, s->k);
-	free(c0);
+	gemm_run(_metadata, q, &cmd, &g, what);
+	bad = mgpu_test_check_i8(g.pc, g.pa, g.pb, g.c0, s->m, s->n, s->k,
+				 alpha, beta, msg, sizeof(msg));
+	EXPECT_EQ(0, bad) TH_LOG("%s: %d wrong: %s", what, bad, msg);
 	gemm_free(dev, &g);
 }
 

@@ -27,6 +27,12 @@
 		       _parent, __n);					\
 } while (0)
 
+/* Skip when VFIO is not there. */
+#define MGPU_REQUIRE_VFIO() do {					\
+	if (!mgpu_test_path_exists("/dev/vfio/vfio"))			\
+		SKIP(return, "no /dev/vfio/vfio (vfio not loaded?)");	\
+} while (0)
+
 /* Expect an errno-returning helper call to fail with _err. */
 #define EXPECT_ERRNO(_err, _expr) do {					\
 	long __ret = (long)(_expr);					\

@@ -9,6 +9,7 @@
  *   instances.c  the types, creating and removing instances
  *   model.c      the reference model: capacity (what available_instances
  *                must be) and GEMM on the CPU
+ *   check.c      FILL, COPY and GEMM on the engine, checked by the CPU
  *   vfio.c       a vGPU opened through VFIO (by libmgpu) and raw
  *                accesses to its regions and config space
  *   load.c       a busy loop that keeps a queue full
@@ -247,6 +248,28 @@ int mgpu_test_check_i8(const int32_t *got, const int8_t *a, const int8_t *b,
 		       const int32_t *c0, uint32_t m, uint32_t n, uint32_t k,
 		       int32_t alpha, int32_t beta, char *msg, size_t msglen);
 
+/* ---- check.c ---- */
+
+/*
+ * FILL @size bytes of fresh VRAM with @pattern, then COPY a CPU-written
+ * block: 0, a negative errno (libmgpu's), or > 0 when the CPU saw wrong
+ * data (msg says where first).
+ */
+int mgpu_test_fill_copy_check(struct mgpu_queue *q, uint64_t size,
+			      uint32_t pattern, char *msg, size_t msglen);
+
+/*
+ * One GEMM on @q with random A, B and C in the device's VRAM (freed
+ * again), checked against the reference.  Returns 0, a negative errno
+ * (libmgpu's), or the number of wrong elements (msg says which first).
+ */
+int mgpu_test_gemm_f32_check(struct mgpu_queue *q, uint32_t m, uint32_t n,
+			     uint32_t k, float alpha, float beta, char *msg,
+			     size_t msglen);
+int mgpu_test_gemm_i8_check(struct mgpu_queue *q, uint32_t m, uint32_t n,
+			    uint32_t k, int32_t alpha, int32_t beta, char *msg,
+			    size_t msglen);
+
 /* ---- vfio.c ---- */
 
 /*
@@ -263,6 +286,17 @@ struct mgpu_test_vfio {
 /* mgpu_open_vfio(): 0 or -errno (the reason is logged on stderr). */
 int mgpu_test_vfio_open(struct mgpu_test_vfio *v, const char *uuid);
 void mgpu_test_vfio_close(struct mgpu_test_vfio *v);
+
+/*
+ * Create an instance of @type on @parent (recorded in @l), read its VRAM
+ * size into @vram (unless NULL) and open it.  0, or -errno with every
+ * instance of @l removed again: a fixture setup that fails gets no
+ * teardown.
+ */
+int mgpu_test_instance_open(struct mgpu_test_instances *l,
+			    const char *parent, const char *type,
+			    char uuid[MGPU_UUID_BUF], uint64_t *vram,
+			    struct mgpu_test_vfio *v);
 
 int mgpu_test_device_info(int dev, struct vfio_device_info *info);
 int mgpu_test_region_info(int dev, unsigned int index,

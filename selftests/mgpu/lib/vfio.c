@@ -40,6 +40,23 @@ void mgpu_test_vfio_close(struct mgpu_test_vfio *v)
 	v->device = -1;
 }
 
+int mgpu_test_instance_open(struct mgpu_test_instances *l,
+			    const char *parent, const char *type,
+			    char uuid[MGPU_UUID_BUF], uint64_t *vram,
+			    struct mgpu_test_vfio *v)
+{
+	int ret;
+
+	ret = mgpu_test_instances_create(l, parent, type, uuid);
+	if (!ret && vram)
+		ret = mgpu_test_instance_u64(uuid, "vram_size", vram);
+	if (!ret)
+		ret = mgpu_test_vfio_open(v, uuid);
+	if (ret)
+		mgpu_test_instances_cleanup(l);
+	return ret;
+}
+
 int mgpu_test_device_info(int dev, struct vfio_device_info *info)
 {
 	memset(info, 0, sizeof(*info));
