@@ -141,7 +141,7 @@ TEST_F(cmd, fill_vram)
 	unsigned int i;
 	uint64_t w;
 
-	for (i = 0; i < sizeof(fill_sizes) / sizeof(fill_sizes[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(fill_sizes); i++) {
 		uint64_t size = fill_sizes[i], bad = 0;
 		uint32_t *d = (uint32_t *)(p + guard + 4);
 
@@ -173,7 +173,7 @@ TEST_F(cmd, fill_sysmem)
 	uint64_t w;
 
 	ASSERT_EQ(0, mgpu_dma_alloc(self->dev, max + 2 * guard, &d));
-	for (i = 0; i < sizeof(fill_sizes) / sizeof(fill_sizes[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(fill_sizes); i++) {
 		uint64_t size = fill_sizes[i], bad = 0;
 		uint32_t *p = (uint32_t *)((uint8_t *)d.cpu + guard + 4);
 		uint32_t pattern = mgpu_test_rnd() | 1;
@@ -243,8 +243,8 @@ TEST_F(cmd, gemm_f32)
 	};
 	unsigned int i, j;
 
-	for (i = 0; i < sizeof(gemm_shapes) / sizeof(gemm_shapes[0]); i++)
-		for (j = 0; j < sizeof(ab) / sizeof(ab[0]); j++)
+	for (i = 0; i < ARRAY_SIZE(gemm_shapes); i++)
+		for (j = 0; j < ARRAY_SIZE(ab); j++)
 			gemm_f32_one(_metadata, self->dev, self->q,
 				     &gemm_shapes[i], ab[j][0], ab[j][1],
 				     false);
@@ -254,7 +254,7 @@ TEST_F(cmd, gemm_f32_beta0_ignores_c)
 {
 	unsigned int i;
 
-	for (i = 0; i < sizeof(gemm_shapes) / sizeof(gemm_shapes[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(gemm_shapes); i++)
 		gemm_f32_one(_metadata, self->dev, self->q, &gemm_shapes[i],
 			     i & 1 ? -0.75f : 1.0f, 0.0f, true);
 }
@@ -266,8 +266,8 @@ TEST_F(cmd, gemm_i8)
 	};
 	unsigned int i, j;
 
-	for (i = 0; i < sizeof(gemm_shapes) / sizeof(gemm_shapes[0]); i++)
-		for (j = 0; j < sizeof(ab) / sizeof(ab[0]); j++)
+	for (i = 0; i < ARRAY_SIZE(gemm_shapes); i++)
+		for (j = 0; j < ARRAY_SIZE(ab); j++)
 			gemm_i8_one(_metadata, self->dev, self->q,
 				    &gemm_shapes[i], ab[j][0], ab[j][1]);
 }
@@ -596,7 +596,7 @@ TEST_F(copy, sizes)
 		   &src);
 	xbuf_alloc(_metadata, self->dev, variant->dst_sys, max + 2 * guard,
 		   &dst);
-	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
 		uint64_t size = sizes[i];
 		/* Odd offsets: COPY has no alignment rule. */
 		uint64_t so = guard + (i % 3), doff = guard + (i % 5);

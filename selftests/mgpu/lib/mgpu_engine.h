@@ -132,7 +132,7 @@ static inline uint32_t qrd(struct mgpu_dev *dev, unsigned int q, uint32_t reg)
 }
 
 static inline void qwr(struct mgpu_dev *dev, unsigned int q, uint32_t reg,
-		uint32_t val)
+		       uint32_t val)
 {
 	wr(dev, MGPU_REG_QUEUE(q) + reg, val);
 }
@@ -174,7 +174,7 @@ static inline bool wait_u64(const void *p, uint64_t val, unsigned int ms)
 }
 
 static inline uint64_t vram_get(struct __test_metadata *_metadata,
-		       struct mgpu_dev *dev, uint64_t size, uint64_t align)
+				struct mgpu_dev *dev, uint64_t size, uint64_t align)
 {
 	uint64_t off = 0;
 	int ret;
@@ -192,8 +192,8 @@ static inline void *vptr(struct mgpu_dev *dev, uint64_t off)
 }
 
 static inline struct mgpu_queue *qopen(struct __test_metadata *_metadata,
-				struct mgpu_dev *dev, unsigned int index,
-				unsigned int entries, unsigned int flags)
+				       struct mgpu_dev *dev, unsigned int index,
+				       unsigned int entries, unsigned int flags)
 {
 	struct mgpu_queue *q = NULL;
 	int ret;
@@ -208,7 +208,7 @@ static inline struct mgpu_queue *qopen(struct __test_metadata *_metadata,
 
 /* Submit and wait for everything: 0 or libmgpu's error. */
 static inline int run(struct mgpu_queue *q, const struct mgpu_cmd *cmds,
-	       unsigned int n)
+		      unsigned int n)
 {
 	int ret = mgpu_submit(q, cmds, n);
 
@@ -227,7 +227,7 @@ static inline int run(struct mgpu_queue *q, const struct mgpu_cmd *cmds,
 
 /* Wait until queue @q of @dev stops with an error (or @ms pass). */
 static inline bool wait_queue_error(struct mgpu_dev *dev, unsigned int q,
-			     unsigned int ms)
+				    unsigned int ms)
 {
 	uint64_t end = mgpu_test_now_ms() + ms;
 
@@ -241,8 +241,8 @@ static inline bool wait_queue_error(struct mgpu_dev *dev, unsigned int q,
 
 /* The queue must have stopped with @code at ring index @head. */
 static inline void expect_stopped(struct __test_metadata *_metadata,
-			   struct mgpu_dev *dev, unsigned int q,
-			   uint32_t code, uint32_t head)
+				  struct mgpu_dev *dev, unsigned int q,
+				  uint32_t code, uint32_t head)
 {
 	uint32_t err, ehead;
 
@@ -290,8 +290,8 @@ struct gemm_bufs {
 
 /* A, B and C (with a 4-byte pad before and a guard after C). */
 static inline void gemm_alloc(struct __test_metadata *_metadata,
-		       struct mgpu_dev *dev, const struct shape *s,
-		       size_t esize, struct gemm_bufs *g)
+			      struct mgpu_dev *dev, const struct shape *s,
+			      size_t esize, struct gemm_bufs *g)
 {
 	g->a = vram_get(_metadata, dev, (uint64_t)s->m * s->k * esize + 4, 64);
 	g->b = vram_get(_metadata, dev, (uint64_t)s->k * s->n * esize + 4, 64);
@@ -396,7 +396,7 @@ static inline void gemm_i8_one(struct __test_metadata *_metadata,
  * C at @c, fences of value 1.. at @slot.
  */
 static inline int gemm_stream(struct mgpu_queue *q, uint64_t a, uint64_t b,
-		       uint64_t c, uint64_t slot, unsigned int len)
+			      uint64_t c, uint64_t slot, unsigned int len)
 {
 	struct mgpu_cmd cmds[2];
 	unsigned int i;
