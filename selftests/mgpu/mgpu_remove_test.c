@@ -27,7 +27,10 @@ static pid_t async_write(const char *path, const char *str)
 	if (pid == 0) {
 		int fd;
 
-		/* Drop the inherited VFIO fds: they would keep it open. */
+		/*
+		 * Drop the inherited VFIO fds: they would keep it open.  (The
+		 * BAR2 mapping is not inherited: MADV_DONTFORK.)
+		 */
 		for (fd = 3; fd < 1024; fd++)
 			close(fd);
 		alarm(60);	/* never outlive the test for long */

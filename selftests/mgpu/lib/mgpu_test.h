@@ -283,7 +283,11 @@ struct mgpu_test_vfio {
 
 #define MGPU_TEST_VFIO_INIT { .dev = NULL, .device = -1 }
 
-/* mgpu_open_vfio(): 0 or -errno (the reason is logged on stderr). */
+/*
+ * mgpu_open_vfio(): 0 or -errno (the reason is logged on stderr).  The
+ * VRAM mapping is MADV_DONTFORK: a forked helper that closes its fds
+ * holds nothing of the device.
+ */
 int mgpu_test_vfio_open(struct mgpu_test_vfio *v, const char *uuid);
 void mgpu_test_vfio_close(struct mgpu_test_vfio *v);
 

@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #endif
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <linux/pci_regs.h>
@@ -19,6 +20,7 @@
 
 int mgpu_test_vfio_open(struct mgpu_test_vfio *v, const char *uuid)
 {
+	uint64_t size = 0;
 	int ret;
 
 	v->dev = NULL;
@@ -30,6 +32,14 @@ int mgpu_test_vfio_open(struct mgpu_test_vfio *v, const char *uuid)
 		return ret;
 	}
 	v->device = mgpu_vfio_device_fd(v->dev);
+	/*
+	 * Tests fork helpers (a blocking sysfs write, say) that close the
+	 * inherited fds; libmgpu's BAR2 mapping would still hold the device
+	 * open in them.  Keep it out of children.
+	 */
+	if (!mgpu_vfio_region(v->dev, VFIO_PCI_BAR2_REGION_INDEX, NULL,
+			      &size) && size)
+		madvise(mgpu_vram(v->dev), size, MADV_DONTFORK);
 	return 0;
 }
 
