@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "mgpu_test.h"
+#include "mgpu_harness.h"
 #include "libmgpu.h"
 
 static uint64_t now_ms(void)
@@ -49,10 +49,10 @@ static void expect_parent_empty(struct __test_metadata *_metadata)
 {
 	uint64_t resident = 1;
 
-	EXPECT_EQ(0, mgpu_parent_instances(MGPU_PARENT));
-	EXPECT_EQ(16, mgpu_available(MGPU_PARENT, "mgpu-1_16"));
-	EXPECT_EQ(1, mgpu_available(MGPU_PARENT, "mgpu-passthrough"));
-	EXPECT_EQ(0, mgpu_parent_u64(MGPU_PARENT, "vram_resident",
+	EXPECT_EQ(0, mgpu_test_parent_instances(mgpu_test_parent));
+	EXPECT_EQ(16, mgpu_test_available(mgpu_test_parent, "mgpu-1_16"));
+	EXPECT_EQ(1, mgpu_test_available(mgpu_test_parent, "mgpu-passthrough"));
+	EXPECT_EQ(0, mgpu_test_parent_u64(mgpu_test_parent, "vram_resident",
 				     &resident));
 	EXPECT_EQ(0U, resident);
 }
@@ -156,7 +156,7 @@ static void victim(const char *uuid, enum victim_work work, int fd)
 }
 
 FIXTURE(killed) {
-	struct mgpu_instances inst;
+	struct mgpu_test_instances inst;
 	char uuid[MGPU_UUID_BUF];
 	pid_t pid;
 };
@@ -171,10 +171,10 @@ FIXTURE_VARIANT_ADD(killed, frozen_dma) { .work = FROZEN_DMA };
 
 FIXTURE_SETUP(killed)
 {
-	MGPU_REQUIRE_EMPTY_PARENT(MGPU_PARENT);
+	MGPU_REQUIRE_EMPTY_PARENT(mgpu_test_parent);
 	self->inst.n = 0;
 	self->pid = 0;
-	ASSERT_OK(mgpu_instances_create(&self->inst, MGPU_PARENT, "mgpu-1_2",
+	ASSERT_OK(mgpu_test_instances_create(&self->inst, mgpu_test_parent, "mgpu-1_2",
 					self->uuid));
 }
 
@@ -184,7 +184,7 @@ FIXTURE_TEARDOWN_PARENT(killed)
 		kill(self->pid, SIGKILL);
 		waitpid(self->pid, NULL, 0);
 	}
-	EXPECT_EQ(0, mgpu_instances_cleanup(&self->inst));
+	EXPECT_EQ(0, mgpu_test_instances_cleanup(&self->inst));
 }
 
 /*
@@ -211,7 +211,7 @@ TEST_F_TIMEOUT(killed, reaped_and_removable, 90)
 	EXPECT_TRUE(reaped_within(self->pid, 10000))
 		TH_LOG("the killed VMM was not reaped within 10 s");
 	self->pid = 0;
-	EXPECT_EQ(0, mgpu_instances_cleanup(&self->inst));
+	EXPECT_EQ(0, mgpu_test_instances_cleanup(&self->inst));
 	expect_parent_empty(_metadata);
 }
 
@@ -223,13 +223,13 @@ TEST_F_TIMEOUT(killed, reaped_and_removable, 90)
  */
 TEST(rmmod_while_open)
 {
-	struct mgpu_instances inst = { .n = 0 };
+	struct mgpu_test_instances inst = { .n = 0 };
 	char uuid[MGPU_UUID_BUF];
 	struct mgpu_dev *dev;
 	uint32_t magic = 0;
 
-	MGPU_REQUIRE_EMPTY_PARENT(MGPU_PARENT);
-	ASSERT_OK(mgpu_instances_create(&inst, MGPU_PARENT, "mgpu-1_4", uuid));
+	MGPU_REQUIRE_EMPTY_PARENT(mgpu_test_parent);
+	ASSERT_OK(mgpu_test_instances_create(&inst, mgpu_test_parent, "mgpu-1_4", uuid));
 	ASSERT_OK(mgpu_open_vfio(uuid, &dev));
 	errno = 0;
 	EXPECT_EQ(-1, syscall(SYS_delete_module, "mgpu", O_NONBLOCK))
@@ -239,7 +239,7 @@ TEST(rmmod_while_open)
 	EXPECT_EQ(0, mgpu_reg_read(dev, MGPU_REG_MAGIC, &magic));
 	EXPECT_EQ(MGPU_MAGIC, magic);
 	mgpu_close(dev);
-	EXPECT_EQ(0, mgpu_instances_cleanup(&inst));
+	EXPECT_EQ(0, mgpu_test_instances_cleanup(&inst));
 	expect_parent_empty(_metadata);
 }
 
@@ -266,7 +266,7 @@ FIXTURE(inject) {
 
 FIXTURE_SETUP(inject)
 {
-	MGPU_REQUIRE_EMPTY_PARENT(MGPU_PARENT);
+	MGPU_REQUIRE_EMPTY_PARENT(mgpu_test_parent);
 }
 
 FIXTURE_TEARDOWN(inject)
@@ -275,7 +275,7 @@ FIXTURE_TEARDOWN(inject)
 
 TEST_F_TIMEOUT(inject, allocation_failures, 110)
 {
-	struct mgpu_instances inst = { .n = 0 };
+	struct mgpu_test_instances inst = { .n = 0 };
 	char uuid[MGPU_UUID_BUF];
 	int fd, n, ret, left;
 
@@ -284,8 +284,8 @@ TEST_F_TIMEOUT(inject, allocation_failures, 110)
 		SKIP(return, "no fault injection in this kernel (%s)",
 		     strerror(errno));
 	/* Let GFP_KERNEL slab and page allocations fail too. */
-	mgpu_write_attr("/sys/kernel/debug/failslab/ignore-gfp-wait", "N");
-	mgpu_write_attr("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait",
+	mgpu_test_write_attr("/sys/kernel/debug/failslab/ignore-gfp-wait", "N");
+	mgpu_test_write_attr("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait",
 			"N");
 	for (n = 1; n < 500; n++) {
 		struct mgpu_queue *q = NULL;
@@ -294,7 +294,7 @@ TEST_F_TIMEOUT(inject, allocation_failures, 110)
 		uint64_t off;
 
 		ASSERT_OK(fail_nth(fd, n));
-		ret = mgpu_instances_create(&inst, MGPU_PARENT, "mgpu-1_4",
+		ret = mgpu_test_instances_create(&inst, mgpu_test_parent, "mgpu-1_4",
 					    uuid);
 		if (!ret)
 			ret = mgpu_open_vfio(uuid, &dev);
@@ -312,7 +312,7 @@ TEST_F_TIMEOUT(inject, allocation_failures, 110)
 			TH_LOG("round %d: failed cleanly: %s", n,
 			       strerror(-ret));
 		mgpu_close(dev);
-		EXPECT_EQ(0, mgpu_instances_cleanup(&inst))
+		EXPECT_EQ(0, mgpu_test_instances_cleanup(&inst))
 			TH_LOG("round %d: cleanup failed", n);
 		inst.n = 0;
 		if (_metadata->exit_code)
@@ -325,4 +325,4 @@ TEST_F_TIMEOUT(inject, allocation_failures, 110)
 	expect_parent_empty(_metadata);
 }
 
-TEST_HARNESS_MAIN
+MGPU_TEST_HARNESS_MAIN

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "mgpu_test.h"
+#include "mgpu_harness.h"
 #include "libmgpu.h"
 
 #define STRESS_SECONDS	60	/* the per-program timeout is 120 s */
@@ -38,11 +38,11 @@ static void *stress_thread(void *arg)
 	while (!atomic_load(&st->stop)) {
 		const char *type = stress_types[rand_r(&seed) % 5];
 
-		if (mgpu_uuid_random(uuid)) {
+		if (mgpu_test_uuid_random(uuid)) {
 			atomic_fetch_add(&st->failed, 1);
 			continue;
 		}
-		ret = mgpu_create(MGPU_PARENT, type, uuid);
+		ret = mgpu_test_create(mgpu_test_parent, type, uuid);
 		if (ret == -ENOSPC)
 			continue;	/* the other thread has the room */
 		if (ret) {
@@ -58,7 +58,7 @@ static void *stress_thread(void *arg)
 			else
 				atomic_fetch_add(&st->failed, 1);
 		}
-		if (mgpu_remove(uuid))
+		if (mgpu_test_remove(uuid))
 			atomic_fetch_add(&st->failed, 1);
 		else
 			atomic_fetch_add(&st->removes, 1);
@@ -77,7 +77,7 @@ FIXTURE(stress) {
 
 FIXTURE_SETUP(stress)
 {
-	MGPU_REQUIRE_EMPTY_PARENT(MGPU_PARENT);
+	MGPU_REQUIRE_EMPTY_PARENT(mgpu_test_parent);
 }
 
 FIXTURE_TEARDOWN(stress)
@@ -102,12 +102,12 @@ TEST_F_TIMEOUT(stress, create_remove, STRESS_SECONDS + 50)
 	EXPECT_LT(0, atomic_load(&st.creates));
 	EXPECT_EQ(atomic_load(&st.creates), atomic_load(&st.removes));
 	EXPECT_EQ(0, atomic_load(&st.failed));
-	EXPECT_EQ(0, mgpu_parent_instances(MGPU_PARENT));
-	EXPECT_EQ(16, mgpu_available(MGPU_PARENT, "mgpu-1_16"));
-	EXPECT_EQ(1, mgpu_available(MGPU_PARENT, "mgpu-passthrough"));
-	EXPECT_EQ(0, mgpu_parent_u64(MGPU_PARENT, "vram_resident",
+	EXPECT_EQ(0, mgpu_test_parent_instances(mgpu_test_parent));
+	EXPECT_EQ(16, mgpu_test_available(mgpu_test_parent, "mgpu-1_16"));
+	EXPECT_EQ(1, mgpu_test_available(mgpu_test_parent, "mgpu-passthrough"));
+	EXPECT_EQ(0, mgpu_test_parent_u64(mgpu_test_parent, "vram_resident",
 				     &resident));
 	EXPECT_EQ(0U, resident);
 }
 
-TEST_HARNESS_MAIN
+MGPU_TEST_HARNESS_MAIN

@@ -29,15 +29,15 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "mgpu_test.h"
+#include "mgpu_harness.h"
 #include "libmgpu.h"
 
 #define BAR2_OFFSET	MGPU_REGION_OFFSET(VFIO_PCI_BAR2_REGION_INDEX)
 
 FIXTURE(tenant) {
-	struct mgpu_instances inst;
+	struct mgpu_test_instances inst;
 	char uuid[MGPU_UUID_BUF];
-	struct mgpu_vfio v;
+	struct mgpu_test_vfio v;
 	uint64_t vram;
 };
 
@@ -45,25 +45,25 @@ FIXTURE_SETUP(tenant)
 {
 	int ret;
 
-	MGPU_REQUIRE_EMPTY_PARENT(MGPU_PARENT);
-	if (!mgpu_path_exists("/dev/vfio/vfio"))
+	MGPU_REQUIRE_EMPTY_PARENT(mgpu_test_parent);
+	if (!mgpu_test_path_exists("/dev/vfio/vfio"))
 		SKIP(return, "no /dev/vfio/vfio (vfio not loaded?)");
 	self->inst.n = 0;
-	self->v = (struct mgpu_vfio)MGPU_VFIO_INIT;
-	ASSERT_OK(mgpu_instances_create(&self->inst, MGPU_PARENT, "mgpu-1_16",
+	self->v = (struct mgpu_test_vfio)MGPU_TEST_VFIO_INIT;
+	ASSERT_OK(mgpu_test_instances_create(&self->inst, mgpu_test_parent, "mgpu-1_16",
 					self->uuid));
-	ret = mgpu_instance_u64(self->uuid, "vram_size", &self->vram);
+	ret = mgpu_test_instance_u64(self->uuid, "vram_size", &self->vram);
 	if (!ret)
-		ret = mgpu_vfio_open(&self->v, self->uuid);
+		ret = mgpu_test_vfio_open(&self->v, self->uuid);
 	if (ret) {
-		mgpu_instances_cleanup(&self->inst);
+		mgpu_test_instances_cleanup(&self->inst);
 		ASSERT_OK(ret);
 	}
 }
 
 FIXTURE_TEARDOWN_PARENT(tenant)
 {
-	EXPECT_EQ(0, mgpu_instances_cleanup(&self->inst));
+	EXPECT_EQ(0, mgpu_test_instances_cleanup(&self->inst));
 }
 
 /*
@@ -84,7 +84,7 @@ TEST_F(tenant, vram_cannot_be_pinned)
 		   self->v.device, BAR2_OFFSET);
 	ASSERT_NE(MAP_FAILED, map) TH_LOG("mmap BAR2: %s", strerror(errno));
 	*(uint32_t *)map = 0x5ec7e7;
-	EXPECT_EQ(4, mgpu_region_read(self->v.device,
+	EXPECT_EQ(4, mgpu_test_region_read(self->v.device,
 				      VFIO_PCI_BAR2_REGION_INDEX, 0, &val, 4));
 	EXPECT_EQ(0x5ec7e7U, val);
 
@@ -148,17 +148,17 @@ TEST_F(tenant, vram_zeroed_for_next_user)
 	munmap(map, self->vram);
 	memset(buf, 0xa7, sizeof(buf));
 	EXPECT_EQ((ssize_t)sizeof(buf),
-		  mgpu_region_write(self->v.device, VFIO_PCI_BAR2_REGION_INDEX,
+		  mgpu_test_region_write(self->v.device, VFIO_PCI_BAR2_REGION_INDEX,
 				    self->vram - sizeof(buf), buf,
 				    sizeof(buf)));
 
 	/* The next user. */
-	mgpu_vfio_close(&self->v);
-	ASSERT_OK(mgpu_vfio_open(&self->v, self->uuid));
+	mgpu_test_vfio_close(&self->v);
+	ASSERT_OK(mgpu_test_vfio_open(&self->v, self->uuid));
 	for (i = 0; i < ARRAY_SIZE(offs); i++) {
 		memset(buf, 0xee, sizeof(buf));
 		EXPECT_EQ((ssize_t)sizeof(buf),
-			  mgpu_region_read(self->v.device,
+			  mgpu_test_region_read(self->v.device,
 					   VFIO_PCI_BAR2_REGION_INDEX,
 					   offs[i], buf, sizeof(buf)));
 		EXPECT_EQ(0, memcmp(buf, zero, sizeof(buf)))
@@ -166,11 +166,11 @@ TEST_F(tenant, vram_zeroed_for_next_user)
 			       (unsigned long long)offs[i]);
 	}
 	EXPECT_EQ((ssize_t)sizeof(buf),
-		  mgpu_region_read(self->v.device, VFIO_PCI_BAR2_REGION_INDEX,
+		  mgpu_test_region_read(self->v.device, VFIO_PCI_BAR2_REGION_INDEX,
 				   self->vram - sizeof(buf), buf,
 				   sizeof(buf)));
 	EXPECT_EQ(0, memcmp(buf, zero, sizeof(buf)));
-	mgpu_vfio_close(&self->v);
+	mgpu_test_vfio_close(&self->v);
 }
 
 /*
@@ -183,24 +183,24 @@ TEST_F(tenant, vram_follows_touch)
 	uint64_t resident;
 	uint8_t *map;
 
-	ASSERT_OK(mgpu_parent_u64(MGPU_PARENT, "vram_resident", &resident));
+	ASSERT_OK(mgpu_test_parent_u64(mgpu_test_parent, "vram_resident", &resident));
 	EXPECT_EQ(0U, resident);
 	map = mmap(NULL, 4 * page, PROT_READ | PROT_WRITE, MAP_SHARED,
 		   self->v.device, BAR2_OFFSET);
 	ASSERT_NE(MAP_FAILED, map);
 	map[0] = 1;
 	map[2 * page] = 2;
-	ASSERT_OK(mgpu_parent_u64(MGPU_PARENT, "vram_resident", &resident));
+	ASSERT_OK(mgpu_test_parent_u64(mgpu_test_parent, "vram_resident", &resident));
 	EXPECT_EQ(2 * (uint64_t)page, resident);
 	/* A region read of untouched VRAM reads zeroes and backs nothing. */
-	EXPECT_EQ(4, mgpu_region_read(self->v.device,
+	EXPECT_EQ(4, mgpu_test_region_read(self->v.device,
 				      VFIO_PCI_BAR2_REGION_INDEX,
 				      self->vram - 4096, &resident, 4));
-	ASSERT_OK(mgpu_parent_u64(MGPU_PARENT, "vram_resident", &resident));
+	ASSERT_OK(mgpu_test_parent_u64(mgpu_test_parent, "vram_resident", &resident));
 	EXPECT_EQ(2 * (uint64_t)page, resident);
 	munmap(map, 4 * page);
-	mgpu_vfio_close(&self->v);
-	ASSERT_OK(mgpu_parent_u64(MGPU_PARENT, "vram_resident", &resident));
+	mgpu_test_vfio_close(&self->v);
+	ASSERT_OK(mgpu_test_parent_u64(mgpu_test_parent, "vram_resident", &resident));
 	EXPECT_EQ(0U, resident);
 }
 
@@ -250,17 +250,17 @@ TEST(parent_attrs_during_add_remove)
 	pthread_t t;
 	int i;
 
-	if (!mgpu_loaded())
+	if (!mgpu_test_loaded())
 		SKIP(return, "mgpu.ko not loaded");
 	atomic_store(&race_stop, 0);
 	ASSERT_EQ(0, pthread_create(&t, NULL, race_writer, NULL));
 	for (i = 0; i < 40; i++) {
-		ASSERT_OK(mgpu_add_swgpu("vram=16M queues=16"));
-		ASSERT_OK(mgpu_remove_swgpu("swgpu1"));
+		ASSERT_OK(mgpu_test_add_swgpu("vram=16M queues=16"));
+		ASSERT_OK(mgpu_test_remove_swgpu("swgpu1"));
 	}
 	atomic_store(&race_stop, 1);
 	pthread_join(t, NULL);
-	EXPECT_FALSE(mgpu_parent_exists("swgpu1"));
+	EXPECT_FALSE(mgpu_test_parent_exists("swgpu1"));
 }
 
 /* ---- a tenant whose guest memory never arrives ---- */
@@ -376,7 +376,7 @@ static int read_full(int fd, void *buf, size_t len, int timeout_ms)
 TEST(stalled_guest_memory)
 {
 	char a[MGPU_UUID_BUF], b[MGPU_UUID_BUF];
-	struct mgpu_instances inst = { .n = 0 };
+	struct mgpu_test_instances inst = { .n = 0 };
 	struct mgpu_queue *qb;
 	struct mgpu_dev *devb;
 	uint64_t t0, ms, dst;
@@ -384,9 +384,9 @@ TEST(stalled_guest_memory)
 	pid_t pid, got = 0;
 	char c;
 
-	MGPU_REQUIRE_EMPTY_PARENT(MGPU_PARENT);
-	ASSERT_OK(mgpu_instances_create(&inst, MGPU_PARENT, "mgpu-1_4", a));
-	ASSERT_OK(mgpu_instances_create(&inst, MGPU_PARENT, "mgpu-1_4", b));
+	MGPU_REQUIRE_EMPTY_PARENT(mgpu_test_parent);
+	ASSERT_OK(mgpu_test_instances_create(&inst, mgpu_test_parent, "mgpu-1_4", a));
+	ASSERT_OK(mgpu_test_instances_create(&inst, mgpu_test_parent, "mgpu-1_4", b));
 	ASSERT_EQ(0, pipe(fds));
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -429,7 +429,7 @@ TEST(stalled_guest_memory)
 	ASSERT_OK(mgpu_queue_sync(qb, 5000));
 	mgpu_close(devb);
 	close(fds[0]);
-	EXPECT_EQ(0, mgpu_instances_cleanup(&inst));
+	EXPECT_EQ(0, mgpu_test_instances_cleanup(&inst));
 }
 
-TEST_HARNESS_MAIN
+MGPU_TEST_HARNESS_MAIN
