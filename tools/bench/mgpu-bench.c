@@ -20,6 +20,8 @@
  *   equal_share          Jain's index of three busy instances
  *   fixed_share          achieved / configured share, weights 1:2:4
  *   best_effort          a lone busy instance's share of the wall clock
+ *   create, remove       mgpu 1/16 vs the kernel's mtty sample, and the
+ *                        whole VRAM (passthrough) vs 1/16 (create.c)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,7 +37,11 @@
 #include <unistd.h>
 
 #include "libmgpu.h"
+#include "create.h"
 #include "mgpu_test.h"
+
+/* The kernel's mtty sample, put there by scripts/build-mtty.sh. */
+#define MTTY_KO		"/mgpu/extra/mtty.ko"
 
 #define NSCHED		3
 #define BUSY_DIM	64		/* int8 GEMM of the busy streams */
@@ -464,6 +470,51 @@ static void bench_sched(void)
 
 /* ---- main ---- */
 
+/*
+ * Create and remove: mgpu's smallest type against the kernel's mtty
+ * sample, and mgpu's largest type (the whole VRAM) against its smallest:
+ * the cost of a create must not depend on the VRAM it hands out.
+ */
+static void bench_create(void)
+{
+	struct bench_create_result r;
+	char v[40], b[48];
+
+	if (bench_create_remove(mgpu_test_parent, MTTY_KO, &r)) {
+		row("create/remove vs mtty", 0, "not measured",
+		    "(see the messages above)");
+		return;
+	}
+	snprintf(v, sizeof(v), "mgpu %.0f us [%.0f-%.0f]",
+		 r.mgpu_create.median_us, r.mgpu_create.min_us,
+		 r.mgpu_create.max_us);
+	snprintf(b, sizeof(b), "mtty %.0f us [%.0f-%.0f]",
+		 r.mtty_create.median_us, r.mtty_create.min_us,
+		 r.mtty_create.max_us);
+	row("create, mgpu 1/16 vs mtty sample",
+	    r.mgpu_create.median_us / r.mtty_create.median_us, v, b);
+	snprintf(v, sizeof(v), "mgpu %.0f us [%.0f-%.0f]",
+		 r.mgpu_remove.median_us, r.mgpu_remove.min_us,
+		 r.mgpu_remove.max_us);
+	snprintf(b, sizeof(b), "mtty %.0f us [%.0f-%.0f]",
+		 r.mtty_remove.median_us, r.mtty_remove.min_us,
+		 r.mtty_remove.max_us);
+	row("remove, mgpu 1/16 vs mtty sample",
+	    r.mgpu_remove.median_us / r.mtty_remove.median_us, v, b);
+	snprintf(v, sizeof(v), "whole %.0f us [%.0f-%.0f]",
+		 r.big_create.median_us, r.big_create.min_us,
+		 r.big_create.max_us);
+	snprintf(b, sizeof(b), "1/16 %.0f us", r.mgpu_create.median_us);
+	row("create, passthrough vs 1/16 (VRAM x16)",
+	    r.big_create.median_us / r.mgpu_create.median_us, v, b);
+	snprintf(v, sizeof(v), "whole %.0f us [%.0f-%.0f]",
+		 r.big_remove.median_us, r.big_remove.min_us,
+		 r.big_remove.max_us);
+	snprintf(b, sizeof(b), "1/16 %.0f us", r.mgpu_remove.median_us);
+	row("remove, passthrough vs 1/16 (VRAM x16)",
+	    r.big_remove.median_us / r.mgpu_remove.median_us, v, b);
+}
+
 int main(int argc, char **argv)
 {
 	struct qperf frac, pt, poll;
@@ -522,6 +573,7 @@ int main(int argc, char **argv)
 	}
 
 	bench_sched();
+	bench_create();
 	cleanup();
 
 	printf("\n=== mgpu bench: %s %s, %ld CPUs ===\n", u.sysname, u.release,
