@@ -322,7 +322,7 @@ static void check_last_error(struct __test_metadata *_metadata,
 	char buf[256];
 
 	ASSERT_LT(0, mgpu_test_parent_read(self->parent, "last_error", buf,
-				      sizeof(buf)))
+					   sizeof(buf)))
 		TH_LOG("op %d: %s: ENOSPC with an empty last_error", op,
 		       mgpu_test_types[type].dir);
 	/* It names the type as mdev does: "1_4" for mgpu-1_4. */
@@ -352,7 +352,7 @@ static int model_create(struct __test_metadata *_metadata,
 	uint64_t off, size;
 
 	ret = mgpu_test_instances_create(&self->inst, self->parent,
-				    mgpu_test_types[type].dir, uuid);
+					 mgpu_test_types[type].dir, uuid);
 	if (!avail) {
 		ASSERT_EQ(-ENOSPC, ret)
 			TH_LOG("op %d: %s: %s, model has no room", op,
@@ -379,7 +379,7 @@ static int model_create(struct __test_metadata *_metadata,
 	model_add(&self->m, uuid, type, first);
 	/* A successful create clears last_error. */
 	ASSERT_LE(0, mgpu_test_parent_read(self->parent, "last_error", buf,
-				      sizeof(buf)));
+					   sizeof(buf)));
 	EXPECT_STREQ("", buf);
 	return 0;
 }

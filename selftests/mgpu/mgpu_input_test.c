@@ -49,7 +49,7 @@ TEST_F(create, malformed_uuid)
 
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		EXPECT_ERRNO(EINVAL, mgpu_test_create(mgpu_test_parent, "mgpu-1_16",
-						 bad[i]));
+						      bad[i]));
 	}
 	EXPECT_EQ(0, mgpu_test_parent_instances(mgpu_test_parent));
 	EXPECT_EQ(16, mgpu_test_available(mgpu_test_parent, "mgpu-1_16"));
@@ -62,7 +62,7 @@ TEST_F(create, duplicate_uuid)
 	size_t i;
 
 	ASSERT_OK(mgpu_test_instances_create(&self->inst, mgpu_test_parent, "mgpu-1_4",
-					uuid));
+					     uuid));
 	EXPECT_ERRNO(EEXIST, mgpu_test_create(mgpu_test_parent, "mgpu-1_4", uuid));
 	EXPECT_ERRNO(EEXIST, mgpu_test_create(mgpu_test_parent, "mgpu-1_16", uuid));
 	/* The same UUID in capitals is the same UUID. */
@@ -80,15 +80,15 @@ TEST_F(create, over_capacity)
 
 	for (i = 0; i < 2; i++)
 		ASSERT_OK(mgpu_test_instances_create(&self->inst, mgpu_test_parent,
-						"mgpu-1_2", uuid));
+						     "mgpu-1_2", uuid));
 	for (i = 0; i < MGPU_NUM_TYPES; i++) {
 		EXPECT_ERRNO(ENOSPC, mgpu_test_instances_create(&self->inst,
-							   mgpu_test_parent,
-							   mgpu_test_types[i].dir,
-							   uuid));
+								mgpu_test_parent,
+								mgpu_test_types[i].dir,
+								uuid));
 		EXPECT_FALSE(mgpu_test_instance_exists(uuid));
 		ASSERT_LE(0, mgpu_test_parent_read(mgpu_test_parent, "last_error", buf,
-					      sizeof(buf)));
+						   sizeof(buf)));
 		EXPECT_NE(0U, strlen(buf))
 			TH_LOG("%s: last_error empty after ENOSPC",
 			       mgpu_test_types[i].dir);
@@ -101,7 +101,7 @@ TEST_F(create, remove_twice)
 	char uuid[MGPU_UUID_BUF];
 
 	ASSERT_OK(mgpu_test_instances_create(&self->inst, mgpu_test_parent, "mgpu-1_16",
-					uuid));
+					     uuid));
 	ASSERT_OK(mgpu_test_instances_remove(&self->inst, uuid));
 	/* The device is gone: so is its remove attribute. */
 	EXPECT_ERRNO(ENOENT, mgpu_test_remove(uuid));
@@ -256,11 +256,11 @@ TEST_F(vfio, region_bounds)
 	memset(buf, 0, sizeof(buf));
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		EXPECT_ERRNO(EINVAL, mgpu_test_region_read(self->dev, bad[i].index,
-						      bad[i].off, buf,
-						      bad[i].len));
+							   bad[i].off, buf,
+							   bad[i].len));
 		EXPECT_ERRNO(EINVAL, mgpu_test_region_write(self->dev, bad[i].index,
-						       bad[i].off, buf,
-						       bad[i].len));
+							    bad[i].off, buf,
+							    bad[i].len));
 		if (_metadata->exit_code)
 			TH_LOG("case %zu: region %u offset %#llx len %zu", i,
 			       bad[i].index, (unsigned long long)bad[i].off,
@@ -270,11 +270,11 @@ TEST_F(vfio, region_bounds)
 	}
 	/* The last bytes themselves are fine. */
 	EXPECT_EQ(8, mgpu_test_region_read(self->dev, VFIO_PCI_BAR2_REGION_INDEX,
-				      self->vram - 8, buf, 8));
+					   self->vram - 8, buf, 8));
 	EXPECT_EQ(4, mgpu_test_region_read(self->dev, VFIO_PCI_CONFIG_REGION_INDEX,
-				      4092, buf, 4));
+					   4092, buf, 4));
 	EXPECT_EQ(4, mgpu_test_region_read(self->dev, VFIO_PCI_BAR0_REGION_INDEX,
-				      MGPU_REGS_SIZE - 4, buf, 4));
+					   MGPU_REGS_SIZE - 4, buf, 4));
 }
 
 /*

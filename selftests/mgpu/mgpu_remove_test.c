@@ -147,7 +147,7 @@ static pid_t start_remove(FIXTURE_DATA(remove) *self,
 		return async_write(MGPU_CLASS_DIR "/remove_swgpu",
 				   self->parent);
 	return async_write(mgpu_test_path(path, sizeof(path), "%s/%s/remove",
-				     MGPU_MDEV_DIR, self->uuid), "1");
+					  MGPU_MDEV_DIR, self->uuid), "1");
 }
 
 static void check_gone(struct __test_metadata *_metadata,
@@ -162,7 +162,7 @@ static void check_gone(struct __test_metadata *_metadata,
 	if (ret != -ETIMEDOUT)
 		self->child = 0;
 	EXPECT_TRUE(wait_gone(mgpu_test_path(path, sizeof(path), "%s/%s",
-					MGPU_MDEV_DIR, self->uuid), 1000))
+					     MGPU_MDEV_DIR, self->uuid), 1000))
 		TH_LOG("%s still exists", path);
 	if (variant->whole_parent)
 		EXPECT_FALSE(mgpu_test_parent_exists(self->parent));

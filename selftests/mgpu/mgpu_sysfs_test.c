@@ -77,11 +77,11 @@ TEST_F(parent, attributes)
 	       (unsigned long long)self->queues);
 
 	ASSERT_LE(0, mgpu_test_parent_read(mgpu_test_parent, "backend", buf,
-				      sizeof(buf)));
+					   sizeof(buf)));
 	EXPECT_STREQ("software", buf);
 
 	ASSERT_LE(0, mgpu_test_parent_read(mgpu_test_parent, "last_error", buf,
-				      sizeof(buf)));
+					   sizeof(buf)));
 	EXPECT_EQ(NULL, strchr(buf, '\n'))
 		TH_LOG("last_error is more than one line: '%s'", buf);
 }
@@ -95,7 +95,7 @@ TEST_F(parent, type_directories)
 	int i;
 
 	d = opendir(mgpu_test_path(path, sizeof(path), "%s/%s/mdev_supported_types",
-			      MGPU_CLASS_DIR, mgpu_test_parent));
+				   MGPU_CLASS_DIR, mgpu_test_parent));
 	ASSERT_NE(NULL, d);
 	while ((de = readdir(d))) {
 		const struct mgpu_test_type *t;
@@ -153,18 +153,18 @@ TEST_F(type, attributes)
 	char buf[256], want[256];
 
 	ASSERT_LE(0, mgpu_test_type_read(mgpu_test_parent, t->dir, "name", buf,
-				    sizeof(buf)));
+					 sizeof(buf)));
 	EXPECT_STREQ(t->name, buf);
 
 	ASSERT_LE(0, mgpu_test_type_read(mgpu_test_parent, t->dir, "device_api", buf,
-				    sizeof(buf)));
+					 sizeof(buf)));
 	EXPECT_STREQ("vfio-pci", buf);
 
 	snprintf(want, sizeof(want), "vram=%lluM, queues=%llu, max_instances=%u",
 		 (unsigned long long)(self->vram / t->denom / MiB),
 		 (unsigned long long)(self->queues / t->denom), t->denom);
 	ASSERT_LE(0, mgpu_test_type_read(mgpu_test_parent, t->dir, "description", buf,
-				    sizeof(buf)));
+					 sizeof(buf)));
 	EXPECT_STREQ(want, buf);
 
 	EXPECT_EQ((int)t->denom, mgpu_test_available(mgpu_test_parent, t->dir));
@@ -182,7 +182,7 @@ TEST_F(type, create_remove)
 
 	/* Listed under its type, linked back to it. */
 	EXPECT_TRUE(mgpu_test_path_exists(mgpu_test_path(path, sizeof(path),
-			"%s/%s/mdev_supported_types/%s/devices/%s",
+							 "%s/%s/mdev_supported_types/%s/devices/%s",
 			MGPU_CLASS_DIR, mgpu_test_parent, t->dir, uuid)));
 	EXPECT_EQ(1, mgpu_test_type_count(mgpu_test_parent, t->dir));
 	ASSERT_OK(mgpu_test_instance_type(uuid, buf, sizeof(buf)));
@@ -222,7 +222,7 @@ TEST_F(type, fill)
 	ASSERT_EQ((int)t->denom, avail);
 	for (;;) {
 		ret = mgpu_test_instances_create(&self->inst, mgpu_test_parent, t->dir,
-					    uuid);
+						 uuid);
 		if (ret)
 			break;
 		created++;
@@ -235,7 +235,7 @@ TEST_F(type, fill)
 	EXPECT_FALSE(mgpu_test_instance_exists(uuid));
 	EXPECT_EQ(avail, created);
 	ASSERT_LE(0, mgpu_test_parent_read(mgpu_test_parent, "last_error", buf,
-				      sizeof(buf)));
+					   sizeof(buf)));
 	EXPECT_NE(0U, strlen(buf)) TH_LOG("last_error empty after ENOSPC");
 	TH_LOG("last_error: %s", buf);
 
@@ -249,7 +249,7 @@ TEST_F(type, fill)
 	/* Remove in creation order; the accounting follows. */
 	while (self->inst.n) {
 		ASSERT_OK(mgpu_test_instances_remove(&self->inst,
-						self->inst.uuid[0]));
+						     self->inst.uuid[0]));
 		check_available(_metadata, mgpu_test_parent, "emptying");
 	}
 	EXPECT_EQ(avail, mgpu_test_available(mgpu_test_parent, t->dir));
@@ -279,7 +279,7 @@ static int create(struct mgpu_test_instances *l, int type, char *uuid)
 	char dummy[MGPU_UUID_BUF];
 
 	return mgpu_test_instances_create(l, mgpu_test_parent, mgpu_test_types[type].dir,
-				     uuid ? uuid : dummy);
+					  uuid ? uuid : dummy);
 }
 
 TEST_F(mix, half_then_others)
@@ -325,7 +325,7 @@ TEST_F(mix, passthrough_exclusive)
 	for (i = 0; i < MGPU_NUM_TYPES; i++) {
 		EXPECT_ERRNO(ENOSPC, create(&self->inst, i, NULL));
 		ASSERT_LE(0, mgpu_test_parent_read(mgpu_test_parent, "last_error", buf,
-					      sizeof(buf)));
+						   sizeof(buf)));
 		EXPECT_NE(NULL, strcasestr(buf, "passthrough"))
 			TH_LOG("%s next to passthrough: last_error '%s'",
 			       mgpu_test_types[i].dir, buf);
@@ -338,7 +338,7 @@ TEST_F(mix, passthrough_exclusive)
 	expect_available(_metadata, mgpu_test_parent, "1/16", small);
 	EXPECT_ERRNO(ENOSPC, create(&self->inst, PT, NULL));
 	ASSERT_LE(0, mgpu_test_parent_read(mgpu_test_parent, "last_error", buf,
-				      sizeof(buf)));
+					   sizeof(buf)));
 	EXPECT_NE(NULL, strcasestr(buf, "passthrough"))
 		TH_LOG("passthrough on a used parent: last_error '%s'", buf);
 }
@@ -457,14 +457,14 @@ TEST_F(swgpu, add_and_remove)
 			 (unsigned long long)(variant->queues / t->denom),
 			 t->denom);
 		ASSERT_LE(0, mgpu_test_type_read(self->name, t->dir, "description",
-					    buf, sizeof(buf)));
+						 buf, sizeof(buf)));
 		EXPECT_STREQ(want, buf);
 		EXPECT_EQ((int)t->denom, mgpu_test_available(self->name, t->dir));
 	}
 
 	/* An instance on it, sized from this parent. */
 	ASSERT_OK(mgpu_test_instances_create(&self->inst, self->name, "mgpu-1_4",
-					uuid));
+					     uuid));
 	ASSERT_OK(mgpu_test_instance_u64(uuid, "vram_size", &val));
 	EXPECT_EQ(variant->vram / 4, val);
 	ASSERT_OK(mgpu_test_instance_u64(uuid, "queues", &val));

@@ -115,7 +115,7 @@ TEST_F(vfio, regions)
 		}
 	}
 	EXPECT_ERRNO(EINVAL, mgpu_test_region_info(self->dev, VFIO_PCI_NUM_REGIONS,
-					      &ri));
+						   &ri));
 	EXPECT_ERRNO(EINVAL, mgpu_test_region_info(self->dev, 100, &ri));
 	EXPECT_ERRNO(EINVAL, mgpu_test_region_info(self->dev, ~0U, &ri));
 }
@@ -183,14 +183,14 @@ TEST_F(vfio, config_ids)
 	/* One big read sees what the small ones saw. */
 	memset(cfg, 0xa5, sizeof(cfg));
 	ASSERT_EQ(256, mgpu_test_region_read(self->dev, VFIO_PCI_CONFIG_REGION_INDEX,
-					0, cfg, 256));
+					     0, cfg, 256));
 	EXPECT_EQ(MGPU_PCI_VENDOR_ID, cfg[0] | cfg[1] << 8);
 	EXPECT_EQ(MGPU_PCI_DEVICE_ID, cfg[2] | cfg[3] << 8);
 	EXPECT_EQ(0x40, cfg[PCI_CAPABILITY_LIST]);
 	memset(cfg, 0xa5, sizeof(cfg));
 	ASSERT_EQ(4096, mgpu_test_region_read(self->dev,
-					 VFIO_PCI_CONFIG_REGION_INDEX, 0, cfg,
-					 4096));
+					      VFIO_PCI_CONFIG_REGION_INDEX, 0, cfg,
+					      4096));
 	EXPECT_EQ(MGPU_PCI_VENDOR_ID, cfg[0] | cfg[1] << 8);
 	for (off = 0x100; off < 4096; off++) {
 		if (cfg[off]) {
@@ -202,7 +202,7 @@ TEST_F(vfio, config_ids)
 	/* Unaligned and odd-sized accesses work too. */
 	EXPECT_EQ(MGPU_PCI_VENDOR_ID >> 8, mgpu_test_cfg_read8(self->dev, 1));
 	ASSERT_EQ(3, mgpu_test_region_read(self->dev, VFIO_PCI_CONFIG_REGION_INDEX,
-				      1, cfg, 3));
+					   1, cfg, 3));
 	EXPECT_EQ(MGPU_PCI_VENDOR_ID >> 8, cfg[0]);
 	EXPECT_EQ(MGPU_PCI_DEVICE_ID, cfg[1] | cfg[2] << 8);
 }
@@ -225,14 +225,14 @@ TEST_F(vfio, config_read_only)
 	size_t i;
 
 	ASSERT_EQ(256, mgpu_test_region_read(self->dev, VFIO_PCI_CONFIG_REGION_INDEX,
-					0, before, 256));
+					     0, before, 256));
 	for (i = 0; i < ARRAY_SIZE(ro); i++) {
 		/* Writes are accepted (and ignored), like on hardware. */
 		EXPECT_OK(mgpu_test_cfg_write(self->dev, ro[i].off, &ones, ro[i].size));
 		EXPECT_OK(mgpu_test_cfg_write(self->dev, ro[i].off, &zero, ro[i].size));
 	}
 	ASSERT_EQ(256, mgpu_test_region_read(self->dev, VFIO_PCI_CONFIG_REGION_INDEX,
-					0, after, 256));
+					     0, after, 256));
 	for (i = 0; i < ARRAY_SIZE(ro); i++) {
 		EXPECT_EQ(0, memcmp(before + ro[i].off, after + ro[i].off,
 				    ro[i].size))
@@ -373,7 +373,7 @@ TEST_F(vfio, bar0_registers)
 
 	for (i = 0; i < ARRAY_SIZE(scratch); i++) {
 		ASSERT_OK(mgpu_test_bar0_write(self->dev, MGPU_REG_SCRATCH,
-					 scratch[i]));
+					       scratch[i]));
 		ASSERT_OK(mgpu_test_bar0_read(self->dev, MGPU_REG_SCRATCH, &val));
 		EXPECT_EQ(scratch[i], val);
 	}
@@ -422,21 +422,21 @@ TEST_F(vfio, bar2_mmap_coherent)
 	map[(self->vram - 8) / 8] = pattern(self->vram - 8, 1);
 	for (off = 0; off < self->vram; off += STRIDE) {
 		ASSERT_EQ(8, mgpu_test_region_read(self->dev,
-					      VFIO_PCI_BAR2_REGION_INDEX, off,
-					      &val, 8));
+						   VFIO_PCI_BAR2_REGION_INDEX, off,
+						   &val, 8));
 		ASSERT_EQ(pattern(off, 1), val)
 			TH_LOG("mmap write, pread at %#llx",
 			       (unsigned long long)off);
 	}
 	ASSERT_EQ(8, mgpu_test_region_read(self->dev, VFIO_PCI_BAR2_REGION_INDEX,
-				      self->vram - 8, &val, 8));
+					   self->vram - 8, &val, 8));
 	EXPECT_EQ(pattern(self->vram - 8, 1), val);
 
 	for (off = 4096; off < self->vram; off += STRIDE) {
 		val = pattern(off, 2);
 		ASSERT_EQ(8, mgpu_test_region_write(self->dev,
-					       VFIO_PCI_BAR2_REGION_INDEX, off,
-					       &val, 8));
+						    VFIO_PCI_BAR2_REGION_INDEX, off,
+						    &val, 8));
 	}
 	for (off = 4096; off < self->vram; off += STRIDE)
 		ASSERT_EQ(pattern(off, 2), map[off / 8])
@@ -470,10 +470,10 @@ static void check_reset(struct __test_metadata *_metadata,
 	uint8_t exp;
 
 	ASSERT_EQ(8, mgpu_test_region_write(self->dev, VFIO_PCI_BAR2_REGION_INDEX,
-				       128, &mark, 8));
+					    128, &mark, 8));
 	ASSERT_OK(mgpu_test_bar0_write(self->dev, MGPU_REG_SCRATCH, 0xcafef00d));
 	mgpu_test_cfg_write16(self->dev, PCI_COMMAND,
-			 PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+			      PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	mgpu_test_cfg_write32(self->dev, PCI_BASE_ADDRESS_0, 0xfebf0000);
 
 	if (flr) {
@@ -481,10 +481,10 @@ static void check_reset(struct __test_metadata *_metadata,
 		ASSERT_NE(0, exp);
 		ctl = mgpu_test_cfg_read16(self->dev, exp + PCI_EXP_DEVCTL);
 		mgpu_test_cfg_write16(self->dev, exp + PCI_EXP_DEVCTL,
-				 ctl | PCI_EXP_DEVCTL_BCR_FLR);
+				      ctl | PCI_EXP_DEVCTL_BCR_FLR);
 		/* Initiate FLR reads back 0. */
 		EXPECT_EQ(0, mgpu_test_cfg_read16(self->dev, exp + PCI_EXP_DEVCTL) &
-			     PCI_EXP_DEVCTL_BCR_FLR);
+			  PCI_EXP_DEVCTL_BCR_FLR);
 	} else {
 		ASSERT_EQ(0, ioctl(self->dev, VFIO_DEVICE_RESET))
 			TH_LOG("VFIO_DEVICE_RESET: %s", strerror(errno));
@@ -499,7 +499,7 @@ static void check_reset(struct __test_metadata *_metadata,
 	ASSERT_OK(mgpu_test_bar0_read(self->dev, MGPU_REG_MAGIC, &reg));
 	EXPECT_EQ(MGPU_MAGIC, reg);
 	ASSERT_EQ(8, mgpu_test_region_read(self->dev, VFIO_PCI_BAR2_REGION_INDEX,
-				      128, &val, 8));
+					   128, &val, 8));
 	EXPECT_EQ(mark, val);
 }
 
@@ -580,7 +580,7 @@ TEST_F(pair, vram_disjoint)
 
 	for (i = 0; i < 2; i++) {
 		ASSERT_OK(mgpu_test_instance_u64(self->uuid[i], "vram_offset",
-					    &off[i]));
+						 &off[i]));
 		p = mmap(NULL, self->vram[i], PROT_READ | PROT_WRITE,
 			 MAP_SHARED, self->v[i].device,
 			 MGPU_REGION_OFFSET(VFIO_PCI_BAR2_REGION_INDEX));
@@ -624,14 +624,14 @@ TEST_F(pair, vram_zeroed_on_create)
 	for (off = 0; off < size; off += STRIDE) {
 		val = pattern(off, 3) | 1;
 		ASSERT_EQ(8, mgpu_test_region_write(self->v[0].device,
-					       VFIO_PCI_BAR2_REGION_INDEX, off,
-					       &val, 8));
+						    VFIO_PCI_BAR2_REGION_INDEX, off,
+						    &val, 8));
 	}
 	mgpu_test_vfio_close(&self->v[0]);
 	ASSERT_OK(mgpu_test_instances_remove(&self->inst, self->uuid[0]));
 
 	ASSERT_OK(mgpu_test_instances_create(&self->inst, mgpu_test_parent,
-					variant->type[0], uuid));
+					     variant->type[0], uuid));
 	ASSERT_OK(mgpu_test_instance_u64(uuid, "vram_offset", &new_off));
 	if (new_off != old_off)
 		TH_LOG("new instance at %#llx, old one was at %#llx",
@@ -640,8 +640,8 @@ TEST_F(pair, vram_zeroed_on_create)
 	ASSERT_OK(mgpu_test_vfio_open(&v, uuid));
 	for (off = 0; off < size; off += STRIDE) {
 		ASSERT_EQ(8, mgpu_test_region_read(v.device,
-					      VFIO_PCI_BAR2_REGION_INDEX, off,
-					      &val, 8));
+						   VFIO_PCI_BAR2_REGION_INDEX, off,
+						   &val, 8));
 		ASSERT_EQ(0U, val) TH_LOG("stale VRAM at %#llx",
 					 (unsigned long long)off);
 	}
