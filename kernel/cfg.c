@@ -5,9 +5,13 @@
  * The layout is described by tables of fields (offset, width, value after
  * reset, writable bits, write-one-to-clear bits) written with the PCI_*
  * names of <linux/pci_regs.h>.  One generic merge engine applies any write
- * byte by byte through the masks; only function level reset has a side
- * effect.  Everything past the standard header and capabilities (the
- * extended space, 0x100 up) reads as zero: no extended capabilities.
+ * byte by byte through the masks.  Side effects: function level reset,
+ * and the command register's memory space and bus master bits, which the
+ * device honours: BAR0 and BAR2 answer only while memory space is on
+ * (EIO, SIGBUS otherwise), and the engine runs the instance's queues and
+ * sends MSI only while bus mastering is on.  Everything past the standard
+ * header and capabilities (the extended space, 0x100 up) reads as zero:
+ * no extended capabilities.
  *
  *   0x00  type 0 header: 3D controller, BAR0 registers, BAR2/3 VRAM
  *   0x40  PCI Express capability v2, endpoint, FLR capable
@@ -150,12 +154,15 @@ void mgpu_cfg_init(struct mgpu_vgpu *vgpu)
 
 /**
  * mgpu_cfg_reset() - put config space back to its reset values
- * @vgpu: the instance
+ * @vgpu: the instance; its lock held, or not yet visible to anyone
+ *
+ * Memory space and bus mastering end up off: BAR2 mappings are zapped.
  */
 void mgpu_cfg_reset(struct mgpu_vgpu *vgpu)
 {
 	memset(vgpu->cfg, 0, sizeof(vgpu->cfg));
 	memcpy(vgpu->cfg, vgpu->cfg_init, sizeof(vgpu->cfg_init));
+	mgpu_vram_zap(vgpu);
 }
 
 static void mgpu_cfg_write_byte(struct mgpu_vgpu *vgpu, unsigned int off,
@@ -210,22 +217,66 @@ void mgpu_cfg_set_intx_pending(struct mgpu_vgpu *vgpu, bool pending)
 		vgpu->cfg[PCI_STATUS] &= ~PCI_STATUS_INTERRUPT;
 }
 
-/*
- * Side effects of a write that covered [pos, pos + len).
- * Return: true if the write asked for a function level reset, which the
- * caller performs once it has dropped the lock.
+/**
+ * mgpu_cfg_mem_enabled() - Memory Space Enable set?
+ * @vgpu: the instance; its lock held
+ *
+ * Return: true if BAR0 and BAR2 answer (PCI_COMMAND_MEMORY).
  */
-static bool mgpu_cfg_after_write(struct mgpu_vgpu *vgpu, unsigned int pos,
-				 unsigned int len)
+bool mgpu_cfg_mem_enabled(struct mgpu_vgpu *vgpu)
 {
-	unsigned int devctl = MGPU_CAP_EXP + PCI_EXP_DEVCTL;
+	lockdep_assert_held(&vgpu->lock);
+	return mgpu_cfg_read16(vgpu, PCI_COMMAND) & PCI_COMMAND_MEMORY;
+}
+
+/**
+ * mgpu_cfg_bus_master() - Bus Master Enable set?
+ * @vgpu: the instance; its lock held
+ *
+ * Return: true if the device may reach guest memory and send MSI
+ * (PCI_COMMAND_MASTER).
+ */
+bool mgpu_cfg_bus_master(struct mgpu_vgpu *vgpu)
+{
+	lockdep_assert_held(&vgpu->lock);
+	return mgpu_cfg_read16(vgpu, PCI_COMMAND) & PCI_COMMAND_MASTER;
+}
+
+/* What a config write asks of the caller once it dropped the lock. */
+#define MGPU_CFG_FLR		(1U << 0)	/* function level reset */
+#define MGPU_CFG_BME_OFF	(1U << 1)	/* stop DMA and MSI now */
+#define MGPU_CFG_BME_ON		(1U << 2)	/* the engine may run again */
+
+/*
+ * Side effects of a write that covered [pos, pos + len); @cmd is the
+ * command register before the write.
+ * Return: MGPU_CFG_* bits for the caller.
+ */
+static unsigned int mgpu_cfg_after_write(struct mgpu_vgpu *vgpu,
+					 unsigned int pos, unsigned int len,
+					 u16 cmd)
+{
+	unsigned int devctl = MGPU_CAP_EXP + PCI_EXP_DEVCTL, todo = 0;
+	u16 now = mgpu_cfg_read16(vgpu, PCI_COMMAND);
 
 	lockdep_assert_held(&vgpu->lock);
 
-	if (mgpu_cfg_covers(pos, len, PCI_COMMAND, 2))
+	if (mgpu_cfg_covers(pos, len, PCI_COMMAND, 2)) {
 		mgpu_irq_update(vgpu);		/* INTx disable may change */
-	return mgpu_cfg_covers(pos, len, devctl, 2) &&
-	       (mgpu_cfg_read16(vgpu, devctl) & PCI_EXP_DEVCTL_BCR_FLR);
+		/* Memory space off: no BAR access, mappings fault again. */
+		if ((cmd & ~now) & PCI_COMMAND_MEMORY)
+			mgpu_vram_zap(vgpu);
+		if ((cmd & ~now) & PCI_COMMAND_MASTER)
+			todo |= MGPU_CFG_BME_OFF;
+		if ((now & ~cmd) & PCI_COMMAND_MASTER) {
+			todo |= MGPU_CFG_BME_ON;
+			mgpu_irq_msi_pending(vgpu);
+		}
+	}
+	if (mgpu_cfg_covers(pos, len, devctl, 2) &&
+	    (mgpu_cfg_read16(vgpu, devctl) & PCI_EXP_DEVCTL_BCR_FLR))
+		todo |= MGPU_CFG_FLR;
+	return todo;
 }
 
 /**
@@ -241,9 +292,10 @@ static bool mgpu_cfg_after_write(struct mgpu_vgpu *vgpu, unsigned int pos,
 ssize_t mgpu_cfg_rw(struct mgpu_vgpu *vgpu, u64 pos, char __user *buf,
 		    size_t count, bool write)
 {
+	unsigned int todo = 0;
 	u8 chunk[64];
 	size_t done, n, i;
-	bool flr = false;
+	u16 cmd;
 
 	for (done = 0; done < count; done += n) {
 		n = min(count - done, sizeof(chunk));
@@ -251,10 +303,11 @@ ssize_t mgpu_cfg_rw(struct mgpu_vgpu *vgpu, u64 pos, char __user *buf,
 			if (copy_from_user(chunk, buf + done, n))
 				return -EFAULT;
 			mutex_lock(&vgpu->lock);
+			cmd = mgpu_cfg_read16(vgpu, PCI_COMMAND);
 			for (i = 0; i < n; i++)
 				mgpu_cfg_write_byte(vgpu, pos + done + i,
 						    chunk[i]);
-			flr |= mgpu_cfg_after_write(vgpu, pos + done, n);
+			todo |= mgpu_cfg_after_write(vgpu, pos + done, n, cmd);
 			mutex_unlock(&vgpu->lock);
 		} else {
 			mutex_lock(&vgpu->lock);
@@ -264,7 +317,15 @@ ssize_t mgpu_cfg_rw(struct mgpu_vgpu *vgpu, u64 pos, char __user *buf,
 				return -EFAULT;
 		}
 	}
-	if (flr)
+	/*
+	 * Bus mastering off (a guest's shutdown or kexec): when the write
+	 * returns, no DMA of the device is in flight and none will start.
+	 */
+	if (todo & MGPU_CFG_BME_OFF)
+		mgpu_engine_flush(vgpu);
+	if (todo & MGPU_CFG_BME_ON)
+		mgpu_engine_kick(vgpu->parent);
+	if (todo & MGPU_CFG_FLR)
 		mgpu_vgpu_user_reset(vgpu);	/* clears BCR_FLR too */
 	return count;
 }

@@ -85,6 +85,19 @@ static bool mgpu_engine_step(struct mgpu_vgpu *vgpu, struct mgpu_queue *q)
 		if (q->dma_timed_out && ret > 0)
 			ret = MGPU_ERR_TIMEOUT;
 		from_dma = true;
+		/*
+		 * A failed access (cancelled by the watchdog or by bus
+		 * mastering going off) stops the queue now, whether or not
+		 * the queue may run at the moment.
+		 */
+		if (ret > 0) {
+			mutex_lock(&vgpu->lock);
+			q->cur_valid = false;
+			if (q->gen == q->dma_gen)
+				mgpu_queue_set_error(vgpu, q, ret, q->head);
+			mutex_unlock(&vgpu->lock);
+			return true;
+		}
 	}
 
 	mutex_lock(&vgpu->lock);
@@ -103,8 +116,6 @@ static bool mgpu_engine_step(struct mgpu_vgpu *vgpu, struct mgpu_queue *q)
 			return true;	/* stopped or reset meanwhile: drop it */
 		if (kind == MGPU_DMA_STEP)
 			goto stepped;
-		if (ret)
-			goto commit;
 		fetched = true;
 	}
 
@@ -305,6 +316,21 @@ void mgpu_engine_quiesce(struct mgpu_vgpu *vgpu)
 	/* A step waiting for guest memory fails now, not whenever. */
 	mgpu_dma_cancel(vgpu, true);
 	mgpu_engine_wait_left(e, vgpu);
+}
+
+/**
+ * mgpu_engine_flush() - wait until nothing of a vGPU runs
+ * @vgpu: the instance; its lock must not be held
+ *
+ * For bus mastering going off: a step waiting for guest memory fails
+ * now, and the engine leaves the vGPU; it picks the vGPU again only once
+ * bus mastering is back (mgpu_queue_has_work()).  Queues keep their
+ * state.
+ */
+void mgpu_engine_flush(struct mgpu_vgpu *vgpu)
+{
+	mgpu_dma_cancel(vgpu, true);
+	mgpu_engine_wait_left(&vgpu->parent->engine, vgpu);
 }
 
 /**

@@ -322,7 +322,8 @@ void mgpu_irq_raise(struct mgpu_vgpu *vgpu, u32 cause)
 	lockdep_assert_held(&vgpu->lock);
 
 	vgpu->int_status |= cause;
-	if ((cause & vgpu->int_mask) && vgpu->msi_trigger)
+	if ((cause & vgpu->int_mask) && vgpu->msi_trigger &&
+	    mgpu_cfg_bus_master(vgpu))
 		mgpu_compat_eventfd_signal(vgpu->msi_trigger);
 	mgpu_irq_update(vgpu);
 }
@@ -342,7 +343,23 @@ void mgpu_irq_set_mask(struct mgpu_vgpu *vgpu, u32 mask)
 	lockdep_assert_held(&vgpu->lock);
 
 	vgpu->int_mask = mask & (MGPU_INT_FENCE | MGPU_INT_ERROR);
-	if (newly && vgpu->msi_trigger)
+	if (newly && vgpu->msi_trigger && mgpu_cfg_bus_master(vgpu))
 		mgpu_compat_eventfd_signal(vgpu->msi_trigger);
 	mgpu_irq_update(vgpu);
+}
+
+/**
+ * mgpu_irq_msi_pending() - bus mastering came on: send what is pending
+ * @vgpu: the instance; its lock held
+ *
+ * An MSI is a memory write: while bus mastering is off it cannot be
+ * sent.  A cause that happened meanwhile and is still enabled and
+ * pending interrupts now.
+ */
+void mgpu_irq_msi_pending(struct mgpu_vgpu *vgpu)
+{
+	lockdep_assert_held(&vgpu->lock);
+
+	if ((vgpu->int_status & vgpu->int_mask) && vgpu->msi_trigger)
+		mgpu_compat_eventfd_signal(vgpu->msi_trigger);
 }

@@ -381,6 +381,8 @@ struct mgpu_parent {
  * @weight: share weight under fixed_share (engine lock)
  * @cap_pct: most of the engine it may use, percent; 0: no cap (engine lock)
  * @budget_ns: engine time left in this period (engine lock)
+ * @vram_mapping: the address space BAR2 was mapped through (the VFIO
+ *	device file's), for zapping the mappings (lock)
  * @dma: the guest-memory access thread and its request
  * @ratelimit: rate limit of the log lines this instance's user can
  *	trigger, per instance so that one noisy tenant cannot hide
@@ -416,6 +418,7 @@ struct mgpu_vgpu {
 	u32 weight;
 	u32 cap_pct;
 	s64 budget_ns;
+	struct address_space *vram_mapping;
 	struct mgpu_dma dma;
 	struct ratelimit_state ratelimit;
 	struct mgpu_vgpu_stats stats;
@@ -473,6 +476,8 @@ void mgpu_cfg_init(struct mgpu_vgpu *vgpu);
 void mgpu_cfg_reset(struct mgpu_vgpu *vgpu);
 void mgpu_cfg_set_intx_pending(struct mgpu_vgpu *vgpu, bool pending);
 bool mgpu_cfg_intx_disabled(struct mgpu_vgpu *vgpu);
+bool mgpu_cfg_mem_enabled(struct mgpu_vgpu *vgpu);
+bool mgpu_cfg_bus_master(struct mgpu_vgpu *vgpu);
 ssize_t mgpu_cfg_rw(struct mgpu_vgpu *vgpu, u64 pos, char __user *buf,
 		    size_t count, bool write);
 
@@ -494,6 +499,7 @@ int mgpu_vram_fill32(struct mgpu_vgpu *vgpu, u64 off, u32 pattern, u64 len);
 int mgpu_vram_copy(struct mgpu_vgpu *vgpu, u64 dst, u64 src, u64 len);
 void *mgpu_vram_ptr(struct mgpu_vgpu *vgpu, u64 off, bool alloc);
 void mgpu_vram_discard(struct mgpu_vgpu *vgpu);
+void mgpu_vram_zap(struct mgpu_vgpu *vgpu);
 
 /* irq.c */
 long mgpu_irq_get_info(struct mgpu_vgpu *vgpu, void __user *arg);
@@ -503,6 +509,7 @@ void mgpu_irq_request(struct mgpu_vgpu *vgpu, unsigned int count);
 void mgpu_irq_raise(struct mgpu_vgpu *vgpu, u32 cause);
 void mgpu_irq_update(struct mgpu_vgpu *vgpu);
 void mgpu_irq_set_mask(struct mgpu_vgpu *vgpu, u32 mask);
+void mgpu_irq_msi_pending(struct mgpu_vgpu *vgpu);
 
 /* queue.c */
 u32 mgpu_queue_read(struct mgpu_vgpu *vgpu, u32 off);
@@ -522,6 +529,7 @@ void mgpu_engine_fini(struct mgpu_parent *parent);
 int mgpu_engine_attach(struct mgpu_vgpu *vgpu);
 void mgpu_engine_detach(struct mgpu_vgpu *vgpu);
 void mgpu_engine_quiesce(struct mgpu_vgpu *vgpu);
+void mgpu_engine_flush(struct mgpu_vgpu *vgpu);
 void mgpu_engine_kick(struct mgpu_parent *parent);
 
 /* cmd.c */

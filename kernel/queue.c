@@ -282,7 +282,9 @@ bool mgpu_queue_has_work(struct mgpu_vgpu *vgpu, struct mgpu_queue *q)
 	/* A step with the DMA thread: nothing to do until it is done. */
 	if (q->dma_busy)
 		return !mgpu_dma_pending(vgpu, q);
-	if (!(q->ctrl & MGPU_QCTRL_ENABLE) || q->error)
+	/* Bus mastering off: the device reaches no memory, runs nothing. */
+	if (!(q->ctrl & MGPU_QCTRL_ENABLE) || q->error ||
+	    !mgpu_cfg_bus_master(vgpu))
 		return false;
 	if (q->ctrl & MGPU_QCTRL_TAIL_POLL) {
 		u32 *p = mgpu_vram_ptr(vgpu, q->tail_addr, false);

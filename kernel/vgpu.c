@@ -202,6 +202,22 @@ static ssize_t mgpu_vgpu_rw(struct mgpu_vgpu *vgpu, char __user *buf,
 		return -EINVAL;
 	}
 
+	if (index == VFIO_PCI_BAR0_REGION_INDEX ||
+	    index == VFIO_PCI_BAR2_REGION_INDEX) {
+		bool mem;
+
+		mutex_lock(&vgpu->lock);
+		mem = mgpu_cfg_mem_enabled(vgpu);
+		mutex_unlock(&vgpu->lock);
+		if (!mem) {
+			/* As vfio-pci: a BAR does not answer with memory off. */
+			mgpu_vgpu_log(vgpu, KERN_INFO,
+				      "BAR%u %s refused: memory space is disabled in the command register\n",
+				      index, write ? "write" : "read");
+			return -EIO;
+		}
+	}
+
 	switch (index) {
 	case VFIO_PCI_CONFIG_REGION_INDEX:
 		ret = mgpu_cfg_rw(vgpu, pos, buf, count, write);

@@ -221,13 +221,41 @@ static vm_fault_t mgpu_vram_fault(struct vm_fault *vmf)
 	unsigned long pfn;
 	int ret;
 
+	vm_fault_t fault;
+
 	pos += (vmf->address & PAGE_MASK) - vma->vm_start;
 	if (pos >= vgpu->vram_size)
 		return VM_FAULT_SIGBUS;
-	ret = parent->ops->vram_pfn(parent, vgpu->vram_offset + pos, &pfn);
-	if (ret)
-		return VM_FAULT_SIGBUS;	/* no host memory: not the OOM killer */
-	return vmf_insert_pfn(vma, vmf->address & PAGE_MASK, pfn);
+	/* Under the lock: memory space cannot go off until it is mapped. */
+	mutex_lock(&vgpu->lock);
+	if (!mgpu_cfg_mem_enabled(vgpu)) {
+		fault = VM_FAULT_SIGBUS;	/* as a BAR with memory off */
+	} else {
+		ret = parent->ops->vram_pfn(parent, vgpu->vram_offset + pos,
+					    &pfn);
+		/* No host memory: SIGBUS, not the OOM killer. */
+		fault = ret ? VM_FAULT_SIGBUS :
+			vmf_insert_pfn(vma, vmf->address & PAGE_MASK, pfn);
+	}
+	mutex_unlock(&vgpu->lock);
+	return fault;
+}
+
+/**
+ * mgpu_vram_zap() - remove every user mapping of BAR2's pages
+ * @vgpu: the instance; its lock held
+ *
+ * The next access faults again (and finds memory space off, or on).
+ * The device file's address space may be shared by every VFIO device
+ * (an anonymous inode before 6.10): other instances' mappings of the
+ * same offsets fault once more, which costs them a fault, nothing else.
+ */
+void mgpu_vram_zap(struct mgpu_vgpu *vgpu)
+{
+	if (vgpu->vram_mapping)
+		unmap_mapping_range(vgpu->vram_mapping,
+				    (loff_t)VFIO_PCI_BAR2_REGION_INDEX <<
+				    MGPU_REGION_SHIFT, vgpu->vram_size, 0);
 }
 
 static const struct vm_operations_struct mgpu_vram_vm_ops = {
@@ -280,6 +308,9 @@ int mgpu_vram_mmap(struct mgpu_vgpu *vgpu, u64 pos,
 				 VM_DONTDUMP);
 	vma->vm_ops = &mgpu_vram_vm_ops;
 	vma->vm_private_data = vgpu;
+	mutex_lock(&vgpu->lock);
+	vgpu->vram_mapping = vma->vm_file->f_mapping;
+	mutex_unlock(&vgpu->lock);
 	return 0;
 }
 

@@ -203,6 +203,10 @@ TEST_F(reset, while_busy)
 		ASSERT_EQ(0, ret) TH_LOG("VFIO_DEVICE_RESET: %s",
 					 strerror(errno));
 	}
+	/* The reset turned memory space and bus mastering off. */
+	cfg_rw(dev, PCI_COMMAND, &cmdreg, 2, false);
+	EXPECT_EQ(0, cmdreg);
+	ASSERT_EQ(0, mgpu_test_enable(mgpu_vfio_device_fd(dev)));
 	/* What signalled before the reset returned is legitimate. */
 	efd_wait(efd, 0);
 	for (i = 0; i < nq; i++) {
@@ -228,8 +232,6 @@ TEST_F(reset, while_busy)
 	}
 	EXPECT_EQ(0, rd(dev, MGPU_REG_INT_STATUS));
 	EXPECT_EQ(0, rd(dev, MGPU_REG_INT_MASK));
-	cfg_rw(dev, PCI_COMMAND, &cmdreg, 2, false);
-	EXPECT_EQ(0, cmdreg);
 	if (variant->flr) {
 		cfg_rw(dev, 0x40 + PCI_EXP_DEVCTL, &devctl, 2, false);
 		EXPECT_FALSE(devctl & PCI_EXP_DEVCTL_BCR_FLR);

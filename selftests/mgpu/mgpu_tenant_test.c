@@ -16,7 +16,9 @@
 #include <fcntl.h>
 #include <linux/io_uring.h>
 #include <linux/userfaultfd.h>
+#include <linux/pci_regs.h>
 #include <poll.h>
+#include <setjmp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -33,6 +35,11 @@
 #include "libmgpu.h"
 
 #define BAR2_OFFSET	MGPU_REGION_OFFSET(VFIO_PCI_BAR2_REGION_INDEX)
+
+static uint64_t now_ms(void);
+static void *frozen_memory(size_t size, int *uffdp);
+static int submit_frozen_copy(struct mgpu_dev *dev, unsigned int index,
+			      uint64_t iova, struct mgpu_queue **qp);
 
 FIXTURE(tenant) {
 	struct mgpu_test_instances inst;
@@ -204,6 +211,125 @@ TEST_F(tenant, vram_follows_touch)
 	EXPECT_EQ(0U, resident);
 }
 
+static sigjmp_buf bus_error_jmp;
+
+static void on_sigbus(int sig)
+{
+	siglongjmp(bus_error_jmp, sig);
+}
+
+/* Read a byte of a mapping; false if it raised SIGBUS. */
+static bool read_mapped(uint8_t *p, uint8_t *val)
+{
+	struct sigaction sa = { .sa_handler = on_sigbus }, old;
+	static bool ok;		/* static: not clobbered by siglongjmp() */
+
+	ok = false;
+	sigaction(SIGBUS, &sa, &old);
+	if (!sigsetjmp(bus_error_jmp, 1)) {
+		*val = __atomic_load_n(p, __ATOMIC_RELAXED);
+		ok = true;
+	}
+	sigaction(SIGBUS, &old, NULL);
+	return ok;
+}
+
+/*
+ * Memory space off in the command register (a guest's BAR sizing, a
+ * shutdown): BAR0 and BAR2 do not answer (EIO, SIGBUS on a mapping, as
+ * vfio-pci does) until it is back on.
+ */
+TEST_F(tenant, memory_space_off)
+{
+	int dev = self->v.device;
+	uint8_t *map, byte = 0;
+	uint32_t val;
+	uint16_t cmd;
+
+	map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, dev,
+		   BAR2_OFFSET);
+	ASSERT_NE(MAP_FAILED, map);
+	map[0] = 0x5a;
+	cmd = mgpu_test_cfg_read16(dev, PCI_COMMAND);
+	ASSERT_TRUE(cmd & PCI_COMMAND_MEMORY);
+
+	mgpu_test_cfg_write16(dev, PCI_COMMAND, cmd & ~PCI_COMMAND_MEMORY);
+	EXPECT_ERRNO(EIO, mgpu_test_bar0_read(dev, MGPU_REG_MAGIC, &val));
+	EXPECT_ERRNO(EIO, mgpu_test_region_read(dev,
+						VFIO_PCI_BAR2_REGION_INDEX,
+						0, &val, 4));
+	EXPECT_FALSE(read_mapped(map, &byte))
+		TH_LOG("VRAM answered through a mapping with memory space off");
+
+	mgpu_test_cfg_write16(dev, PCI_COMMAND, cmd);
+	ASSERT_OK(mgpu_test_bar0_read(dev, MGPU_REG_MAGIC, &val));
+	EXPECT_EQ(MGPU_MAGIC, val);
+	EXPECT_TRUE(read_mapped(map, &byte));
+	EXPECT_EQ(0x5a, byte);
+	munmap(map, 4096);
+}
+
+/*
+ * Bus mastering off (a guest kernel's shutdown or kexec): the engine runs
+ * nothing of the instance and raises no MSI until it is back on; then
+ * the work runs.
+ */
+TEST_F(tenant, bus_master_off)
+{
+	int dev = self->v.device;
+	struct mgpu_queue *q;
+	uint64_t seq;
+	uint16_t cmd;
+
+	ASSERT_OK(mgpu_queue_open(self->v.dev, 0, 0, 0, &q));
+	cmd = mgpu_test_cfg_read16(dev, PCI_COMMAND);
+	mgpu_test_cfg_write16(dev, PCI_COMMAND, cmd & ~PCI_COMMAND_MASTER);
+	ASSERT_OK(mgpu_queue_fence(q, &seq));
+	usleep(300 * 1000);
+	EXPECT_EQ(0, mgpu_fence_signaled(q, seq))
+		TH_LOG("the engine ran work with bus mastering off");
+	mgpu_test_cfg_write16(dev, PCI_COMMAND, cmd);
+	EXPECT_EQ(0, mgpu_fence_wait(q, seq, 10000));
+	mgpu_queue_close(q);
+}
+
+/*
+ * Bus mastering goes off while a copy waits for guest memory that never
+ * arrives: the config write returns at once, the copy fails (DMA), and
+ * nothing of the device reaches guest memory afterwards.
+ */
+TEST_F(tenant, bus_master_off_cancels_dma)
+{
+	int dev = self->v.device;
+	struct mgpu_queue *q;
+	uint32_t code = 0;
+	uint64_t iova, t0;
+	uint16_t cmd;
+	int uffd;
+	void *mem;
+
+	mem = frozen_memory(4 * 4096, &uffd);
+	if (!mem)
+		SKIP(return, "no userfaultfd (%s)", strerror(errno));
+	ASSERT_OK(mgpu_dma_map(self->v.dev, mem, 4 * 4096, &iova));
+	ASSERT_OK(submit_frozen_copy(self->v.dev, 0, iova, &q));
+	usleep(300 * 1000);
+	cmd = mgpu_test_cfg_read16(dev, PCI_COMMAND);
+	t0 = now_ms();
+	mgpu_test_cfg_write16(dev, PCI_COMMAND, cmd & ~PCI_COMMAND_MASTER);
+	EXPECT_GT(5000, now_ms() - t0)
+		TH_LOG("clearing bus master waited for guest memory");
+	mgpu_test_cfg_write16(dev, PCI_COMMAND, cmd);
+	t0 = now_ms();
+	while (!code && now_ms() - t0 < 5000) {
+		ASSERT_OK(mgpu_queue_error(q, &code, NULL));
+		usleep(10 * 1000);
+	}
+	EXPECT_EQ(MGPU_ERR_DMA, code);
+	mgpu_queue_close(q);
+	close(uffd);
+}
+
 /* ---- a parent's attributes during its whole life ---- */
 
 static atomic_int race_stop;
@@ -345,6 +471,9 @@ static void frozen_tenant(const char *uuid, int fd)
 		_exit(1);
 	ms = now_ms() - t0;
 	if (write(fd, &ms, sizeof(ms)) != sizeof(ms))
+		_exit(1);
+	/* As a driver after a reset: memory space and bus mastering on. */
+	if (mgpu_test_enable(mgpu_vfio_device_fd(dev)))
 		_exit(1);
 
 	/* Stuck again, with the device open: now the VMM gets killed. */

@@ -332,6 +332,11 @@ void mgpu_test_cfg_write16(int dev, uint32_t off, uint16_t val);
 void mgpu_test_cfg_write32(int dev, uint32_t off, uint32_t val);
 /* Offset of the first capability with this ID, 0 if none. */
 uint8_t mgpu_test_cfg_find_cap(int dev, uint8_t id);
+/*
+ * Memory space and bus mastering on, as a driver does after a reset (the
+ * device answers on its BARs and runs queues only then): 0 or -errno.
+ */
+int mgpu_test_enable(int dev);
 
 /* Register an eventfd as the device request (REQ) trigger: 0 or -errno. */
 int mgpu_test_set_req_eventfd(int dev, int efd);

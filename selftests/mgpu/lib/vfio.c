@@ -163,6 +163,18 @@ DEFINE_CFG_ACCESSORS(8)
 DEFINE_CFG_ACCESSORS(16)
 DEFINE_CFG_ACCESSORS(32)
 
+int mgpu_test_enable(int dev)
+{
+	uint16_t cmd;
+	int ret;
+
+	ret = mgpu_test_cfg_read(dev, PCI_COMMAND, &cmd, 2);
+	if (ret)
+		return ret;
+	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	return mgpu_test_cfg_write(dev, PCI_COMMAND, &cmd, 2);
+}
+
 uint8_t mgpu_test_cfg_find_cap(int dev, uint8_t id)
 {
 	uint8_t pos;

@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <linux/pci_regs.h>
+
 #include "internal.h"
 
 #define MGPU_PCI_SYSFS	"/sys/bus/pci/devices"
@@ -146,6 +148,33 @@ static int mgpu_pci_map(const char *bdf, const char *res, size_t want,
 	return 0;
 }
 
+/* Set Bus Master Enable through the device's config file in sysfs. */
+static int mgpu_pci_set_master(const char *bdf)
+{
+	char path[PATH_MAX];
+	uint16_t cmd;
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), MGPU_PCI_SYSFS "/%s/config", bdf);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		mgpu_set_error("%s: %s", path, strerror(errno));
+		return ret;
+	}
+	if (pread(fd, &cmd, 2, PCI_COMMAND) != 2) {
+		ret = -EIO;
+	} else if (!(cmd & PCI_COMMAND_MASTER)) {
+		cmd |= PCI_COMMAND_MASTER;
+		if (pwrite(fd, &cmd, 2, PCI_COMMAND) != 2)
+			ret = -EIO;
+	}
+	if (ret)
+		mgpu_set_error("%s: cannot enable bus mastering", path);
+	close(fd);
+	return ret;
+}
+
 MGPU_EXPORT int mgpu_open_pci(const char *bdf, struct mgpu_dev **devp)
 {
 	char path[PATH_MAX], found[64];
@@ -190,6 +219,11 @@ MGPU_EXPORT int mgpu_open_pci(const char *bdf, struct mgpu_dev **devp)
 				       strerror(errno));
 		close(fd);
 	}
+
+	/* The device runs its queues only while bus mastering is on. */
+	ret = mgpu_pci_set_master(bdf);
+	if (ret)
+		goto err;
 
 	ret = mgpu_pci_map(bdf, "resource0", MGPU_REGS_SIZE, &p,
 			   &dev->regs_map_size);

@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
 #include "internal.h"
@@ -151,6 +152,29 @@ static int mgpu_vfio_attach(struct mgpu_dev *dev, const char *uuid)
 	return 0;
 }
 
+/*
+ * Turn on memory space and bus mastering in the command register, as a
+ * driver does after reset: the device answers BAR accesses and runs its
+ * queues only then.
+ */
+static int mgpu_vfio_enable(struct mgpu_dev *dev)
+{
+	struct vfio_region_info cfg;
+	uint16_t cmd;
+	int ret;
+
+	ret = mgpu_vfio_region_info(dev->device_fd,
+				    VFIO_PCI_CONFIG_REGION_INDEX, &cfg);
+	if (ret)
+		return ret;
+	if (pread(dev->device_fd, &cmd, 2, cfg.offset + PCI_COMMAND) != 2)
+		return -errno;
+	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	if (pwrite(dev->device_fd, &cmd, 2, cfg.offset + PCI_COMMAND) != 2)
+		return -errno;
+	return 0;
+}
+
 MGPU_EXPORT int mgpu_open_vfio(const char *uuid, struct mgpu_dev **devp)
 {
 	struct vfio_device_info info = { .argsz = sizeof(info) };
@@ -205,6 +229,12 @@ MGPU_EXPORT int mgpu_open_vfio(const char *uuid, struct mgpu_dev **devp)
 		goto err;
 	}
 	dev->bar0_offset = bar0.offset;
+	ret = mgpu_vfio_enable(dev);
+	if (ret) {
+		mgpu_set_error("%s: cannot enable memory space and bus mastering: %s",
+			       uuid, strerror(-ret));
+		goto err;
+	}
 
 	vram = mmap(NULL, bar2.size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		    dev->device_fd, bar2.offset);
