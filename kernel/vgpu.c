@@ -395,41 +395,29 @@ MGPU_VGPU_STAT_ATTR(flops);
 MGPU_VGPU_STAT_ATTR(errors);
 MGPU_VGPU_STAT_ATTR(resets);
 
-static ssize_t weight_show(struct device *dev, struct device_attribute *attr,
-			   char *buf)
-{
-	return sysfs_emit(buf, "%u\n", READ_ONCE(dev_to_vgpu(dev)->weight));
-}
+/* A scheduling setting: read without a lock, written through sched.c. */
+#define MGPU_VGPU_SCHED_ATTR(name, field, set)				\
+static ssize_t name##_show(struct device *dev,				\
+			   struct device_attribute *attr, char *buf)	\
+{									\
+	return sysfs_emit(buf, "%u\n",					\
+			  READ_ONCE(dev_to_vgpu(dev)->field));		\
+}									\
+static ssize_t name##_store(struct device *dev,				\
+			    struct device_attribute *attr,		\
+			    const char *buf, size_t count)		\
+{									\
+	u32 val;							\
+	int ret = kstrtou32(buf, 0, &val);				\
+									\
+	if (!ret)							\
+		ret = set(dev_to_vgpu(dev), val);			\
+	return ret ? ret : count;					\
+}									\
+static DEVICE_ATTR_RW(name)
 
-static ssize_t weight_store(struct device *dev, struct device_attribute *attr,
-			    const char *buf, size_t count)
-{
-	u32 weight;
-	int ret = kstrtou32(buf, 0, &weight);
-
-	if (!ret)
-		ret = mgpu_sched_set_weight(dev_to_vgpu(dev), weight);
-	return ret ? ret : count;
-}
-static DEVICE_ATTR_RW(weight);
-
-static ssize_t cap_show(struct device *dev, struct device_attribute *attr,
-			char *buf)
-{
-	return sysfs_emit(buf, "%u\n", READ_ONCE(dev_to_vgpu(dev)->cap_pct));
-}
-
-static ssize_t cap_store(struct device *dev, struct device_attribute *attr,
-			 const char *buf, size_t count)
-{
-	u32 pct;
-	int ret = kstrtou32(buf, 0, &pct);
-
-	if (!ret)
-		ret = mgpu_sched_set_cap(dev_to_vgpu(dev), pct);
-	return ret ? ret : count;
-}
-static DEVICE_ATTR_RW(cap);
+MGPU_VGPU_SCHED_ATTR(weight, weight, mgpu_sched_set_weight);
+MGPU_VGPU_SCHED_ATTR(cap, cap_pct, mgpu_sched_set_cap);
 
 static struct attribute *mgpu_vgpu_attrs[] = {
 	&dev_attr_vram_size.attr,

@@ -9,7 +9,6 @@
  * the driver exactly as before: capacity, VRAM and instances.
  */
 #include <fcntl.h>
-#include <linux/userfaultfd.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -44,19 +43,6 @@ static bool reaped_within(pid_t pid, unsigned int ms)
 	return false;
 }
 
-/* The parent's capacity and VRAM are back to those of an empty parent. */
-static void expect_parent_empty(struct __test_metadata *_metadata)
-{
-	uint64_t resident = 1;
-
-	EXPECT_EQ(0, mgpu_test_parent_instances(mgpu_test_parent));
-	EXPECT_EQ(16, mgpu_test_available(mgpu_test_parent, "mgpu-1_16"));
-	EXPECT_EQ(1, mgpu_test_available(mgpu_test_parent, "mgpu-passthrough"));
-	EXPECT_EQ(0, mgpu_test_parent_u64(mgpu_test_parent, "vram_resident",
-				     &resident));
-	EXPECT_EQ(0U, resident);
-}
-
 /* ---- the VMM killed in the middle of things ---- */
 
 enum victim_work {
@@ -64,24 +50,6 @@ enum victim_work {
 	FROZEN_RING,		/* a ring in guest memory that never arrives */
 	FROZEN_DMA,		/* a copy from guest memory that never arrives */
 };
-
-static void *frozen_memory(size_t size)
-{
-	struct uffdio_api api = { .api = UFFD_API };
-	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
-	int uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
-	void *p;
-
-	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api))
-		return NULL;
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	reg.range.start = (unsigned long)p;
-	reg.range.len = size;
-	return ioctl(uffd, UFFDIO_REGISTER, &reg) ? NULL : p;
-}
 
 /* The VMM: start @work on @uuid, say 'r' on @fd, wait to be killed. */
 static void victim(const char *uuid, enum victim_work work, int fd)
@@ -92,10 +60,10 @@ static void victim(const char *uuid, enum victim_work work, int fd)
 	uint64_t a, iova;
 	size_t size = 16 * 4096;
 	void *mem = NULL;
-	int ret;
+	int ret, uffd;
 
 	if (work != LONG_GEMM) {
-		mem = frozen_memory(size);
+		mem = mgpu_test_frozen_memory(size, &uffd);
 		if (!mem)
 			_exit(2);
 	}
@@ -222,7 +190,7 @@ TEST_F_TIMEOUT(killed, reaped_and_removable, 90)
 	}
 	self->pid = 0;
 	EXPECT_EQ(0, mgpu_test_instances_cleanup(&self->inst));
-	expect_parent_empty(_metadata);
+	EXPECT_PARENT_EMPTY(mgpu_test_parent);
 }
 
 /* ---- the module under an open device ---- */
@@ -250,7 +218,7 @@ TEST(rmmod_while_open)
 	EXPECT_EQ(MGPU_MAGIC, magic);
 	mgpu_close(dev);
 	EXPECT_EQ(0, mgpu_test_instances_cleanup(&inst));
-	expect_parent_empty(_metadata);
+	EXPECT_PARENT_EMPTY(mgpu_test_parent);
 }
 
 /* ---- allocation failures at every point (fault injection) ---- */
@@ -332,7 +300,7 @@ TEST_F_TIMEOUT(inject, allocation_failures, 110)
 	}
 	close(fd);
 	TH_LOG("%d rounds of injected allocation failures", n);
-	expect_parent_empty(_metadata);
+	EXPECT_PARENT_EMPTY(mgpu_test_parent);
 }
 
 MGPU_TEST_HARNESS_MAIN

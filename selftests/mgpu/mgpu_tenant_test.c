@@ -15,7 +15,6 @@
  */
 #include <fcntl.h>
 #include <linux/io_uring.h>
-#include <linux/userfaultfd.h>
 #include <linux/pci_regs.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -37,7 +36,6 @@
 #define BAR2_OFFSET	MGPU_REGION_OFFSET(VFIO_PCI_BAR2_REGION_INDEX)
 
 static uint64_t now_ms(void);
-static void *frozen_memory(size_t size, int *uffdp);
 static int submit_frozen_copy(struct mgpu_dev *dev, unsigned int index,
 			      uint64_t iova, struct mgpu_queue **qp);
 
@@ -308,7 +306,7 @@ TEST_F(tenant, bus_master_off_cancels_dma)
 	int uffd;
 	void *mem;
 
-	mem = frozen_memory(4 * 4096, &uffd);
+	mem = mgpu_test_frozen_memory(4 * 4096, &uffd);
 	if (!mem)
 		SKIP(return, "no userfaultfd (%s)", strerror(errno));
 	ASSERT_OK(mgpu_dma_map(self->v.dev, mem, 4 * 4096, &iova));
@@ -399,32 +397,6 @@ static uint64_t now_ms(void)
 	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
 }
 
-/*
- * Memory registered with a userfaultfd that nobody serves: every access
- * to it waits until the waiter is killed or the userfaultfd is closed.
- */
-static void *frozen_memory(size_t size, int *uffdp)
-{
-	struct uffdio_api api = { .api = UFFD_API };
-	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
-	void *p;
-	int uffd;
-
-	uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
-	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api))
-		return NULL;
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	reg.range.start = (unsigned long)p;
-	reg.range.len = size;
-	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
-		return NULL;
-	*uffdp = uffd;
-	return p;
-}
-
 /* Queue @index of @dev copies from frozen guest memory: it hangs there. */
 static int submit_frozen_copy(struct mgpu_dev *dev, unsigned int index,
 			      uint64_t iova, struct mgpu_queue **qp)
@@ -456,7 +428,7 @@ static void frozen_tenant(const char *uuid, int fd)
 	int uffd;
 	void *mem;
 
-	mem = frozen_memory(size, &uffd);
+	mem = mgpu_test_frozen_memory(size, &uffd);
 	if (!mem || mgpu_open_vfio(uuid, &dev) ||
 	    mgpu_dma_map(dev, mem, size, &iova) ||
 	    submit_frozen_copy(dev, 0, iova, &q))

@@ -27,6 +27,20 @@
 		       _parent, __n);					\
 } while (0)
 
+/*
+ * The parent's capacity and VRAM are back to those of an empty parent:
+ * no instance, every type's full count available, no VRAM backed.
+ */
+#define EXPECT_PARENT_EMPTY(_parent) do {				\
+	uint64_t __resident = 1;					\
+	EXPECT_EQ(0, mgpu_test_parent_instances(_parent));		\
+	EXPECT_EQ(16, mgpu_test_available(_parent, "mgpu-1_16"));	\
+	EXPECT_EQ(1, mgpu_test_available(_parent, "mgpu-passthrough"));	\
+	EXPECT_EQ(0, mgpu_test_parent_u64(_parent, "vram_resident",	\
+					  &__resident));		\
+	EXPECT_EQ(0U, __resident);					\
+} while (0)
+
 /* Skip when VFIO is not there. */
 #define MGPU_REQUIRE_VFIO() do {					\
 	if (!mgpu_test_path_exists("/dev/vfio/vfio"))			\

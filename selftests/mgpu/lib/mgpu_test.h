@@ -102,6 +102,13 @@ void mgpu_test_rnd_fill(void *p, size_t len);
 /* A float in [-2, 2] with few mantissa bits: exact products. */
 float mgpu_test_rnd_float(void);
 
+/*
+ * Anonymous memory registered with a userfaultfd that nobody serves:
+ * every access waits until the accessor is killed or *uffd is closed
+ * (guest memory that never arrives).  NULL with errno on failure.
+ */
+void *mgpu_test_frozen_memory(size_t size, int *uffd);
+
 /* ---- sysfs.c ---- */
 
 /*

@@ -10,6 +10,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include "mgpu_test.h"
 
 char *mgpu_test_path(char *buf, size_t size, const char *fmt, ...)
@@ -77,4 +84,32 @@ void mgpu_test_rnd_fill(void *p, size_t len)
 float mgpu_test_rnd_float(void)
 {
 	return (float)((int)(mgpu_test_rnd() % 2049) - 1024) / 512.0f;
+}
+
+void *mgpu_test_frozen_memory(size_t size, int *uffd)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	void *p;
+	int fd;
+
+	fd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		goto err_fd;
+	reg.range.start = (unsigned long)p;
+	reg.range.len = size;
+	if (ioctl(fd, UFFDIO_API, &api) || ioctl(fd, UFFDIO_REGISTER, &reg))
+		goto err_map;
+	*uffd = fd;
+	return p;
+
+err_map:
+	munmap(p, size);
+err_fd:
+	close(fd);
+	return NULL;
 }
