@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Write the seed corpus of the fuzz targets: corpus/<target>/<name>.
+
+A handful of valid and invalid inputs per target, named after what they
+are.  Rerun after changing an input layout (see the fuzz_*.c headers).
+usage: tools/fuzz/mkcorpus.py
+"""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+NOP, FENCE, COPY, FILL, TIMESTAMP, GEMM = range(6)
+F_IRQ, F_SRC_SYS, F_DST_SYS, F_INT8 = 1, 2, 4, 8
+KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
+U64 = (1 << 64) - 1
+
+
+def cmd(vram, op, flags=0, args=(), dma_fail=0):
+    args = list(args) + [0] * (7 - len(args))
+    return (struct.pack('<QII7Q', vram, op, flags, *args) +
+            bytes([dma_fail]))
+
+
+def gemm(vram, flags, a, b, c, m, n, k, alpha=1, beta=0, reserved=(0, 0, 0)):
+    return (struct.pack('<QIIQQQ8I', vram, GEMM, flags, a, b, c, m, n, k,
+                        alpha, beta, *reserved) + b'\0')
+
+
+CORPUS = {
+    'cmd': {
+        'nop': cmd(16 * KIB, NOP),
+        'nop-bad-flag': cmd(16 * KIB, NOP, F_IRQ),
+        'nop-bad-arg': cmd(16 * KIB, NOP, 0, [0, 0, 0, 0, 0, 0, 1]),
+        'bad-opcode': cmd(16 * KIB, 0x99),
+        'fence-vram-irq': cmd(16 * KIB, FENCE, F_IRQ, [8, 0x1234]),
+        'fence-sys': cmd(16 * KIB, FENCE, F_DST_SYS, [0x1000, 7]),
+        'fence-sys-dma-fail': cmd(16 * KIB, FENCE, F_DST_SYS, [0x1000, 7],
+                                  dma_fail=1),
+        'fence-last-word': cmd(16 * KIB, FENCE, 0, [16 * KIB - 8, 1]),
+        'fence-past-end': cmd(16 * KIB, FENCE, 0, [16 * KIB, 1]),
+        'fence-misaligned': cmd(16 * KIB, FENCE, 0, [4, 1]),
+        'timestamp': cmd(4 * KIB, TIMESTAMP, 0, [64]),
+        'timestamp-bad-arg': cmd(4 * KIB, TIMESTAMP, 0, [64, 1]),
+        'copy-vram': cmd(16 * KIB, COPY, 0, [0, 8 * KIB, 8 * KIB]),
+        'copy-overlap': cmd(16 * KIB, COPY, 0, [0, 4 * KIB, 8 * KIB]),
+        'copy-to-sys': cmd(16 * KIB, COPY, F_DST_SYS, [100, 1 << 40, 999]),
+        'copy-from-sys': cmd(16 * KIB, COPY, F_SRC_SYS, [1 << 40, 3, 5000]),
+        'copy-sys-sys': cmd(16 * KIB, COPY, F_SRC_SYS | F_DST_SYS,
+                            [1 << 32, 1 << 33, 9000], dma_fail=2),
+        'copy-wrap': cmd(16 * KIB, COPY, 0, [U64 - 7, 0, 16]),
+        'copy-big-vram': cmd(64 * GIB, COPY, 0, [0, 32 * GIB, 32 * GIB]),
+        'fill': cmd(16 * KIB, FILL, 0, [4, 4096, 0xdeadbeef]),
+        'fill-sys': cmd(16 * KIB, FILL, F_DST_SYS, [1 << 20, 12 * KIB,
+                                                    0x01020304]),
+        'fill-bad-pattern': cmd(16 * KIB, FILL, 0, [0, 4, 1 << 32]),
+        'fill-misaligned': cmd(16 * KIB, FILL, 0, [2, 4, 0]),
+        'gemm-f32': gemm(16 * KIB, 0, 0, 1024, 2048, 8, 8, 16,
+                         0x3f800000, 0x3f000000),
+        'gemm-i8': gemm(16 * KIB, F_INT8, 0, 1024, 4096, 17, 31, 40, 3, 2),
+        'gemm-i8-one': gemm(16 * KIB, F_INT8, 12, 16, 20, 1, 1, 1, 5, 7),
+        'gemm-overlap': gemm(16 * KIB, 0, 0, 1024, 0, 8, 8, 8),
+        'gemm-max-dim': gemm(64 * GIB, F_INT8, 0, 64 * MIB, 1 * GIB,
+                             8192, 8192, 8192),
+        'gemm-too-big': gemm(64 * GIB, 0, 0, 0, 0, 8193, 1, 1),
+        'gemm-reserved': gemm(16 * KIB, 0, 0, 1024, 2048, 1, 1, 1,
+                              reserved=(0, 0, 1)),
+        'gemm-wrap': gemm(U64, 0, U64 - 3, 0, 1 << 40, 8192, 8192, 8192),
+    },
+    'vram': {
+        'inside': struct.pack('<3Q', 16 * KIB, 0, 16 * KIB),
+        'one-past': struct.pack('<3Q', 16 * KIB, 1, 16 * KIB),
+        'empty-at-end': struct.pack('<3Q', 16 * KIB, 16 * KIB, 0),
+        'wrap': struct.pack('<3Q', U64, U64, 1),
+        'wrap-len': struct.pack('<3Q', 4096, 8, U64 - 7),
+    },
+}
+
+
+def main():
+    for target, inputs in CORPUS.items():
+        d = os.path.join(HERE, 'corpus', target)
+        os.makedirs(d, exist_ok=True)
+        for name, data in inputs.items():
+            with open(os.path.join(d, name), 'wb') as f:
+                f.write(data)
+
+
+if __name__ == '__main__':
+    main()
