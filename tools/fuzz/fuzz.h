@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Common declarations of the fuzz targets: the kernel's internal header
- * as the targets see it, the hooks of stubs.c, and the oracle's check.
+ * as the targets see it, and the oracle's check.
  */
 #ifndef _MGPU_FUZZ_H
 #define _MGPU_FUZZ_H
@@ -9,17 +9,6 @@
 #include <stdio.h>
 
 #include "mgpu_drv.h"
-
-/* What a target lets the stubs of stubs.c do; NULL: abort() if reached. */
-struct mgpu_fuzz_hooks {
-	int (*dma_rw)(u64 iova, void *data, size_t len, bool write);
-	u64 (*ktime_get_ns)(void);
-	void (*irq_raise)(struct mgpu_vgpu *vgpu, u32 cause);
-	vm_fault_t (*insert_pfn)(struct vm_area_struct *vma,
-				 unsigned long addr, unsigned long pfn);
-};
-
-extern struct mgpu_fuzz_hooks mgpu_fuzz_hooks;
 
 /* A broken invariant: say which, with the values, and crash. */
 #define FUZZ_CHECK(cond, fmt, ...)					\

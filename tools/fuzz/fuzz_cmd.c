@@ -129,7 +129,7 @@ static u8 vram_init_byte(u64 off)
 	return (u8)(off * 131 + 7);
 }
 
-/* What the current command may do through the DMA hook. */
+/* What the current command may do through vfio_dma_rw(). */
 static struct {
 	const struct mgpu_cmd *cmd;
 	const u8 *snap;		/* VRAM before the command */
@@ -140,7 +140,9 @@ static struct {
 	u64 value;		/* what completion must write */
 } dma;
 
-static int dma_rw_hook(u64 iova, void *data, size_t len, bool write)
+/* The guest's memory behind VFIO's emulated IOMMU. */
+int vfio_dma_rw(struct vfio_device *vdev, u64 iova, void *data, size_t len,
+		bool write)
 {
 	const struct mgpu_cmd *cmd = dma.cmd;
 	u8 *p = data;
@@ -204,12 +206,12 @@ static int dma_rw_hook(u64 iova, void *data, size_t len, bool write)
 static const u64 fake_clock = 0x1122334455667788ULL;
 static u32 irqs_raised;
 
-static u64 ktime_hook(void)
+u64 ktime_get_ns(void)
 {
 	return fake_clock;
 }
 
-static void irq_hook(struct mgpu_vgpu *vgpu, u32 cause)
+void mgpu_irq_raise(struct mgpu_vgpu *vgpu, u32 cause)
 {
 	FUZZ_CHECK(cause == MGPU_INT_FENCE, "cause %#x", cause);
 	irqs_raised++;
@@ -355,6 +357,7 @@ static void execute(const struct mgpu_cmd *cmd, u64 size, u8 fail_at)
 		dma.completing = true;
 		dma.value = cmd->opcode == MGPU_OP_FENCE ? cmd->arg[1] :
 			    fake_clock;
+		mutex_lock(&vgpu.lock);
 		ret = mgpu_cmd_complete(&vgpu, cmd);
 		if (ret == MGPU_ERR_DMA) {
 			FUZZ_CHECK(fail_at && dma.calls == fail_at,
@@ -369,6 +372,7 @@ static void execute(const struct mgpu_cmd *cmd, u64 size, u8 fail_at)
 			mgpu_cmd_account(&vgpu, cmd);
 			FUZZ_CHECK(vgpu.stats.commands == 1, "commands");
 		}
+		mutex_unlock(&vgpu.lock);
 	}
 
 	if (!dma_failed) {
@@ -388,9 +392,6 @@ static void execute(const struct mgpu_cmd *cmd, u64 size, u8 fail_at)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	mgpu_fuzz_hooks.dma_rw = dma_rw_hook;
-	mgpu_fuzz_hooks.ktime_get_ns = ktime_hook;
-	mgpu_fuzz_hooks.irq_raise = irq_hook;
 	engine.bounce = malloc(MGPU_BOUNCE_SIZE);
 	return 0;
 }

@@ -28,6 +28,22 @@ def gemm(vram, flags, a, b, c, m, n, k, alpha=1, beta=0, reserved=(0, 0, 0)):
                         alpha, beta, *reserved) + b'\0')
 
 
+def claim(order):
+    return bytes([order << 2])
+
+
+def release(i):
+    return bytes([2, i])
+
+
+def avail(order):
+    return bytes([(order << 2) | 3])
+
+
+def ops(geometry, *steps):
+    return bytes([geometry]) + b''.join(steps)
+
+
 CORPUS = {
     'cmd': {
         'nop': cmd(16 * KIB, NOP),
@@ -67,6 +83,17 @@ CORPUS = {
         'gemm-reserved': gemm(16 * KIB, 0, 0, 1024, 2048, 1, 1, 1,
                               reserved=(0, 0, 1)),
         'gemm-wrap': gemm(U64, 0, U64 - 3, 0, 1 << 40, 8192, 8192, 8192),
+    },
+    'parent': {
+        'empty': ops(0),
+        'fill-1_16': ops(0x12, *[claim(4)] * 17, avail(4)),
+        'passthrough-then-any': ops(0x3c, claim(0), claim(1), avail(4),
+                                    release(0), claim(1), avail(0)),
+        'fragmented': ops(0x05, *[claim(4)] * 16, *[release(2 * i)
+                                                    for i in range(8)],
+                          claim(1), avail(3), avail(4)),
+        'mixed': ops(0x47, claim(1), claim(2), claim(3), claim(4), avail(1),
+                     avail(2), release(1), claim(2), avail(3)),
     },
     'vram': {
         'inside': struct.pack('<3Q', 16 * KIB, 0, 16 * KIB),

@@ -1,17 +1,41 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Link stubs for the kernel functions that the compiled kernel/ files
- * call.  Those a fuzzed path must never reach abort(); the few that a
- * target reaches on purpose (DMA, the clock, interrupts) go through the
- * hooks of fuzz.h, and abort() if the target set none.
+ * call.  All are weak: a target that reaches one on purpose (DMA, the
+ * clock, interrupts, the engine) defines its own, checking how it is
+ * called; a target that links the real kernel/ file gets that.  The
+ * rest abort(): no fuzzed path may reach them.
  */
 #include "fuzz.h"
 
-struct mgpu_fuzz_hooks mgpu_fuzz_hooks;
+#pragma weak vfio_dma_rw
+#pragma weak ktime_get_ns
+#pragma weak mgpu_irq_raise
+#pragma weak vmf_insert_pfn
+#pragma weak dev_get_drvdata
+#pragma weak kstrtou32
+#pragma weak wake_up_var
+#pragma weak mdev_register_parent
+#pragma weak mdev_unregister_parent
+#pragma weak mgpu_engine_init
+#pragma weak mgpu_engine_start
+#pragma weak mgpu_engine_stop
+#pragma weak mgpu_engine_fini
+#pragma weak mgpu_engine_kick
+#pragma weak mgpu_queue_any_work
+#pragma weak mgpu_sched_policy_name
+#pragma weak mgpu_sched_set_policy
+#pragma weak mgpu_sched_set_slice
+#pragma weak mgpu_sched_utilization
+#pragma weak mgpu_mdev_driver
+
+struct mdev_driver mgpu_mdev_driver;
+
+#define UNREACHABLE()	mgpu_fuzz_unreachable(__func__)
 
 static void mgpu_fuzz_unreachable(const char *fn)
 {
-	fprintf(stderr, "mgpu fuzz: %s() reached, which no target allows\n",
+	fprintf(stderr, "mgpu fuzz: %s() reached, which this target does not allow\n",
 		fn);
 	abort();
 }
@@ -25,9 +49,113 @@ static void mgpu_fuzz_misuse(const char *fn, const char *what)
 int vfio_dma_rw(struct vfio_device *vdev, u64 iova, void *data, size_t len,
 		bool write)
 {
-	if (!mgpu_fuzz_hooks.dma_rw)
-		mgpu_fuzz_unreachable(__func__);
-	return mgpu_fuzz_hooks.dma_rw(iova, data, len, write);
+	UNREACHABLE();
+	return -EFAULT;
+}
+
+u64 ktime_get_ns(void)
+{
+	UNREACHABLE();
+	return 0;
+}
+
+void mgpu_irq_raise(struct mgpu_vgpu *vgpu, u32 cause)
+{
+	UNREACHABLE();
+}
+
+vm_fault_t vmf_insert_pfn(struct vm_area_struct *vma, unsigned long addr,
+			  unsigned long pfn)
+{
+	UNREACHABLE();
+	return VM_FAULT_SIGBUS;
+}
+
+void *dev_get_drvdata(const struct device *dev)
+{
+	UNREACHABLE();
+	return NULL;
+}
+
+int kstrtou32(const char *s, unsigned int base, u32 *res)
+{
+	UNREACHABLE();
+	return -EINVAL;
+}
+
+void wake_up_var(void *var)
+{
+	UNREACHABLE();
+}
+
+int mdev_register_parent(struct mdev_parent *parent, struct device *dev,
+			 struct mdev_driver *mdev_driver,
+			 struct mdev_type **types, unsigned int nr_types)
+{
+	UNREACHABLE();
+	return -ENODEV;
+}
+
+void mdev_unregister_parent(struct mdev_parent *parent)
+{
+	UNREACHABLE();
+}
+
+int mgpu_engine_init(struct mgpu_parent *parent)
+{
+	UNREACHABLE();
+	return -ENOMEM;
+}
+
+int mgpu_engine_start(struct mgpu_parent *parent)
+{
+	UNREACHABLE();
+	return -ENOMEM;
+}
+
+void mgpu_engine_stop(struct mgpu_parent *parent)
+{
+	UNREACHABLE();
+}
+
+void mgpu_engine_fini(struct mgpu_parent *parent)
+{
+	UNREACHABLE();
+}
+
+void mgpu_engine_kick(struct mgpu_parent *parent)
+{
+	UNREACHABLE();
+}
+
+bool mgpu_queue_any_work(struct mgpu_vgpu *vgpu, bool *polling)
+{
+	UNREACHABLE();
+	return false;
+}
+
+const char *mgpu_sched_policy_name(struct mgpu_engine *e)
+{
+	UNREACHABLE();
+	return "";
+}
+
+int mgpu_sched_set_policy(struct mgpu_engine *e, const char *name)
+{
+	UNREACHABLE();
+	return -EINVAL;
+}
+
+int mgpu_sched_set_slice(struct mgpu_engine *e, u32 us)
+{
+	UNREACHABLE();
+	return -EINVAL;
+}
+
+u32 mgpu_sched_utilization(struct mgpu_engine *e, u64 now)
+{
+	UNREACHABLE();
+	return 0;
 }
 
 /* Userspace may use the FPU anywhere: only the nesting is checked. */
@@ -43,26 +171,4 @@ void kernel_fpu_end(void)
 {
 	if (--mgpu_fuzz_fpu_depth)
 		mgpu_fuzz_misuse(__func__, "without kernel_fpu_begin()");
-}
-
-u64 ktime_get_ns(void)
-{
-	if (!mgpu_fuzz_hooks.ktime_get_ns)
-		mgpu_fuzz_unreachable(__func__);
-	return mgpu_fuzz_hooks.ktime_get_ns();
-}
-
-void mgpu_irq_raise(struct mgpu_vgpu *vgpu, u32 cause)
-{
-	if (!mgpu_fuzz_hooks.irq_raise)
-		mgpu_fuzz_unreachable(__func__);
-	mgpu_fuzz_hooks.irq_raise(vgpu, cause);
-}
-
-vm_fault_t vmf_insert_pfn(struct vm_area_struct *vma, unsigned long addr,
-			  unsigned long pfn)
-{
-	if (!mgpu_fuzz_hooks.insert_pfn)
-		mgpu_fuzz_unreachable(__func__);
-	return mgpu_fuzz_hooks.insert_pfn(vma, addr, pfn);
 }

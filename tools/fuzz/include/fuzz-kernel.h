@@ -11,7 +11,9 @@
 #ifndef _MGPU_FUZZ_KERNEL_H
 #define _MGPU_FUZZ_KERNEL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -83,9 +85,21 @@ typedef __s64 s64;
 #define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 #define BUILD_BUG_ON(c)		_Static_assert(!(c), #c)
-#define WARN_ON(c)		({ bool __c = !!(c); if (__c) abort(); __c; })
-#define WARN_ON_ONCE(c)		WARN_ON(c)
-#define BUG_ON(c)		do { if (c) abort(); } while (0)
+/* A WARN or BUG in the kernel is a finding here: report it and crash. */
+static inline bool mgpu_fuzz_bug(bool bad, const char *what,
+				 const char *file, int line)
+{
+	if (bad) {
+		fprintf(stderr, "%s:%d: %s\n", file, line, what);
+		abort();
+	}
+	return false;
+}
+
+#define MGPU_FUZZ_BUG(c, what)	mgpu_fuzz_bug(!!(c), what, __FILE__, __LINE__)
+#define WARN_ON(c)		MGPU_FUZZ_BUG(c, "WARN_ON(" #c ")")
+#define WARN_ON_ONCE(c)		MGPU_FUZZ_BUG(c, "WARN_ON_ONCE(" #c ")")
+#define BUG_ON(c)		MGPU_FUZZ_BUG(c, "BUG_ON(" #c ")")
 #define fallthrough		__attribute__((__fallthrough__))
 
 /* x86: little endian */
@@ -95,6 +109,15 @@ typedef __s64 s64;
 #define le16_to_cpu(x)		((u16)(x))
 #define le32_to_cpu(x)		((u32)(x))
 #define le64_to_cpu(x)		((u64)(x))
+
+/* Devices: only pointers are followed. */
+struct device;
+struct class;
+struct eventfd_ctx;
+
+struct mdev_driver {
+	int dummy;
+};
 
 /* Logging: arguments are still evaluated, format checked. */
 static inline __printf(1, 2) int mgpu_fuzz_nolog(const char *fmt, ...)
@@ -154,7 +177,172 @@ static inline void mutex_unlock(struct mutex *m)
 		abort();
 }
 
-#define lockdep_assert_held(l)	((void)(l))
+static inline void mutex_init(struct mutex *m)
+{
+	m->locked = 0;
+}
+
+static inline void mutex_destroy(struct mutex *m)
+{
+	if (m->locked)
+		abort();
+}
+
+#define lockdep_assert_held(l)	\
+	MGPU_FUZZ_BUG(!(l)->locked, "lockdep_assert_held(" #l ") not held")
+
+static inline void kref_init(struct kref *k)
+{
+	k->refcount = 1;
+}
+
+static inline void kref_get(struct kref *k)
+{
+	if (k->refcount++ <= 0)
+		abort();
+}
+
+static inline int kref_put(struct kref *k, void (*release)(struct kref *k))
+{
+	if (k->refcount <= 0)
+		abort();
+	if (--k->refcount)
+		return 0;
+	release(k);
+	return 1;
+}
+
+static inline void atomic_inc(atomic_t *v)
+{
+	v->counter++;
+}
+
+static inline bool atomic_dec_and_test(atomic_t *v)
+{
+	return !--v->counter;
+}
+
+#define atomic_read(v)		READ_ONCE((v)->counter)
+
+void wake_up_var(void *var);
+/* Single-threaded: nobody else could make @cond true. */
+#define wait_var_event(var, cond) \
+	MGPU_FUZZ_BUG(((void)(var), !(cond)), "wait_var_event() sleeps forever")
+
+/* Lists: the kernel's semantics, enough for the engine's list. */
+#define LIST_HEAD_INIT(name)	{ &(name), &(name) }
+
+static inline void INIT_LIST_HEAD(struct list_head *l)
+{
+	l->next = l;
+	l->prev = l;
+}
+
+static inline void list_add_tail(struct list_head *n, struct list_head *h)
+{
+	n->prev = h->prev;
+	n->next = h;
+	h->prev->next = n;
+	h->prev = n;
+}
+
+static inline void list_del(struct list_head *e)
+{
+	e->prev->next = e->next;
+	e->next->prev = e->prev;
+	e->next = NULL;
+	e->prev = NULL;
+}
+
+static inline void list_move_tail(struct list_head *e, struct list_head *h)
+{
+	e->prev->next = e->next;
+	e->next->prev = e->prev;
+	list_add_tail(e, h);
+}
+
+static inline bool list_empty(const struct list_head *h)
+{
+	return h->next == h;
+}
+
+#define list_entry(p, t, m)	container_of(p, t, m)
+#define list_for_each_entry(pos, head, member)				\
+	for (pos = list_entry((head)->next, typeof(*pos), member);	\
+	     &pos->member != (head);					\
+	     pos = list_entry(pos->member.next, typeof(*pos), member))
+
+/* Arithmetic */
+#define hweight32(w)		__builtin_popcount((u32)(w))
+
+static inline u64 div64_u64(u64 a, u64 b)
+{
+	return a / b;
+}
+
+static inline u64 div_u64(u64 a, u32 b)
+{
+	return a / b;
+}
+
+/* Strings and sysfs */
+static inline int __sysfs_match_string(const char * const *a, size_t n,
+				       const char *s)
+{
+	size_t i, len;
+
+	for (i = 0; i < n; i++) {
+		if (!a[i])
+			continue;
+		len = strlen(a[i]);
+		/* sysfs_streq(): a trailing newline is ignored */
+		if (!strncmp(a[i], s, len) &&
+		    (!s[len] || (s[len] == '\n' && !s[len + 1])))
+			return i;
+	}
+	return -EINVAL;
+}
+
+#define sysfs_match_string(a, s) __sysfs_match_string(a, ARRAY_SIZE(a), s)
+
+static inline int sysfs_emit(char *buf, const char *fmt, ...)
+{
+	va_list args;
+	int n;
+
+	va_start(args, fmt);
+	n = vsnprintf(buf, PAGE_SIZE, fmt, args);
+	va_end(args);
+	return n;
+}
+
+int kstrtou32(const char *s, unsigned int base, u32 *res);
+
+struct attribute {
+	const char *name;
+};
+
+struct attribute_group {
+	struct attribute **attrs;
+};
+
+struct device_attribute {
+	struct attribute attr;
+	ssize_t (*show)(struct device *dev, struct device_attribute *attr,
+			char *buf);
+	ssize_t (*store)(struct device *dev, struct device_attribute *attr,
+			 const char *buf, size_t count);
+};
+
+#define DEVICE_ATTR_RO(n)						\
+	struct device_attribute dev_attr_##n = {			\
+		.attr = { .name = #n }, .show = n##_show }
+#define DEVICE_ATTR_RW(n)						\
+	struct device_attribute dev_attr_##n = {			\
+		.attr = { .name = #n }, .show = n##_show,		\
+		.store = n##_store }
+
+void *dev_get_drvdata(const struct device *dev);
 
 struct mgpu_fuzz_wait_queue_head {
 	int dummy;
@@ -172,12 +360,6 @@ static inline void cond_resched(void)
 {
 }
 
-/* Devices: only pointers are followed. */
-struct device;
-struct attribute_group;
-struct class;
-struct eventfd_ctx;
-struct mdev_driver;
 
 struct mdev_type {
 	const char *sysfs_name;
@@ -187,6 +369,11 @@ struct mdev_type {
 struct mdev_parent {
 	struct device *dev;
 };
+
+int mdev_register_parent(struct mdev_parent *parent, struct device *dev,
+			 struct mdev_driver *mdev_driver,
+			 struct mdev_type **types, unsigned int nr_types);
+void mdev_unregister_parent(struct mdev_parent *parent);
 
 struct vfio_device {
 	struct device *dev;
