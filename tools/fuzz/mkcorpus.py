@@ -44,6 +44,50 @@ def ops(geometry, *steps):
     return bytes([geometry]) + b''.join(steps)
 
 
+def sched_op(op, vgpu=0, arg=0):
+    return bytes([op | vgpu << 4]) + struct.pack('<I', arg)
+
+
+def time(ns, shift):
+    return sched_op(0, 0, ns | shift << 16)
+
+
+def policy(i):
+    return sched_op(1, 0, i)
+
+
+def slice(us):
+    return sched_op(2, 0, us)
+
+
+def weight(v, w):
+    return sched_op(3, v, w)
+
+
+def cap(v, pct):
+    return sched_op(4, v, pct)
+
+
+def work(v):
+    return sched_op(5, v)
+
+
+def pick(overrun):
+    return sched_op(6, 0, overrun)
+
+
+def new_period():
+    return sched_op(8)
+
+
+def util():
+    return sched_op(9)
+
+
+def sched(vgpus, clock, *steps):
+    return bytes([vgpus, clock]) + b''.join(steps)
+
+
 CORPUS = {
     'cmd': {
         'nop': cmd(16 * KIB, NOP),
@@ -94,6 +138,18 @@ CORPUS = {
                           claim(1), avail(3), avail(4)),
         'mixed': ops(0x47, claim(1), claim(2), claim(3), claim(4), avail(1),
                      avail(2), release(1), claim(2), avail(3)),
+    },
+    'sched': {
+        'best-effort': sched(0x1b, 0, pick(0), pick(0), pick(0), util()),
+        'equal-share-throttle': sched(0x03, 0, policy(1), pick(0),
+                                      pick(255), pick(0), pick(0),
+                                      pick(0), time(1000, 20), util()),
+        'fixed-share-weights': sched(0x22, 5, policy(2), weight(0, 1),
+                                     weight(1, 10000), pick(10), pick(10),
+                                     new_period(), pick(0), slice(100)),
+        'caps': sched(0x04, 1, cap(0, 30), cap(1, 100), cap(2, 101),
+                      policy(1), pick(0), work(0), pick(0), pick(0),
+                      slice(1000000), slice(99), new_period()),
     },
     'vram': {
         'inside': struct.pack('<3Q', 16 * KIB, 0, 16 * KIB),
