@@ -88,6 +88,14 @@ def sched(vgpus, clock, *steps):
     return bytes([vgpus, clock]) + b''.join(steps)
 
 
+def cfg_op(kind, pos, length, data=b''):
+    return struct.pack('<BHH', kind, pos, length) + data
+
+
+def cfg(vram_shift, order, *steps):
+    return bytes([vram_shift, order]) + b''.join(steps)
+
+
 CORPUS = {
     'cmd': {
         'nop': cmd(16 * KIB, NOP),
@@ -127,6 +135,22 @@ CORPUS = {
         'gemm-reserved': gemm(16 * KIB, 0, 0, 1024, 2048, 1, 1, 1,
                               reserved=(0, 0, 1)),
         'gemm-wrap': gemm(U64, 0, U64 - 3, 0, 1 << 40, 8192, 8192, 8192),
+    },
+    'cfg': {
+        'read-all': cfg(4, 2, cfg_op(0, 0, 4096)),
+        'size-bars': cfg(16, 0, cfg_op(3, 0, 0),
+                         cfg_op(1, 0x10, 16, b'\xff' * 16),
+                         cfg_op(0, 0x10, 24)),
+        'command-status': cfg(0, 4, cfg_op(1, 4, 4, b'\xff\xff\xff\xff'),
+                              cfg_op(0, 4, 4)),
+        'flr': cfg(8, 1, cfg_op(1, 0x04, 2, b'\x06\x00'),
+                   cfg_op(1, 0x48, 2, b'\x00\x80'), cfg_op(0, 0, 256)),
+        'msi': cfg(3, 3, cfg_op(1, 0x82, 2, b'\x01\x00'),
+                   cfg_op(1, 0x84, 12, bytes(range(1, 13))),
+                   cfg_op(0, 0x80, 16)),
+        'unaligned-across': cfg(5, 2, cfg_op(1, 0x3b, 0x20, bytes(range(32))),
+                                cfg_op(2, 0xf0, 0x40, b'\xaa' * 64),
+                                cfg_op(0, 0x3f, 0xc3)),
     },
     'parent': {
         'empty': ops(0),

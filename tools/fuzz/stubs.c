@@ -28,6 +28,8 @@
 #pragma weak mgpu_sched_set_slice
 #pragma weak mgpu_sched_utilization
 #pragma weak mgpu_mdev_driver
+#pragma weak mgpu_irq_update
+#pragma weak mgpu_vgpu_user_reset
 
 struct mdev_driver mgpu_mdev_driver;
 
@@ -60,6 +62,16 @@ u64 ktime_get_ns(void)
 }
 
 void mgpu_irq_raise(struct mgpu_vgpu *vgpu, u32 cause)
+{
+	UNREACHABLE();
+}
+
+void mgpu_irq_update(struct mgpu_vgpu *vgpu)
+{
+	UNREACHABLE();
+}
+
+void mgpu_vgpu_user_reset(struct mgpu_vgpu *vgpu)
 {
 	UNREACHABLE();
 }
