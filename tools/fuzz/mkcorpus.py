@@ -96,6 +96,21 @@ def cfg(vram_shift, order, *steps):
     return bytes([vram_shift, order]) + b''.join(steps)
 
 
+def reg_op(kind, pos, n, data=b''):
+    return struct.pack('<BHB', kind, pos, n) + data
+
+
+def reg_w32(pos, val):
+    return reg_op(2, pos, 4, struct.pack('<I', val))
+
+
+def regs(geometry, queues, *steps):
+    return bytes([geometry, queues]) + b''.join(steps)
+
+
+Q = 0x1000
+
+
 CORPUS = {
     'cmd': {
         'nop': cmd(16 * KIB, NOP),
@@ -151,6 +166,32 @@ CORPUS = {
         'unaligned-across': cfg(5, 2, cfg_op(1, 0x3b, 0x20, bytes(range(32))),
                                 cfg_op(2, 0xf0, 0x40, b'\xaa' * 64),
                                 cfg_op(0, 0x3f, 0xc3)),
+    },
+    'regs': {
+        'read-ids': regs(0, 4, reg_op(0, 0, 32), reg_op(0, 0x100, 20)),
+        'scratch-narrow': regs(3, 2, reg_w32(0x18, 0x11223344),
+                               reg_op(3, 0x19, 2, b'\xaa\xbb'),
+                               reg_op(0, 0x17, 6)),
+        'int-status-w1c': regs(1, 1, reg_w32(0x104, 0xffffffff),
+                               reg_op(2, 0x101, 1, b'\xff'),
+                               reg_op(0, 0x100, 8)),
+        'queue-enable-doorbell': regs(10, 3, reg_w32(Q + 0x00, 0x1000),
+                                      reg_w32(Q + 0x08, 16),
+                                      reg_w32(Q + 0x0c, 1),
+                                      reg_w32(Q + 0x14, 5),
+                                      reg_op(6, 0, 0),
+                                      reg_w32(Q + 0x14, 16),
+                                      reg_op(0, Q, 48)),
+        'queue-bad-ring': regs(0, 0, reg_w32(Q + 0x00, 0xfffc0),
+                               reg_w32(Q + 0x08, 4), reg_w32(Q + 0x0c, 1),
+                               reg_op(0, Q + 0x18, 12)),
+        'queue-poll': regs(5, 8, reg_w32(Q + 0x40, 0),
+                           reg_w32(Q + 0x48, 64),
+                           reg_w32(Q + 0x64, 0x8000),
+                           reg_w32(Q + 0x4c, 5),
+                           reg_op(5, 3, 1), reg_op(6, 0, 0),
+                           reg_op(2, Q + 0x4c, 2, b'\x00\x00'),
+                           reg_op(7, 0, 0), reg_op(0, Q + 0x40, 48)),
     },
     'parent': {
         'empty': ops(0),

@@ -30,6 +30,10 @@
 #pragma weak mgpu_mdev_driver
 #pragma weak mgpu_irq_update
 #pragma weak mgpu_vgpu_user_reset
+#pragma weak mgpu_irq_set_mask
+#pragma weak mgpu_queue_read
+#pragma weak mgpu_queue_write
+#pragma weak mgpu_cmd_budget_ms
 
 struct mdev_driver mgpu_mdev_driver;
 
@@ -72,6 +76,11 @@ void mgpu_irq_update(struct mgpu_vgpu *vgpu)
 }
 
 void mgpu_vgpu_user_reset(struct mgpu_vgpu *vgpu)
+{
+	UNREACHABLE();
+}
+
+void mgpu_irq_set_mask(struct mgpu_vgpu *vgpu, u32 mask)
 {
 	UNREACHABLE();
 }
