@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=${FUZZ_OUT:?set FUZZ_OUT to the build directory of tools/fuzz}
 runs=${FUZZ_RUNS:-200000}
 # A cap on the time per target, so a slow machine still finishes.
-secs=${FUZZ_CHECK_SECONDS:-60}
+secs=${FUZZ_CHECK_SECONDS:-10}
 dir=$out/check
 rm -rf "$dir"
 mkdir -p "$dir"
