@@ -9,10 +9,13 @@
  * without checking again: COPY and FILL move at most a step's bytes,
  * GEMM does at most a step's multiply-adds, so that the engine can switch
  * tenants, notice a reset and enforce the watchdog between any two steps.
- * Effects that must not outlive a reset (fence and timestamp values,
- * interrupts) happen in mgpu_cmd_complete(), under the vGPU's lock, after
- * the engine checked that the queue was not stopped meanwhile.
+ * Effects that must not outlive a reset (fence and timestamp values in
+ * VRAM, interrupts) happen in mgpu_cmd_complete(), under the vGPU's lock,
+ * after the engine checked that the queue was not stopped meanwhile.
+ * Steps that touch guest memory (mgpu_cmd_needs_dma()) run in the vGPU's
+ * DMA thread (dma.c); a reset waits for (and cancels) such a step.
  */
+#include <linux/err.h>
 #include <linux/kernel.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
@@ -21,9 +24,8 @@
 
 #include "mgpu_drv.h"
 
-/* The work of one step: bytes for COPY/FILL, multiply-adds for GEMM. */
+/* The work of one step: bytes for COPY/FILL (GEMM: MGPU_STEP_MACS). */
 #define MGPU_STEP_BYTES		(256 * 1024)
-#define MGPU_STEP_MACS		(128 * 1024)
 
 static bool mgpu_cmd_args_zero(const struct mgpu_cmd *cmd, unsigned int from)
 {
@@ -152,52 +154,72 @@ int mgpu_cmd_validate(u64 vram_size, const struct mgpu_cmd *cmd)
 	}
 }
 
-/* Copy @len bytes between guest memory at @iova and @buf. */
-static int mgpu_cmd_dma(struct mgpu_vgpu *vgpu, u64 iova, void *buf,
-			size_t len, bool write)
+/**
+ * mgpu_cmd_needs_dma() - does a step of @cmd touch guest memory?
+ * @cmd: a validated command
+ *
+ * Such steps run in the vGPU's DMA thread (dma.c), never in the engine
+ * thread that all tenants share.
+ *
+ * Return: true if it reads or writes guest memory.
+ */
+bool mgpu_cmd_needs_dma(const struct mgpu_cmd *cmd)
 {
-	return vfio_dma_rw(&vgpu->vdev, iova, buf, len, write) ?
-	       MGPU_ERR_DMA : MGPU_CMD_DONE;
+	switch (cmd->opcode) {
+	case MGPU_OP_COPY:
+		return cmd->flags & (MGPU_F_SRC_SYSMEM | MGPU_F_DST_SYSMEM);
+	case MGPU_OP_FILL:
+	case MGPU_OP_FENCE:
+	case MGPU_OP_TIMESTAMP:
+		return cmd->flags & MGPU_F_DST_SYSMEM;
+	default:
+		return false;
+	}
 }
 
-static int mgpu_cmd_step_copy(struct mgpu_engine *e, struct mgpu_vgpu *vgpu,
+/* The value a FENCE or TIMESTAMP stores. */
+static __le64 mgpu_cmd_u64_value(const struct mgpu_cmd *cmd)
+{
+	return cpu_to_le64(cmd->opcode == MGPU_OP_FENCE ? cmd->arg[1] :
+			   ktime_get_ns());
+}
+
+/*
+ * COPY, one step.  Steps that touch guest memory run in the DMA thread
+ * and move at most a bounce buffer; VRAM to VRAM moves MGPU_STEP_BYTES.
+ */
+static int mgpu_cmd_step_copy(void *scratch, struct mgpu_vgpu *vgpu,
 			      const struct mgpu_cmd *cmd, u64 *progress)
 {
 	bool src_sys = cmd->flags & MGPU_F_SRC_SYSMEM;
 	bool dst_sys = cmd->flags & MGPU_F_DST_SYSMEM;
 	u64 src = cmd->arg[0], dst = cmd->arg[1], size = cmd->arg[2];
-	void *vram = mgpu_vram_kaddr(vgpu);
 	u64 done = *progress, n;
 	int ret;
 
 	if (done == size)
 		return MGPU_CMD_DONE;
-	n = min_t(u64, size - done, src_sys && dst_sys ? MGPU_BOUNCE_SIZE :
+	n = min_t(u64, size - done, src_sys || dst_sys ? MGPU_BOUNCE_SIZE :
 						      MGPU_STEP_BYTES);
 	if (!src_sys && !dst_sys) {
-		memcpy(vram + dst + done, vram + src + done, n);
-	} else if (src_sys && !dst_sys) {
-		ret = mgpu_cmd_dma(vgpu, src + done, vram + dst + done, n,
-				   false);
-		if (ret)
-			return ret;
-	} else if (!src_sys && dst_sys) {
-		ret = mgpu_cmd_dma(vgpu, dst + done, vram + src + done, n,
-				   true);
-		if (ret)
-			return ret;
+		ret = mgpu_vram_copy(vgpu, dst + done, src + done, n);
 	} else {
-		ret = mgpu_cmd_dma(vgpu, src + done, e->bounce, n, false);
-		if (!ret)
-			ret = mgpu_cmd_dma(vgpu, dst + done, e->bounce, n, true);
-		if (ret)
-			return ret;
+		if (src_sys)
+			ret = mgpu_dma_rw(vgpu, src + done, scratch, n, false);
+		else
+			ret = (mgpu_vram_read(vgpu, src + done, scratch, n), 0);
+		if (!ret && dst_sys)
+			ret = mgpu_dma_rw(vgpu, dst + done, scratch, n, true);
+		else if (!ret)
+			ret = mgpu_vram_write(vgpu, dst + done, scratch, n);
 	}
+	if (ret)
+		return ret;
 	*progress = done + n;
 	return *progress == size ? MGPU_CMD_DONE : MGPU_CMD_MORE;
 }
 
-static int mgpu_cmd_step_fill(struct mgpu_engine *e, struct mgpu_vgpu *vgpu,
+static int mgpu_cmd_step_fill(void *scratch, struct mgpu_vgpu *vgpu,
 			      const struct mgpu_cmd *cmd, u64 *progress)
 {
 	u64 dst = cmd->arg[0], size = cmd->arg[1], done = *progress, n;
@@ -208,59 +230,75 @@ static int mgpu_cmd_step_fill(struct mgpu_engine *e, struct mgpu_vgpu *vgpu,
 		return MGPU_CMD_DONE;
 	if (!(cmd->flags & MGPU_F_DST_SYSMEM)) {
 		n = min_t(u64, size - done, MGPU_STEP_BYTES);
-		memset32(mgpu_vram_kaddr(vgpu) + dst + done, pattern, n / 4);
+		ret = mgpu_vram_fill32(vgpu, dst + done, pattern, n);
 	} else {
 		n = min_t(u64, size - done, MGPU_BOUNCE_SIZE);
-		memset32(e->bounce, pattern, n / 4);
-		ret = mgpu_cmd_dma(vgpu, dst + done, e->bounce, n, true);
-		if (ret)
-			return ret;
+		memset32(scratch, pattern, n / 4);
+		ret = mgpu_dma_rw(vgpu, dst + done, scratch, n, true);
 	}
+	if (ret)
+		return ret;
 	*progress = done + n;
 	return *progress == size ? MGPU_CMD_DONE : MGPU_CMD_MORE;
 }
 
-/* GEMM progress: row of C in the high half, inner index in the low half. */
-static int mgpu_cmd_step_gemm(struct mgpu_vgpu *vgpu,
+/*
+ * GEMM, one step of at most MGPU_STEP_MACS multiply-adds.  Progress: row
+ * of C in the high half, inner index in the low half.  For each piece of
+ * a row, the operands are gathered from VRAM into the engine's scratch
+ * buffer (the slice of A's row, the block of B's rows, C's row: each one
+ * contiguous range of VRAM), computed, and C's row stored back, so that
+ * nothing of a step lives on between steps but the progress.
+ */
+static int mgpu_cmd_step_gemm(void *scratch, struct mgpu_vgpu *vgpu,
 			      const struct mgpu_cmd *cmd, u64 *progress)
 {
 	const struct mgpu_cmd_gemm *g = (const void *)cmd;
 	bool int8 = g->flags & MGPU_F_GEMM_INT8;
-	u32 row = *progress >> 32, p = lower_32_bits(*progress), pend;
-	u64 macs = MGPU_STEP_MACS;
-	void *vram = mgpu_vram_kaddr(vgpu);
+	u64 esize = int8 ? 1 : 4, macs = MGPU_STEP_MACS;
+	u32 row = *progress >> 32, p = lower_32_bits(*progress), np;
+	void *a = scratch + MGPU_GEMM_SCRATCH_A;
+	void *b = scratch + MGPU_GEMM_SCRATCH_B;
+	void *c = scratch + MGPU_GEMM_SCRATCH_C;
+	int ret = 0;
 
-	if (!int8)
-		kernel_fpu_begin();
 	while (row < g->m && macs) {
-		pend = min_t(u64, g->k, p + max_t(u64, 1, macs / g->n));
-		if (int8)
-			mgpu_gemm_i8_row(vram + g->a + (u64)row * g->k,
-					 vram + g->b,
-					 vram + g->c + (u64)row * g->n * 4,
-					 g->n, p, pend, g->alpha, g->beta);
-		else
-			mgpu_gemm_f32_row(vram + g->a + (u64)row * g->k * 4,
-					  vram + g->b,
-					  vram + g->c + (u64)row * g->n * 4,
-					  g->n, p, pend, g->alpha, g->beta);
-		macs -= min_t(u64, macs, (u64)(pend - p) * g->n);
-		p = pend;
+		np = min_t(u64, g->k - p, max_t(u64, 1, macs / g->n));
+		mgpu_vram_read(vgpu, g->a + ((u64)row * g->k + p) * esize, a,
+			       np * esize);
+		mgpu_vram_read(vgpu, g->b + (u64)p * g->n * esize, b,
+			       (u64)np * g->n * esize);
+		mgpu_vram_read(vgpu, g->c + (u64)row * g->n * 4, c,
+			       (u64)g->n * 4);
+		if (int8) {
+			mgpu_gemm_i8_row(a, b, c, g->n, np, !p, g->alpha,
+					 g->beta);
+		} else {
+			kernel_fpu_begin();
+			mgpu_gemm_f32_row(a, b, c, g->n, np, !p, g->alpha,
+					  g->beta);
+			kernel_fpu_end();
+		}
+		ret = mgpu_vram_write(vgpu, g->c + (u64)row * g->n * 4, c,
+				      (u64)g->n * 4);
+		if (ret)
+			return ret;
+		macs -= min_t(u64, macs, (u64)np * g->n);
+		p += np;
 		if (p == g->k) {
 			row++;
 			p = 0;
 		}
 	}
-	if (!int8)
-		kernel_fpu_end();
-
 	*progress = ((u64)row << 32) | p;
 	return row == g->m ? MGPU_CMD_DONE : MGPU_CMD_MORE;
 }
 
 /**
  * mgpu_cmd_step() - run one bounded step of a validated command
- * @e: the engine (for its bounce buffer)
+ * @scratch: the caller's scratch buffer: the DMA thread's bounce buffer
+ *	(MGPU_BOUNCE_SIZE) for steps that touch guest memory, the engine's
+ *	(MGPU_GEMM_SCRATCH_SIZE) for the others
  * @vgpu: the instance whose command it is
  * @cmd: the command, accepted by mgpu_cmd_validate()
  * @progress: how far the command has come; 0 before the first step
@@ -268,18 +306,30 @@ static int mgpu_cmd_step_gemm(struct mgpu_vgpu *vgpu,
  * Return: MGPU_CMD_DONE when the command's work is done (it still has to
  * be completed), MGPU_CMD_MORE when steps remain, or an MGPU_ERR_* code.
  */
-int mgpu_cmd_step(struct mgpu_engine *e, struct mgpu_vgpu *vgpu,
+int mgpu_cmd_step(void *scratch, struct mgpu_vgpu *vgpu,
 		  const struct mgpu_cmd *cmd, u64 *progress)
 {
+	__le64 val;
+
 	switch (cmd->opcode) {
 	case MGPU_OP_COPY:
-		return mgpu_cmd_step_copy(e, vgpu, cmd, progress);
+		return mgpu_cmd_step_copy(scratch, vgpu, cmd, progress);
 	case MGPU_OP_FILL:
-		return mgpu_cmd_step_fill(e, vgpu, cmd, progress);
+		return mgpu_cmd_step_fill(scratch, vgpu, cmd, progress);
 	case MGPU_OP_GEMM:
-		return mgpu_cmd_step_gemm(vgpu, cmd, progress);
+		return mgpu_cmd_step_gemm(scratch, vgpu, cmd, progress);
+	case MGPU_OP_FENCE:
+	case MGPU_OP_TIMESTAMP:
+		/*
+		 * A value for guest memory is written here, in the DMA
+		 * thread; one for VRAM at completion, under the lock.
+		 */
+		if (!(cmd->flags & MGPU_F_DST_SYSMEM))
+			return MGPU_CMD_DONE;
+		val = mgpu_cmd_u64_value(cmd);
+		return mgpu_dma_rw(vgpu, cmd->arg[0], &val, sizeof(val), true);
 	default:
-		/* NOP, FENCE, TIMESTAMP: all their work is completion. */
+		/* NOP: all its work is completion. */
 		return MGPU_CMD_DONE;
 	}
 }
@@ -289,32 +339,29 @@ int mgpu_cmd_step(struct mgpu_engine *e, struct mgpu_vgpu *vgpu,
  * @vgpu: the instance; its lock held
  * @cmd: the command
  *
- * Writes fence and timestamp values and raises the fence interrupt.
- * Called only if the queue was not stopped or reset since the command
- * was fetched, so none of this outlives a reset.
+ * Writes fence and timestamp values to VRAM and raises the fence
+ * interrupt.  Called only if the queue was not stopped or reset since the
+ * command was fetched, so none of this outlives a reset.  Never touches
+ * guest memory (that would hold the lock for as long as the VFIO user's
+ * memory takes to fault): a value for guest memory was written by the
+ * command's last step, in the DMA thread.
  *
- * Return: 0, or MGPU_ERR_DMA if guest memory could not be written.
+ * Return: 0, or MGPU_ERR_NO_MEMORY if no host memory backs the fence.
  */
 int mgpu_cmd_complete(struct mgpu_vgpu *vgpu, const struct mgpu_cmd *cmd)
 {
-	__le64 val;
-	int ret;
-
 	lockdep_assert_held(&vgpu->lock);
 
 	if (cmd->opcode != MGPU_OP_FENCE && cmd->opcode != MGPU_OP_TIMESTAMP)
 		return 0;
 
-	val = cpu_to_le64(cmd->opcode == MGPU_OP_FENCE ? cmd->arg[1] :
-			  ktime_get_ns());
-	if (cmd->flags & MGPU_F_DST_SYSMEM) {
-		ret = mgpu_cmd_dma(vgpu, cmd->arg[0], &val, sizeof(val), true);
-		if (ret)
-			return ret;
-	} else {
+	if (!(cmd->flags & MGPU_F_DST_SYSMEM)) {
+		__le64 *p = mgpu_vram_ptr(vgpu, cmd->arg[0], true);
+
+		if (IS_ERR_OR_NULL(p))
+			return MGPU_ERR_NO_MEMORY;
 		/* Aligned 64-bit store: a poller never sees half a value. */
-		WRITE_ONCE(*(__le64 *)(mgpu_vram_kaddr(vgpu) + cmd->arg[0]),
-			   val);
+		WRITE_ONCE(*p, mgpu_cmd_u64_value(cmd));
 	}
 	if (cmd->opcode == MGPU_OP_FENCE && (cmd->flags & MGPU_F_IRQ))
 		mgpu_irq_raise(vgpu, MGPU_INT_FENCE);

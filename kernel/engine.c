@@ -31,36 +31,66 @@ unsigned int mgpu_cmd_budget_ms = 5000;
 module_param_named(cmd_budget_ms, mgpu_cmd_budget_ms, uint, 0644);
 MODULE_PARM_DESC(cmd_budget_ms, "Engine time one command may take before the watchdog stops its queue, in ms (default 5000)");
 
-/* Polling of trap-free tails while idle: from 20 us backing off to 1 ms. */
+/*
+ * Polling of trap-free tails while idle: from 20 us backing off to 1 ms,
+ * and to 10 ms once nothing came for MGPU_POLL_PATIENCE polls in a row.
+ */
 #define MGPU_POLL_MIN_US	20
 #define MGPU_POLL_MAX_US	1000
+#define MGPU_POLL_IDLE_US	10000
+#define MGPU_POLL_PATIENCE	200
+/* How often an idle engine looks at steps that wait for guest memory. */
+#define MGPU_DMA_WATCH_MS	20
 
-static int mgpu_engine_fetch(struct mgpu_vgpu *vgpu, struct mgpu_queue *q,
-			     u64 ring, u32 ctrl, u32 head)
+/* Fetch the command at @head of a ring in VRAM into q->cur. */
+static int mgpu_engine_fetch_vram(struct mgpu_vgpu *vgpu,
+				  struct mgpu_queue *q, u64 ring, u32 head)
 {
 	u64 addr = ring + (u64)head * MGPU_CMD_SIZE;
 
-	if (ctrl & MGPU_QCTRL_RING_SYSMEM)
-		return vfio_dma_rw(&vgpu->vdev, addr, &q->cur, MGPU_CMD_SIZE,
-				   false) ? MGPU_ERR_DMA : 0;
 	if (!mgpu_vram_range_ok(vgpu->vram_size, addr, MGPU_CMD_SIZE))
 		return MGPU_ERR_BAD_RING;
-	memcpy(&q->cur, mgpu_vram_kaddr(vgpu) + addr, MGPU_CMD_SIZE);
+	mgpu_vram_read(vgpu, addr, &q->cur, MGPU_CMD_SIZE);
 	return 0;
 }
 
-/* One step on one queue.  Return: false if the queue had nothing to do. */
-static bool mgpu_engine_step(struct mgpu_engine *e, struct mgpu_vgpu *vgpu,
-			     struct mgpu_queue *q)
+/* A step (or fetch) of @q went to the DMA thread: see you later. */
+static void mgpu_engine_dma_sent(struct mgpu_queue *q, u32 gen)
 {
+	q->dma_busy = true;
+	q->dma_gen = gen;
+	q->dma_start = ktime_get_ns();
+	q->dma_timed_out = false;
+}
+
+/*
+ * One step on one queue.  A step that touches guest memory goes to the
+ * vGPU's DMA thread, and its result is committed by a later call.
+ * Return: false if the queue had nothing to do.
+ */
+static bool mgpu_engine_step(struct mgpu_vgpu *vgpu, struct mgpu_queue *q)
+{
+	bool from_dma = false, fetched = false;
+	enum mgpu_dma_kind kind = MGPU_DMA_STEP;
 	u32 gen, head, ctrl;
 	u64 ring, t0;
-	int ret;
+	int ret = 0;
+
+	if (q->dma_busy) {
+		if (!mgpu_dma_collect(vgpu, q, &ret))
+			return false;	/* still with the DMA thread */
+		kind = vgpu->dma.kind;
+		q->dma_busy = false;
+		q->cur_ns += ktime_get_ns() - q->dma_start;
+		if (q->dma_timed_out && ret > 0)
+			ret = MGPU_ERR_TIMEOUT;
+		from_dma = true;
+	}
 
 	mutex_lock(&vgpu->lock);
 	if (!mgpu_queue_has_work(vgpu, q)) {
 		mutex_unlock(&vgpu->lock);
-		return false;
+		return from_dma;
 	}
 	gen = q->gen;
 	head = q->head;
@@ -68,9 +98,26 @@ static bool mgpu_engine_step(struct mgpu_engine *e, struct mgpu_vgpu *vgpu,
 	ctrl = q->ctrl;
 	mutex_unlock(&vgpu->lock);
 
+	if (from_dma) {
+		if (q->dma_gen != gen)
+			return true;	/* stopped or reset meanwhile: drop it */
+		if (kind == MGPU_DMA_STEP)
+			goto stepped;
+		if (ret)
+			goto commit;
+		fetched = true;
+	}
+
 	if (!q->cur_valid || q->cur_gen != gen) {
 		q->cur_valid = false;
-		ret = mgpu_engine_fetch(vgpu, q, ring, ctrl, head);
+		if (!fetched && (ctrl & MGPU_QCTRL_RING_SYSMEM)) {
+			if (mgpu_dma_submit(vgpu, q, MGPU_DMA_FETCH,
+					    ring + (u64)head * MGPU_CMD_SIZE))
+				mgpu_engine_dma_sent(q, gen);
+			return true;
+		}
+		if (!fetched)
+			ret = mgpu_engine_fetch_vram(vgpu, q, ring, head);
 		if (!ret)
 			ret = mgpu_cmd_validate(vgpu->vram_size, &q->cur);
 		if (ret)
@@ -81,9 +128,16 @@ static bool mgpu_engine_step(struct mgpu_engine *e, struct mgpu_vgpu *vgpu,
 		q->cur_ns = 0;
 	}
 
+	if (mgpu_cmd_needs_dma(&q->cur)) {
+		if (mgpu_dma_submit(vgpu, q, MGPU_DMA_STEP, 0))
+			mgpu_engine_dma_sent(q, gen);
+		return true;
+	}
 	t0 = ktime_get_ns();
-	ret = mgpu_cmd_step(e, vgpu, &q->cur, &q->progress);
+	ret = mgpu_cmd_step(vgpu->parent->engine.scratch, vgpu, &q->cur,
+			    &q->progress);
 	q->cur_ns += ktime_get_ns() - t0;
+stepped:
 	if (ret == MGPU_CMD_MORE &&
 	    q->cur_ns > (u64)READ_ONCE(mgpu_cmd_budget_ms) * NSEC_PER_MSEC)
 		ret = MGPU_ERR_TIMEOUT;
@@ -120,7 +174,7 @@ static void mgpu_engine_run(struct mgpu_engine *e, struct mgpu_vgpu *vgpu,
 		struct mgpu_queue *q = &vgpu->queues[vgpu->rr_queue];
 
 		vgpu->rr_queue = (vgpu->rr_queue + 1) % vgpu->nr_queues;
-		if (mgpu_engine_step(e, vgpu, q))
+		if (mgpu_engine_step(vgpu, q))
 			idle = 0;
 		else
 			idle++;
@@ -137,20 +191,21 @@ static void mgpu_engine_run(struct mgpu_engine *e, struct mgpu_vgpu *vgpu,
 static int mgpu_engine_thread(void *data)
 {
 	struct mgpu_engine *e = data;
-	unsigned int poll_us = MGPU_POLL_MIN_US;
+	unsigned int poll_us = MGPU_POLL_MIN_US, idle_polls = 0;
 
 	while (!kthread_should_stop()) {
 		struct mgpu_vgpu *vgpu;
-		bool polling = false;
+		unsigned int hint = 0;
 		u64 run_ns, wait_ns;
 
 		atomic_set(&e->kick, 0);
-		vgpu = mgpu_sched_pick(e, &polling, &run_ns, &wait_ns);
+		vgpu = mgpu_sched_pick(e, &hint, &run_ns, &wait_ns);
 		if (vgpu) {
 			mgpu_engine_run(e, vgpu, run_ns);
 			WRITE_ONCE(e->running, NULL);
 			wake_up_all(&e->idle_wq);
 			poll_us = MGPU_POLL_MIN_US;
+			idle_polls = 0;
 			cond_resched();
 			continue;
 		}
@@ -160,10 +215,26 @@ static int mgpu_engine_thread(void *data)
 			wait_ns = min_t(u64, wait_ns, NSEC_PER_MSEC);
 			usleep_range(div_u64(wait_ns, NSEC_PER_USEC) + 1,
 				     div_u64(wait_ns, NSEC_PER_USEC) + 50);
-		} else if (polling) {
-			/* A trap-free tail may move at any time: poll it. */
-			usleep_range(poll_us, poll_us * 2);
-			poll_us = min(poll_us * 2, MGPU_POLL_MAX_US);
+		} else if (hint & MGPU_HINT_POLL) {
+			/*
+			 * A trap-free tail may move at any time: poll it, more
+			 * and more lazily while nothing comes (a doorbell or a
+			 * finished DMA still wakes the engine at once).
+			 */
+			wait_event_interruptible_timeout(e->wq,
+							 atomic_read(&e->kick) ||
+							 kthread_should_stop(),
+							 usecs_to_jiffies(poll_us));
+			if (++idle_polls > MGPU_POLL_PATIENCE)
+				poll_us = min(poll_us * 2, MGPU_POLL_IDLE_US);
+			else
+				poll_us = min(poll_us * 2, MGPU_POLL_MAX_US);
+		} else if (hint & MGPU_HINT_DMA) {
+			/* Steps wait for guest memory: watch their watchdog. */
+			wait_event_interruptible_timeout(e->wq,
+							 atomic_read(&e->kick) ||
+							 kthread_should_stop(),
+							 msecs_to_jiffies(MGPU_DMA_WATCH_MS));
 		} else {
 			wait_event_interruptible(e->wq,
 						 atomic_read(&e->kick) ||
@@ -188,16 +259,26 @@ void mgpu_engine_kick(struct mgpu_parent *parent)
 /**
  * mgpu_engine_attach() - let the engine run an opened vGPU
  * @vgpu: the instance, just opened
+ *
+ * Return: 0, or a negative errno if its DMA thread cannot start.
  */
-void mgpu_engine_attach(struct mgpu_vgpu *vgpu)
+int mgpu_engine_attach(struct mgpu_vgpu *vgpu)
 {
 	struct mgpu_engine *e = &vgpu->parent->engine;
+	u32 i;
+	int ret;
 
+	for (i = 0; i < vgpu->nr_queues; i++)
+		vgpu->queues[i].dma_busy = false;
+	ret = mgpu_dma_start(vgpu);
+	if (ret)
+		return ret;
 	mutex_lock(&e->lock);
 	vgpu->budget_ns = 0;
 	list_add_tail(&vgpu->engine_node, &e->vgpus);
 	e->period_ns = 0;	/* shares change: new period */
 	mutex_unlock(&e->lock);
+	return 0;
 }
 
 /* Wait until the engine thread is not running @vgpu. */
@@ -221,6 +302,8 @@ void mgpu_engine_quiesce(struct mgpu_vgpu *vgpu)
 	mutex_lock(&vgpu->lock);
 	mgpu_queue_stop_all(vgpu);
 	mutex_unlock(&vgpu->lock);
+	/* A step waiting for guest memory fails now, not whenever. */
+	mgpu_dma_cancel(vgpu, true);
 	mgpu_engine_wait_left(e, vgpu);
 }
 
@@ -240,6 +323,7 @@ void mgpu_engine_detach(struct mgpu_vgpu *vgpu)
 	e->period_ns = 0;
 	mutex_unlock(&e->lock);
 	mgpu_engine_wait_left(e, vgpu);
+	mgpu_dma_stop(vgpu);
 }
 
 /**
@@ -263,9 +347,8 @@ int mgpu_engine_init(struct mgpu_parent *parent)
 	init_waitqueue_head(&e->idle_wq);
 	atomic_set(&e->kick, 0);
 	mgpu_sched_init(e);
-
-	e->bounce = kmalloc(MGPU_BOUNCE_SIZE, GFP_KERNEL);
-	if (!e->bounce) {
+	e->scratch = kvmalloc(MGPU_GEMM_SCRATCH_SIZE, GFP_KERNEL);
+	if (!e->scratch) {
 		mutex_destroy(&e->lock);
 		return -ENOMEM;
 	}
@@ -313,8 +396,6 @@ void mgpu_engine_stop(struct mgpu_parent *parent)
  */
 void mgpu_engine_fini(struct mgpu_parent *parent)
 {
-	struct mgpu_engine *e = &parent->engine;
-
-	kfree(e->bounce);
-	mutex_destroy(&e->lock);
+	kvfree(parent->engine.scratch);
+	mutex_destroy(&parent->engine.lock);
 }

@@ -15,6 +15,7 @@
  *   queue.c   mgpu_queue_*   command queue registers (the guest's side)
  *   engine.c  mgpu_engine_*  the parent's engine thread: steps, commits
  *   cmd.c     mgpu_cmd_*     the command set: validate, step, complete
+ *   dma.c     mgpu_dma_*     a vGPU's guest-memory access thread
  *   gemm.c    mgpu_gemm_*    GEMM kernels (int8 here, fp32 in gemm_fp.c)
  *   sched.c   mgpu_sched_*   scheduling policy: who runs next, how long
  *
@@ -50,6 +51,7 @@
 #include <linux/mutex.h>
 #include <linux/pci_regs.h>
 #include <linux/ratelimit.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/vfio.h>
 #include <linux/wait.h>
@@ -85,8 +87,24 @@
 #define MGPU_CMD_DONE		0
 #define MGPU_CMD_MORE		(-1)
 
-/* The engine's bounce buffer for guest-memory to guest-memory copies. */
+/* What an idle engine must keep watching (mgpu_queue_any_work()). */
+#define MGPU_HINT_POLL		(1U << 0)	/* a polled tail */
+#define MGPU_HINT_DMA		(1U << 1)	/* a step waits for guest memory */
+
+/* A DMA thread's bounce buffer for guest-memory to guest-memory work. */
 #define MGPU_BOUNCE_SIZE	(64 * 1024)
+
+/*
+ * The engine's scratch buffer for a GEMM step (cmd.c): a slice of a row
+ * of A, a block of rows of B (one step does at most MGPU_STEP_MACS
+ * multiply-adds, or one row of B when n is larger), a row of C.
+ */
+#define MGPU_STEP_MACS		(128 * 1024)
+#define MGPU_GEMM_SCRATCH_A	0
+#define MGPU_GEMM_SCRATCH_B	(MGPU_GEMM_MAX_DIM * 4)
+#define MGPU_GEMM_SCRATCH_C	(MGPU_GEMM_SCRATCH_B + \
+				 max(MGPU_STEP_MACS, MGPU_GEMM_MAX_DIM) * 4)
+#define MGPU_GEMM_SCRATCH_SIZE	(MGPU_GEMM_SCRATCH_C + MGPU_GEMM_MAX_DIM * 4)
 
 /* Scheduling policies (sched.c) and their limits */
 enum mgpu_sched_policy {
@@ -116,7 +134,7 @@ struct vm_area_struct;
  * @kick: set by a doorbell, cleared by the thread before a scan
  * @wq: the thread waits here for work
  * @idle_wq: quiesce waits here until the thread leaves a vGPU
- * @bounce: buffer for guest-memory to guest-memory copies
+ * @scratch: MGPU_GEMM_SCRATCH_SIZE bytes for the thread's GEMM steps
  * @policy: scheduling policy
  * @slice_ns: time a vGPU runs before the thread looks for others
  * @period_start: start of the scheduling period
@@ -135,7 +153,7 @@ struct mgpu_engine {
 	atomic_t kick;
 	wait_queue_head_t wq;
 	wait_queue_head_t idle_wq;
-	void *bounce;
+	void *scratch;
 
 	enum mgpu_sched_policy policy;
 	u64 slice_ns;
@@ -190,6 +208,11 @@ struct mgpu_vgpu_stats {
  * @cur_gen: @gen when @cur was fetched
  * @progress: how far @cur has come (bytes, or GEMM position)
  * @cur_ns: engine time spent on @cur, for the watchdog
+ * @dma_busy: a step of this queue is with the vGPU's DMA thread; @cur
+ *	and @progress belong to that thread until the result is collected
+ * @dma_gen: @gen when that step was submitted
+ * @dma_start: when it was submitted, for the watchdog
+ * @dma_timed_out: the watchdog cancelled it
  */
 struct mgpu_queue {
 	u64 ring;
@@ -208,17 +231,58 @@ struct mgpu_queue {
 	u32 cur_gen;
 	u64 progress;
 	u64 cur_ns;
+	bool dma_busy;
+	u32 dma_gen;
+	u64 dma_start;
+	bool dma_timed_out;
+};
+
+/* What a request to a vGPU's DMA thread (dma.c) does. */
+enum mgpu_dma_kind {
+	MGPU_DMA_FETCH,		/* read a command from a ring in guest memory */
+	MGPU_DMA_STEP,		/* one step of a command that touches it */
+};
+
+/**
+ * struct mgpu_dma - a vGPU's guest-memory access thread (dma.c)
+ * @thread: the thread, while the device is open
+ * @wq: the thread waits here for a request
+ * @idle_wq: cancel waits here for the result of a request
+ * @lock: protects the fields below
+ * @q: the queue of the outstanding request, NULL when there is none
+ * @kind: what the request does
+ * @iova: for MGPU_DMA_FETCH, where the command is
+ * @result: MGPU_CMD_DONE, MGPU_CMD_MORE or MGPU_ERR_*, once @done
+ * @done: the thread finished the request; the engine collects it
+ * @cancel: the request must fail (reset, close, watchdog)
+ * @bounce: buffer for guest-memory to guest-memory copies and fills
+ */
+struct mgpu_dma {
+	struct task_struct *thread;
+	wait_queue_head_t wq;
+	wait_queue_head_t idle_wq;
+	spinlock_t lock;
+	struct mgpu_queue *q;
+	enum mgpu_dma_kind kind;
+	u64 iova;
+	int result;
+	bool done;
+	bool cancel;
+	void *bounce;
 };
 
 /**
  * struct mgpu_backend_ops - what a parent GPU implementation provides
  * @name: backend name shown in sysfs ("software", ...)
- * @vram_rw: copy @count bytes between user memory and VRAM at @offset;
- *	returns @count or a negative errno.  Range already checked.
- * @vram_pfn: the page frame that holds VRAM at @offset (page aligned,
- *	inside VRAM), for the fault handler of a BAR2 mapping
- * @vram_clear: zero @size bytes of VRAM at @offset; may sleep.
- * @vram_vaddr: kernel address of VRAM, for the software engine
+ * @vram_kaddr: kernel address of VRAM at @offset, valid up to the end
+ *	of its page; if the page was never touched: backed (zeroed) when
+ *	@alloc, else NULL (it reads as zero).  ERR_PTR(-ENOMEM) when host
+ *	memory ran out.  Offsets are checked by the caller.
+ * @vram_pfn: the page frame that holds VRAM at @offset (backing it if
+ *	needed), for the fault handler of a BAR2 mapping
+ * @vram_discard: scrub [@offset, @offset + @size): afterwards it reads as
+ *	zero, and backing memory is given back; may sleep
+ * @vram_resident: bytes of VRAM backed by memory right now
  * @release: free the backend's structure; called when the last
  *	reference to the parent is dropped (mgpu_parent_put())
  *
@@ -227,11 +291,11 @@ struct mgpu_queue {
  */
 struct mgpu_backend_ops {
 	const char *name;
-	ssize_t (*vram_rw)(struct mgpu_parent *parent, u64 offset,
-			   char __user *buf, size_t count, bool write);
-	unsigned long (*vram_pfn)(struct mgpu_parent *parent, u64 offset);
-	void (*vram_clear)(struct mgpu_parent *parent, u64 offset, u64 size);
-	void *(*vram_vaddr)(struct mgpu_parent *parent);
+	void *(*vram_kaddr)(struct mgpu_parent *parent, u64 offset, bool alloc);
+	int (*vram_pfn)(struct mgpu_parent *parent, u64 offset,
+			unsigned long *pfn);
+	void (*vram_discard)(struct mgpu_parent *parent, u64 offset, u64 size);
+	u64 (*vram_resident)(struct mgpu_parent *parent);
 	void (*release)(struct mgpu_parent *parent);
 };
 
@@ -317,6 +381,7 @@ struct mgpu_parent {
  * @weight: share weight under fixed_share (engine lock)
  * @cap_pct: most of the engine it may use, percent; 0: no cap (engine lock)
  * @budget_ns: engine time left in this period (engine lock)
+ * @dma: the guest-memory access thread and its request
  * @ratelimit: rate limit of the log lines this instance's user can
  *	trigger, per instance so that one noisy tenant cannot hide
  *	another's errors
@@ -351,6 +416,7 @@ struct mgpu_vgpu {
 	u32 weight;
 	u32 cap_pct;
 	s64 budget_ns;
+	struct mgpu_dma dma;
 	struct ratelimit_state ratelimit;
 	struct mgpu_vgpu_stats stats;
 };
@@ -421,7 +487,13 @@ ssize_t mgpu_vram_rw(struct mgpu_vgpu *vgpu, u64 pos, char __user *buf,
 int mgpu_vram_mmap(struct mgpu_vgpu *vgpu, u64 pos,
 		   struct vm_area_struct *vma);
 bool mgpu_vram_range_ok(u64 vram_size, u64 addr, u64 len);
-void *mgpu_vram_kaddr(struct mgpu_vgpu *vgpu);
+void mgpu_vram_read(struct mgpu_vgpu *vgpu, u64 off, void *buf, u64 len);
+int mgpu_vram_write(struct mgpu_vgpu *vgpu, u64 off, const void *buf,
+		    u64 len);
+int mgpu_vram_fill32(struct mgpu_vgpu *vgpu, u64 off, u32 pattern, u64 len);
+int mgpu_vram_copy(struct mgpu_vgpu *vgpu, u64 dst, u64 src, u64 len);
+void *mgpu_vram_ptr(struct mgpu_vgpu *vgpu, u64 off, bool alloc);
+void mgpu_vram_discard(struct mgpu_vgpu *vgpu);
 
 /* irq.c */
 long mgpu_irq_get_info(struct mgpu_vgpu *vgpu, void __user *arg);
@@ -439,7 +511,7 @@ void mgpu_queue_stop_all(struct mgpu_vgpu *vgpu);
 void mgpu_queue_set_error(struct mgpu_vgpu *vgpu, struct mgpu_queue *q,
 			  u32 error, u32 head);
 bool mgpu_queue_has_work(struct mgpu_vgpu *vgpu, struct mgpu_queue *q);
-bool mgpu_queue_any_work(struct mgpu_vgpu *vgpu, bool *polling);
+bool mgpu_queue_any_work(struct mgpu_vgpu *vgpu, unsigned int *hint);
 
 /* engine.c */
 extern unsigned int mgpu_cmd_budget_ms;
@@ -447,17 +519,31 @@ int mgpu_engine_init(struct mgpu_parent *parent);
 int mgpu_engine_start(struct mgpu_parent *parent);
 void mgpu_engine_stop(struct mgpu_parent *parent);
 void mgpu_engine_fini(struct mgpu_parent *parent);
-void mgpu_engine_attach(struct mgpu_vgpu *vgpu);
+int mgpu_engine_attach(struct mgpu_vgpu *vgpu);
 void mgpu_engine_detach(struct mgpu_vgpu *vgpu);
 void mgpu_engine_quiesce(struct mgpu_vgpu *vgpu);
 void mgpu_engine_kick(struct mgpu_parent *parent);
 
 /* cmd.c */
 int mgpu_cmd_validate(u64 vram_size, const struct mgpu_cmd *cmd);
-int mgpu_cmd_step(struct mgpu_engine *e, struct mgpu_vgpu *vgpu,
+bool mgpu_cmd_needs_dma(const struct mgpu_cmd *cmd);
+int mgpu_cmd_step(void *scratch, struct mgpu_vgpu *vgpu,
 		  const struct mgpu_cmd *cmd, u64 *progress);
 int mgpu_cmd_complete(struct mgpu_vgpu *vgpu, const struct mgpu_cmd *cmd);
 void mgpu_cmd_account(struct mgpu_vgpu *vgpu, const struct mgpu_cmd *cmd);
+
+/* dma.c */
+void mgpu_dma_init(struct mgpu_vgpu *vgpu);
+int mgpu_dma_start(struct mgpu_vgpu *vgpu);
+void mgpu_dma_stop(struct mgpu_vgpu *vgpu);
+int mgpu_dma_rw(struct mgpu_vgpu *vgpu, u64 iova, void *buf, size_t len,
+		bool write);
+bool mgpu_dma_submit(struct mgpu_vgpu *vgpu, struct mgpu_queue *q,
+		     enum mgpu_dma_kind kind, u64 iova);
+bool mgpu_dma_collect(struct mgpu_vgpu *vgpu, struct mgpu_queue *q,
+		      int *result);
+bool mgpu_dma_pending(struct mgpu_vgpu *vgpu, struct mgpu_queue *q);
+void mgpu_dma_cancel(struct mgpu_vgpu *vgpu, bool wait);
 
 /* sched.c */
 void mgpu_sched_init(struct mgpu_engine *e);
@@ -472,13 +558,13 @@ int mgpu_sched_set_slice(struct mgpu_engine *e, u32 us);
 int mgpu_sched_set_weight(struct mgpu_vgpu *vgpu, u32 weight);
 int mgpu_sched_set_cap(struct mgpu_vgpu *vgpu, u32 pct);
 u32 mgpu_sched_utilization(struct mgpu_engine *e, u64 now);
-struct mgpu_vgpu *mgpu_sched_pick(struct mgpu_engine *e, bool *polling,
+struct mgpu_vgpu *mgpu_sched_pick(struct mgpu_engine *e, unsigned int *hint,
 				  u64 *run_ns, u64 *wait_ns);
 
 /* gemm.c, gemm_fp.c */
-void mgpu_gemm_i8_row(const s8 *a, const s8 *b, s32 *c, u32 n, u32 p0,
-		      u32 p1, s32 alpha, s32 beta);
-void mgpu_gemm_f32_row(const void *a, const void *b, void *c, u32 n, u32 p0,
-		       u32 p1, u32 alpha_bits, u32 beta_bits);
+void mgpu_gemm_i8_row(const s8 *a, const s8 *b, s32 *c, u32 n, u32 np,
+		      bool first, s32 alpha, s32 beta);
+void mgpu_gemm_f32_row(const void *a, const void *b, void *c, u32 n, u32 np,
+		       bool first, u32 alpha_bits, u32 beta_bits);
 
 #endif /* _MGPU_DRV_H */

@@ -220,6 +220,15 @@ static ssize_t vram_size_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(vram_size);
 
+static ssize_t vram_resident_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	struct mgpu_parent *parent = dev_to_parent(dev);
+
+	return sysfs_emit(buf, "%llu\n", parent->ops->vram_resident(parent));
+}
+static DEVICE_ATTR_RO(vram_resident);
+
 static ssize_t queues_show(struct device *dev, struct device_attribute *attr,
 			   char *buf)
 {
@@ -304,6 +313,7 @@ static DEVICE_ATTR_RO(utilization);
 
 static struct attribute *mgpu_parent_attrs[] = {
 	&dev_attr_vram_size.attr,
+	&dev_attr_vram_resident.attr,
 	&dev_attr_queues.attr,
 	&dev_attr_backend.attr,
 	&dev_attr_last_error.attr,

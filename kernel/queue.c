@@ -11,6 +11,7 @@
  */
 #include <linux/kernel.h>
 #include <linux/log2.h>
+#include <linux/timekeeping.h>
 
 #include "mgpu_drv.h"
 
@@ -24,6 +25,7 @@ static const char * const mgpu_err_names[] = {
 	[MGPU_ERR_TIMEOUT]	= "command exceeded the watchdog budget",
 	[MGPU_ERR_BAD_TAIL]	= "tail beyond the ring",
 	[MGPU_ERR_ALIGN]	= "misaligned address",
+	[MGPU_ERR_NO_MEMORY]	= "no host memory left to back VRAM",
 };
 
 static struct mgpu_queue *mgpu_queue_of(struct mgpu_vgpu *vgpu, u32 off,
@@ -277,11 +279,14 @@ bool mgpu_queue_has_work(struct mgpu_vgpu *vgpu, struct mgpu_queue *q)
 {
 	lockdep_assert_held(&vgpu->lock);
 
+	/* A step with the DMA thread: nothing to do until it is done. */
+	if (q->dma_busy)
+		return !mgpu_dma_pending(vgpu, q);
 	if (!(q->ctrl & MGPU_QCTRL_ENABLE) || q->error)
 		return false;
 	if (q->ctrl & MGPU_QCTRL_TAIL_POLL) {
-		u32 tail = READ_ONCE(*(u32 *)(mgpu_vram_kaddr(vgpu) +
-					      q->tail_addr));
+		u32 *p = mgpu_vram_ptr(vgpu, q->tail_addr, false);
+		u32 tail = IS_ERR_OR_NULL(p) ? 0 : READ_ONCE(*p);
 
 		tail = le32_to_cpu((__force __le32)tail);
 		if (tail >= q->ring_size) {
@@ -294,25 +299,55 @@ bool mgpu_queue_has_work(struct mgpu_vgpu *vgpu, struct mgpu_queue *q)
 	return q->head != q->tail;
 }
 
+/*
+ * The watchdog of a step that waits for guest memory: the DMA thread is
+ * told to give up, the queue stops with MGPU_ERR_TIMEOUT when the result
+ * comes back.  Engine thread only.
+ */
+static void mgpu_queue_dma_watchdog(struct mgpu_vgpu *vgpu,
+				    struct mgpu_queue *q, u64 now)
+{
+	u64 budget = (u64)READ_ONCE(mgpu_cmd_budget_ms) * NSEC_PER_MSEC;
+
+	if (q->dma_timed_out || now - q->dma_start <= budget)
+		return;
+	q->dma_timed_out = true;
+	mgpu_dma_cancel(vgpu, false);
+}
+
 /**
  * mgpu_queue_any_work() - does any queue of a vGPU have work?
- * @vgpu: the instance; its lock must not be held
- * @polling: set to true if a queue has a polled tail to watch
+ * @vgpu: the instance; its lock must not be held (engine thread only)
+ * @hint: what the engine must watch while idle: MGPU_HINT_POLL if a
+ *	queue has a polled tail, MGPU_HINT_DMA if a step waits for guest
+ *	memory (for its watchdog); or-ed in
  *
- * Return: true if at least one queue has a command to run.
+ * Called by the scheduler's pick with the engine lock held, so it never
+ * waits for the vGPU's lock: a vGPU whose lock is taken (its user is
+ * accessing a register) may have work, and the engine finds out when it
+ * runs it, without the engine lock.  Nothing holds a vGPU's lock for
+ * long (guest memory is only touched by its DMA thread, unlocked).
+ *
+ * Return: true if at least one queue may have a command to run.
  */
-bool mgpu_queue_any_work(struct mgpu_vgpu *vgpu, bool *polling)
+bool mgpu_queue_any_work(struct mgpu_vgpu *vgpu, unsigned int *hint)
 {
+	u64 now = ktime_get_ns();
 	bool work = false;
 	u32 i;
 
-	mutex_lock(&vgpu->lock);
+	if (!mutex_trylock(&vgpu->lock))
+		return true;
 	for (i = 0; i < vgpu->nr_queues; i++) {
 		struct mgpu_queue *q = &vgpu->queues[i];
 
 		if ((q->ctrl & MGPU_QCTRL_TAIL_POLL) && !q->error &&
 		    (q->ctrl & MGPU_QCTRL_ENABLE))
-			*polling = true;
+			*hint |= MGPU_HINT_POLL;
+		if (q->dma_busy && mgpu_dma_pending(vgpu, q)) {
+			*hint |= MGPU_HINT_DMA;
+			mgpu_queue_dma_watchdog(vgpu, q, now);
+		}
 		if (mgpu_queue_has_work(vgpu, q))
 			work = true;
 	}

@@ -127,7 +127,7 @@ u64 mgpu_sched_run_ns(struct mgpu_engine *e, struct mgpu_vgpu *vgpu)
 /**
  * mgpu_sched_pick() - choose the vGPU the engine runs next
  * @e: the engine; its lock must not be held
- * @polling: set to true if an open vGPU has a polled tail to watch
+ * @hint: MGPU_HINT_* bits of what an idle engine must keep watching
  * @run_ns: how long the chosen vGPU may run
  * @wait_ns: if nothing may run now but a vGPU with work waits for its
  *	share, how long until the next period; 0 otherwise
@@ -137,7 +137,7 @@ u64 mgpu_sched_run_ns(struct mgpu_engine *e, struct mgpu_vgpu *vgpu)
  *
  * Return: the vGPU, or NULL when none may run now.
  */
-struct mgpu_vgpu *mgpu_sched_pick(struct mgpu_engine *e, bool *polling,
+struct mgpu_vgpu *mgpu_sched_pick(struct mgpu_engine *e, unsigned int *hint,
 				  u64 *run_ns, u64 *wait_ns)
 {
 	struct mgpu_vgpu *vgpu, *found = NULL;
@@ -148,7 +148,7 @@ struct mgpu_vgpu *mgpu_sched_pick(struct mgpu_engine *e, bool *polling,
 	if (!mgpu_sched_period_left(e, now))
 		mgpu_sched_new_period(e, now);
 	list_for_each_entry(vgpu, &e->vgpus, engine_node) {
-		if (!mgpu_queue_any_work(vgpu, polling))
+		if (!mgpu_queue_any_work(vgpu, hint))
 			continue;
 		*run_ns = mgpu_sched_run_ns(e, vgpu);
 		if (*run_ns) {
@@ -178,8 +178,9 @@ void mgpu_sched_charge(struct mgpu_engine *e, struct mgpu_vgpu *vgpu, u64 ns)
 	lockdep_assert_held(&e->lock);
 
 	vgpu->budget_ns -= ns;
-	vgpu->stats.busy_ns += ns;
-	e->busy_ns += ns;
+	/* Read without a lock by sysfs (READ_ONCE). */
+	WRITE_ONCE(vgpu->stats.busy_ns, vgpu->stats.busy_ns + ns);
+	WRITE_ONCE(e->busy_ns, e->busy_ns + ns);
 }
 
 /* Restart the period so that a change takes effect at once. */
@@ -215,7 +216,7 @@ int mgpu_sched_set_policy(struct mgpu_engine *e, const char *name)
 	if (i < 0)
 		return -EINVAL;
 	mutex_lock(&e->lock);
-	e->policy = i;
+	WRITE_ONCE(e->policy, i);
 	mgpu_sched_changed(e);
 	mutex_unlock(&e->lock);
 	return 0;
@@ -233,7 +234,7 @@ int mgpu_sched_set_slice(struct mgpu_engine *e, u32 us)
 	if (us < MGPU_SCHED_MIN_SLICE_US || us > MGPU_SCHED_MAX_SLICE_US)
 		return -EINVAL;
 	mutex_lock(&e->lock);
-	e->slice_ns = (u64)us * NSEC_PER_USEC;
+	WRITE_ONCE(e->slice_ns, (u64)us * NSEC_PER_USEC);
 	mgpu_sched_changed(e);
 	mutex_unlock(&e->lock);
 	return 0;
@@ -253,7 +254,7 @@ int mgpu_sched_set_weight(struct mgpu_vgpu *vgpu, u32 weight)
 	if (!weight || weight > MGPU_SCHED_MAX_WEIGHT)
 		return -EINVAL;
 	mutex_lock(&e->lock);
-	vgpu->weight = weight;
+	WRITE_ONCE(vgpu->weight, weight);
 	mgpu_sched_changed(e);
 	mutex_unlock(&e->lock);
 	return 0;
@@ -273,7 +274,7 @@ int mgpu_sched_set_cap(struct mgpu_vgpu *vgpu, u32 pct)
 	if (pct > 100)
 		return -EINVAL;
 	mutex_lock(&e->lock);
-	vgpu->cap_pct = pct == 100 ? 0 : pct;
+	WRITE_ONCE(vgpu->cap_pct, pct == 100 ? 0 : pct);
 	mgpu_sched_changed(e);
 	mutex_unlock(&e->lock);
 	return 0;

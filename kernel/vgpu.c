@@ -124,6 +124,7 @@ static int mgpu_vgpu_init(struct vfio_device *vdev)
 	}
 	INIT_LIST_HEAD(&vgpu->engine_node);
 	mgpu_sched_vgpu_init(vgpu);
+	mgpu_dma_init(vgpu);
 	mutex_init(&vgpu->lock);
 	ratelimit_state_init(&vgpu->ratelimit, 5 * HZ, 10);
 	ratelimit_set_flags(&vgpu->ratelimit, RATELIMIT_MSG_ON_RELEASE);
@@ -162,15 +163,12 @@ static int mgpu_vgpu_open_device(struct vfio_device *vdev)
 
 	/* Every user starts from a device in its power-on state. */
 	mgpu_vgpu_reset(vgpu);
-	mgpu_engine_attach(vgpu);
-	return 0;
+	return mgpu_engine_attach(vgpu);
 }
 
 static void mgpu_vgpu_close_device(struct vfio_device *vdev)
 {
 	struct mgpu_vgpu *vgpu = vdev_to_vgpu(vdev);
-
-	struct mgpu_parent *parent = vgpu->parent;
 
 	/* Guest memory is only reachable while open: off the engine first. */
 	mgpu_engine_detach(vgpu);
@@ -181,7 +179,7 @@ static void mgpu_vgpu_close_device(struct vfio_device *vdev)
 	 * VRAM, and a removed instance leaves nothing behind.  No mapping of
 	 * BAR2 is left: each held a reference to the device file.
 	 */
-	parent->ops->vram_clear(parent, vgpu->vram_offset, vgpu->vram_size);
+	mgpu_vram_discard(vgpu);
 }
 
 static ssize_t mgpu_vgpu_rw(struct mgpu_vgpu *vgpu, char __user *buf,
