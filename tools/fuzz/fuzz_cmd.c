@@ -4,23 +4,29 @@
  * kernel/vram.c and the GEMM kernels, compiled unchanged).
  *
  * Input: u64 VRAM size, a 64-byte command, one byte that makes the n-th
- * guest memory access fail (0: none).  Short inputs are zero-padded.
+ * guest memory access fail (0: none), one byte of VRAM pages never
+ * touched (bit n: page n reads as zero), one byte of page allocations
+ * before host memory runs out (0: never).  Short inputs are zero-padded.
  *
  * Oracle: Documentation/device-model.rst ("Commands", "Errors") restated
  * here with 128-bit arithmetic.  It lists every error the command earns;
  * mgpu_cmd_validate() must return 0 if there is none, else one of them.
  * A command it accepts on a VRAM of at most EXEC_MAX bytes is then run
- * step by step against a heap buffer of exactly that size (AddressSanitizer
- * sees any byte outside it) and its effects are compared with what the
- * command should have done.
+ * step by step against paged VRAM (pvram.c: every page a heap object of
+ * its own, every offset checked against the slice) and scratch buffers
+ * of exactly their documented sizes, so AddressSanitizer sees any byte
+ * outside them; its effects are compared with what the command should
+ * have done, and no page it does not write may get backed.
  */
-#include "fuzz.h"
+#include "pvram.h"
 
 #define EXEC_MAX	(16 * 1024)
 #define IN_VRAM		0
 #define IN_CMD		8
 #define IN_DMA_FAIL	(IN_CMD + sizeof(struct mgpu_cmd))
-#define IN_SIZE		(IN_DMA_FAIL + 1)
+#define IN_UNBACKED	(IN_DMA_FAIL + 1)
+#define IN_ALLOCS	(IN_UNBACKED + 1)
+#define IN_SIZE		(IN_ALLOCS + 1)
 
 #define ERR(e)		(1U << (e))
 
@@ -129,51 +135,65 @@ static u8 vram_init_byte(u64 off)
 	return (u8)(off * 131 + 7);
 }
 
-/* What the current command may do through vfio_dma_rw(). */
+static const u64 fake_clock = 0x1122334455667788ULL;
+static u32 irqs_raised;
+
+/* What the current command may do through mgpu_dma_rw(). */
 static struct {
 	const struct mgpu_cmd *cmd;
 	const u8 *snap;		/* VRAM before the command */
 	unsigned int calls;
 	unsigned int fail_at;	/* 1-based; 0: never fail */
 	u64 written;		/* bytes written to guest memory */
-	bool completing;
-	u64 value;		/* what completion must write */
 } dma;
 
-/* The guest's memory behind VFIO's emulated IOMMU. */
-int vfio_dma_rw(struct vfio_device *vdev, u64 iova, void *data, size_t len,
+/* Does a step of @cmd touch guest memory?  device-model.rst's flags. */
+static bool touches_guest(const struct mgpu_cmd *cmd)
+{
+	switch (cmd->opcode) {
+	case MGPU_OP_COPY:
+		return cmd->flags & (MGPU_F_SRC_SYSMEM | MGPU_F_DST_SYSMEM);
+	case MGPU_OP_FILL:
+	case MGPU_OP_FENCE:
+	case MGPU_OP_TIMESTAMP:
+		return cmd->flags & MGPU_F_DST_SYSMEM;
+	default:
+		return false;
+	}
+}
+
+/* dma.c: the guest's memory behind VFIO's emulated IOMMU. */
+int mgpu_dma_rw(struct mgpu_vgpu *vgpu, u64 iova, void *data, size_t len,
 		bool write)
 {
 	const struct mgpu_cmd *cmd = dma.cmd;
+	u64 base, src, i, value;
 	u8 *p = data;
-	u64 base, src, i;
 
+	FUZZ_CHECK(touches_guest(cmd), "guest memory access by opcode %u",
+		   cmd->opcode);
 	if (++dma.calls == dma.fail_at)
-		return -EFAULT;
+		return MGPU_ERR_DMA;
 	FUZZ_CHECK(len, "empty DMA at %#llx", (unsigned long long)iova);
 
-	if (dma.completing) {
-		FUZZ_CHECK(write && iova == cmd->arg[0] && len == 8,
-			   "completion DMA %#llx+%zu", (unsigned long long)iova,
-			   len);
-		FUZZ_CHECK(!memcmp(data, &dma.value, 8), "fence value");
-		return 0;
-	}
-
 	switch (cmd->opcode) {
+	case MGPU_OP_FENCE:
+	case MGPU_OP_TIMESTAMP:
+		value = cmd->opcode == MGPU_OP_FENCE ? cmd->arg[1] : fake_clock;
+		FUZZ_CHECK(write && iova == cmd->arg[0] && len == 8 &&
+			   !memcmp(data, &value, 8),
+			   "fence DMA %#llx+%zu", (unsigned long long)iova, len);
+		return 0;
 	case MGPU_OP_COPY:
 		base = write ? cmd->arg[1] : cmd->arg[0];
 		FUZZ_CHECK(write ? cmd->flags & MGPU_F_DST_SYSMEM :
 				   cmd->flags & MGPU_F_SRC_SYSMEM,
 			   "DMA %s for a VRAM operand", write ? "write" : "read");
 		break;
-	case MGPU_OP_FILL:
+	default:	/* FILL */
 		base = cmd->arg[0];
-		FUZZ_CHECK(write && cmd->flags & MGPU_F_DST_SYSMEM,
-			   "FILL DMA");
+		FUZZ_CHECK(write, "FILL reads guest memory");
 		break;
-	default:
-		FUZZ_CHECK(0, "DMA by opcode %u", cmd->opcode);
 	}
 	/* Inside the operand: [iova, iova + len) in [base, base + size). */
 	FUZZ_CHECK(iova >= base && (u128)iova + len <= (u128)base +
@@ -203,9 +223,6 @@ int vfio_dma_rw(struct vfio_device *vdev, u64 iova, void *data, size_t len,
 	return 0;
 }
 
-static const u64 fake_clock = 0x1122334455667788ULL;
-static u32 irqs_raised;
-
 u64 ktime_get_ns(void)
 {
 	return fake_clock;
@@ -217,21 +234,10 @@ void mgpu_irq_raise(struct mgpu_vgpu *vgpu, u32 cause)
 	irqs_raised++;
 }
 
-static void *fuzz_vram;
-
-static void *vram_vaddr(struct mgpu_parent *parent)
-{
-	return fuzz_vram;
-}
-
-static const struct mgpu_backend_ops fuzz_ops = {
-	.name = "fuzz",
-	.vram_vaddr = vram_vaddr,
-};
-
-static struct mgpu_parent parent = { .ops = &fuzz_ops };
+static struct pvram pv;
 static struct mgpu_vgpu vgpu;
-static struct mgpu_engine engine;
+/* The scratch buffers of the DMA thread and of the engine, exact sizes. */
+static void *bounce, *engine_scratch;
 
 static s32 get_s32(const u8 *p)
 {
@@ -241,7 +247,32 @@ static s32 get_s32(const u8 *p)
 	return v;
 }
 
-/* The expected VRAM after @cmd ran, from @snap; false: not checked. */
+/* The VRAM range @cmd writes: [*off, *off + return value). */
+static u64 written_range(const struct mgpu_cmd *cmd, u64 *off)
+{
+	const struct mgpu_cmd_gemm *g = (const void *)cmd;
+
+	*off = 0;
+	switch (cmd->opcode) {
+	case MGPU_OP_COPY:
+		*off = cmd->arg[1];
+		return cmd->flags & MGPU_F_DST_SYSMEM ? 0 : cmd->arg[2];
+	case MGPU_OP_FILL:
+		*off = cmd->arg[0];
+		return cmd->flags & MGPU_F_DST_SYSMEM ? 0 : cmd->arg[1];
+	case MGPU_OP_FENCE:
+	case MGPU_OP_TIMESTAMP:
+		*off = cmd->arg[0];
+		return cmd->flags & MGPU_F_DST_SYSMEM ? 0 : 8;
+	case MGPU_OP_GEMM:
+		*off = g->c;
+		return (u64)g->m * g->n * 4;
+	default:
+		return 0;
+	}
+}
+
+/* The expected VRAM after @cmd ran, from @snap; false: C not known. */
 static bool expected_vram(const struct mgpu_cmd *cmd, const u8 *snap,
 			  u8 *want, u64 size)
 {
@@ -305,32 +336,51 @@ static u64 exec_bytes(const struct mgpu_cmd *cmd)
 	return 0;
 }
 
-/* Run an accepted command on a VRAM of @size bytes; check its effects. */
-static void execute(const struct mgpu_cmd *cmd, u64 size, u8 fail_at)
+/*
+ * Run an accepted command on a VRAM slice of @size bytes, one page into
+ * the parent's VRAM, whose pages in @unbacked start untouched (reading
+ * zero), with @allocs page allocations before host memory runs out (0:
+ * never); check its effects.
+ */
+static void execute(const struct mgpu_cmd *cmd, u64 size, u8 fail_at,
+		    u8 unbacked, u8 allocs)
 {
-	const struct mgpu_cmd_gemm *g = (const void *)cmd;
-	u8 *vram = malloc(size), *snap = malloc(size), *want = malloc(size);
-	u64 progress = 0, last = 0, i, steps;
-	bool exact, dma_failed = false;
+	u64 progress = 0, last = 0, i, steps, woff, wlen, npages;
+	u8 *snap = malloc(size), *want = malloc(size), b;
+	bool was_backed[EXEC_MAX / PAGE_SIZE + 1], exact, ok;
+	unsigned int refused;
 	int ret;
 
-	FUZZ_CHECK(vram && snap && want, "out of memory");
+	FUZZ_CHECK(snap && want, "out of memory");
+	npages = DIV_ROUND_UP(size, PAGE_SIZE);
+	pvram_init(&pv, PAGE_SIZE * (npages + 2), PAGE_SIZE, size);
+	for (i = 0; i < size; i++) {
+		if (unbacked >> (i / PAGE_SIZE) & 1)
+			continue;
+		b = vram_init_byte(i);
+		pvram_store(&pv, i, &b, 1);
+	}
 	for (i = 0; i < size; i++)
-		vram[i] = vram_init_byte(i);
-	memcpy(snap, vram, size);
+		snap[i] = pvram_byte(&pv, i);
+	for (i = 0; i < npages; i++)
+		was_backed[i] = pvram_backed(&pv, i * PAGE_SIZE);
+	pv.allocs_left = allocs ? allocs - 1 : ~0U;
 
 	memset(&vgpu, 0, sizeof(vgpu));
-	vgpu.parent = &parent;
+	vgpu.parent = &pv.parent;
+	vgpu.vram_offset = PAGE_SIZE;
 	vgpu.vram_size = size;
-	fuzz_vram = vram;
 	memset(&dma, 0, sizeof(dma));
 	dma.cmd = cmd;
 	dma.snap = snap;
 	dma.fail_at = fail_at;
 	irqs_raised = 0;
 
+	FUZZ_CHECK(mgpu_cmd_needs_dma(cmd) == touches_guest(cmd),
+		   "needs_dma of opcode %u flags %#x", cmd->opcode, cmd->flags);
 	for (steps = 0;; steps++) {
-		ret = mgpu_cmd_step(&engine, &vgpu, cmd, &progress);
+		ret = mgpu_cmd_step(touches_guest(cmd) ? bounce :
+				    engine_scratch, &vgpu, cmd, &progress);
 		if (ret != MGPU_CMD_MORE)
 			break;
 		/* Progress only moves forward: every command ends. */
@@ -338,14 +388,18 @@ static void execute(const struct mgpu_cmd *cmd, u64 size, u8 fail_at)
 			   (unsigned long long)steps);
 		last = progress;
 	}
-	if (ret == MGPU_ERR_DMA) {
+	refused = pv.refused;
+	if (ret == MGPU_ERR_DMA)
 		FUZZ_CHECK(fail_at && dma.calls == fail_at, "spurious DMA error");
-		dma_failed = true;
-	} else {
-		FUZZ_CHECK(ret == MGPU_CMD_DONE, "step returned %d", ret);
-	}
+	else if (ret == MGPU_ERR_NO_MEMORY)
+		FUZZ_CHECK(refused, "NO_MEMORY without a refused allocation");
+	else
+		FUZZ_CHECK(ret == MGPU_CMD_DONE && !refused,
+			   "step returned %d, %u allocations refused", ret,
+			   refused);
 
-	if (!dma_failed) {
+	ok = ret == MGPU_CMD_DONE;
+	if (ok) {
 		if (cmd->opcode == MGPU_OP_COPY &&
 		    cmd->flags & MGPU_F_DST_SYSMEM)
 			FUZZ_CHECK(dma.written == cmd->arg[2], "COPY wrote %llu",
@@ -354,17 +408,15 @@ static void execute(const struct mgpu_cmd *cmd, u64 size, u8 fail_at)
 		    cmd->flags & MGPU_F_DST_SYSMEM)
 			FUZZ_CHECK(dma.written == cmd->arg[1], "FILL wrote %llu",
 				   (unsigned long long)dma.written);
-		dma.completing = true;
-		dma.value = cmd->opcode == MGPU_OP_FENCE ? cmd->arg[1] :
-			    fake_clock;
 		mutex_lock(&vgpu.lock);
 		ret = mgpu_cmd_complete(&vgpu, cmd);
-		if (ret == MGPU_ERR_DMA) {
-			FUZZ_CHECK(fail_at && dma.calls == fail_at,
-				   "spurious DMA error on completion");
-			dma_failed = true;
+		if (ret == MGPU_ERR_NO_MEMORY) {
+			FUZZ_CHECK(pv.refused > refused,
+				   "NO_MEMORY on completion, nothing refused");
+			ok = false;
 		} else {
-			FUZZ_CHECK(!ret, "complete returned %d", ret);
+			FUZZ_CHECK(!ret && pv.refused == refused,
+				   "complete returned %d", ret);
 			FUZZ_CHECK(irqs_raised ==
 				   (cmd->opcode == MGPU_OP_FENCE &&
 				    cmd->flags & MGPU_F_IRQ),
@@ -375,24 +427,36 @@ static void execute(const struct mgpu_cmd *cmd, u64 size, u8 fail_at)
 		mutex_unlock(&vgpu.lock);
 	}
 
-	if (!dma_failed) {
-		exact = expected_vram(cmd, snap, want, size);
-		/* fp32 GEMM: C is not checked, the rest must not change. */
-		if (!exact)
-			memcpy(want + g->c, vram + g->c, (u64)g->m * g->n * 4);
-		for (i = 0; i < size; i++)
-			FUZZ_CHECK(vram[i] == want[i],
-				   "VRAM byte %#llx is %#x, not %#x",
-				   (unsigned long long)i, vram[i], want[i]);
+	wlen = written_range(cmd, &woff);
+	exact = expected_vram(cmd, snap, want, size);
+	for (i = 0; i < size; i++) {
+		bool inside = i >= woff && i - woff < wlen;
+
+		/* A failed command may have done part of its writes. */
+		if (inside && (!ok || !exact))
+			continue;
+		FUZZ_CHECK(pvram_byte(&pv, i) == (inside ? want[i] : snap[i]),
+			   "VRAM byte %#llx is %#x, not %#x",
+			   (unsigned long long)i, pvram_byte(&pv, i),
+			   inside ? want[i] : snap[i]);
 	}
+	/* Only what is written is backed: reads leave pages untouched. */
+	for (i = 0; i < npages; i++)
+		FUZZ_CHECK(was_backed[i] || !pvram_backed(&pv, i * PAGE_SIZE) ||
+			   (wlen && woff < (i + 1) * PAGE_SIZE &&
+			    i * PAGE_SIZE < woff + wlen),
+			   "page %llu backed by a command that does not write it",
+			   (unsigned long long)i);
+	pvram_fini(&pv);
 	free(want);
 	free(snap);
-	free(vram);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	engine.bounce = malloc(MGPU_BOUNCE_SIZE);
+	bounce = malloc(MGPU_BOUNCE_SIZE);
+	engine_scratch = malloc(MGPU_GEMM_SCRATCH_SIZE);
+	FUZZ_CHECK(bounce && engine_scratch, "out of memory");
 	return 0;
 }
 
@@ -421,6 +485,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			   "returned %d, expected one of %#x", ret, want);
 
 	if (!ret && vram_size <= EXEC_MAX && exec_bytes(&cmd) <= EXEC_MAX)
-		execute(&cmd, vram_size, in[IN_DMA_FAIL]);
+		execute(&cmd, vram_size, in[IN_DMA_FAIL], in[IN_UNBACKED],
+			in[IN_ALLOCS]);
 	return 0;
 }

@@ -13,22 +13,20 @@
  * including narrow writes (merged; INT_STATUS with zeroes; TAIL and CTRL
  * ignored) and the checks on enable.  Every read is compared with the
  * model, and after every operation every register is.  The queues are an
- * array of exactly NUM_QUEUES entries and the polled tail is read from a
- * VRAM slice that ends where its heap buffer ends, so AddressSanitizer
- * sees any access outside them.  The engine does not run: HEAD and
+ * array of exactly NUM_QUEUES entries and the polled tail is read from
+ * paged VRAM (pvram.c), so AddressSanitizer and the slice check see any
+ * access outside them.  The engine does not run: HEAD and
  * COMPLETED stay 0.
  */
-#include "fuzz.h"
+#include "pvram.h"
 
-#define VRAM_MAX	(64ULL << 20)
 #define OP_SIZE		4
 
 /* engine.c's module parameter */
 unsigned int mgpu_cmd_budget_ms = 2000;
 
-static struct mgpu_parent parent;
+static struct pvram pv;
 static struct mgpu_vgpu vgpu;
-static u8 *vram_buf;
 static unsigned int kicks;
 static const u64 fake_clock = 0x0123456789abcdefULL;
 
@@ -49,7 +47,7 @@ u64 ktime_get_ns(void)
 
 void mgpu_engine_kick(struct mgpu_parent *p)
 {
-	FUZZ_CHECK(p == &parent, "kick");
+	FUZZ_CHECK(p == &pv.parent, "kick");
 	kicks++;
 }
 
@@ -70,16 +68,6 @@ void mgpu_irq_set_mask(struct mgpu_vgpu *v, u32 mask)
 	FUZZ_CHECK(v->lock.locked, "INT_MASK without the lock");
 	v->int_mask = mask & (MGPU_INT_FENCE | MGPU_INT_ERROR);
 }
-
-static void *vram_vaddr(struct mgpu_parent *p)
-{
-	return vram_buf;
-}
-
-static const struct mgpu_backend_ops fuzz_ops = {
-	.name = "fuzz",
-	.vram_vaddr = vram_vaddr,
-};
 
 /* ---- the model ---- */
 
@@ -118,7 +106,7 @@ static u32 model_read(u32 reg)
 
 	switch (reg) {
 	case 0x00: return 0x5550474d;
-	case 0x04: return 0x00010001;
+	case 0x04: return MGPU_VERSION;
 	case 0x08: return (u32)vgpu.vram_size;
 	case 0x0c: return vgpu.vram_size >> 32;
 	case 0x10: return vgpu.nr_queues;
@@ -272,18 +260,12 @@ static void check_model(void)
 	}
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	vram_buf = malloc(VRAM_MAX);
-	FUZZ_CHECK(vram_buf, "no memory for VRAM");
-	return 0;
-}
-
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
 	u8 buf[64 + 4], got[64 + 4];
 	unsigned int order, n, i, kick, q;
-	bool polling, got_polling, work, want;
+	unsigned int hint;
+	bool polling, work, want;
 	size_t in = 2;
 	u32 pos, tail;
 	ssize_t ret;
@@ -294,14 +276,15 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	order = data[0] % MGPU_NR_TYPES;
 	memset(&vgpu, 0, sizeof(vgpu));
 	memset(&m, 0, sizeof(m));
-	parent.ops = &fuzz_ops;
-	parent.types[order].order = order;
-	parent.types[order].parent = &parent;
-	vgpu.parent = &parent;
-	vgpu.type = &parent.types[order];
 	vgpu.vram_size = (1ULL << 20) << (data[0] / MGPU_NR_TYPES % 7);
-	/* The slice ends where the buffer ends. */
-	vgpu.vram_offset = VRAM_MAX - vgpu.vram_size;
+	/* The slice starts a page into the parent's VRAM, a page before its end. */
+	vgpu.vram_offset = PAGE_SIZE;
+	pvram_init(&pv, vgpu.vram_size + 2 * PAGE_SIZE, PAGE_SIZE,
+		   vgpu.vram_size);
+	pv.parent.types[order].order = order;
+	pv.parent.types[order].parent = &pv.parent;
+	vgpu.parent = &pv.parent;
+	vgpu.type = &pv.parent.types[order];
 	vgpu.nr_queues = 1U << (data[1] % 9);	/* 1 to 256 */
 	vgpu.queues = calloc(vgpu.nr_queues, sizeof(*vgpu.queues));
 	FUZZ_CHECK(vgpu.queues, "no memory for queues");
@@ -338,8 +321,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			q = data[in - 1] % vgpu.nr_queues;
 			if ((u64)m.q[q].tail_addr + 4 <= vgpu.vram_size &&
 			    !(m.q[q].tail_addr % 4))
-				memcpy(vram_buf + vgpu.vram_offset +
-				       m.q[q].tail_addr, &tail, 4);
+				pvram_store(&pv, m.q[q].tail_addr, &tail, 4);
 			break;
 		case 6:	/* the engine looks for work */
 			polling = false;
@@ -351,9 +333,10 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 					continue;
 				if (w->ctrl & MGPU_QCTRL_TAIL_POLL) {
 					polling = true;
-					memcpy(&tail, vram_buf +
-					       vgpu.vram_offset + w->tail_addr,
-					       4);
+					/* never touched: reads as zero */
+					for (i = 0, tail = 0; i < 4; i++)
+						tail |= (u32)pvram_byte(&pv,
+							w->tail_addr + i) << (8 * i);
 					if (tail >= w->ring_size) {
 						model_stop(w, MGPU_ERR_BAD_TAIL);
 						continue;
@@ -362,11 +345,12 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 				}
 				want |= w->head != w->tail;
 			}
-			got_polling = false;
-			work = mgpu_queue_any_work(&vgpu, &got_polling);
+			hint = 0;
+			work = mgpu_queue_any_work(&vgpu, &hint);
 			FUZZ_CHECK(work == want, "any_work %d, model %d", work,
 				   want);
-			FUZZ_CHECK(got_polling == polling, "polling");
+			FUZZ_CHECK(hint == (polling ? MGPU_HINT_POLL : 0),
+				   "hint %#x", hint);
 			break;
 		case 7:	/* reset: every queue stops, registers clear */
 			mutex_lock(&vgpu.lock);
@@ -381,5 +365,6 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		check_model();
 	}
 	free(vgpu.queues);
+	pvram_fini(&pv);
 	return 0;
 }

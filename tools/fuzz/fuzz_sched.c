@@ -33,7 +33,7 @@ u64 ktime_get_ns(void)
 	return now;
 }
 
-bool mgpu_queue_any_work(struct mgpu_vgpu *vgpu, bool *polling)
+bool mgpu_queue_any_work(struct mgpu_vgpu *vgpu, unsigned int *hint)
 {
 	return has_work[vgpu - vgpus];
 }
@@ -100,8 +100,8 @@ static void pick(struct mgpu_engine *e, u8 overrun)
 {
 	struct mgpu_vgpu *order[MAX_VGPUS], *v, *found;
 	u64 run_ns = 0, wait_ns = 0, left, ns, w;
-	bool polling = false, period_over, may;
-	unsigned int n = 0, i;
+	unsigned int n = 0, i, hint = 0;
+	bool period_over, may;
 
 	/* The round-robin order before the pick. */
 	list_for_each_entry(v, &e->vgpus, engine_node)
@@ -110,7 +110,7 @@ static void pick(struct mgpu_engine *e, u8 overrun)
 	period_over = !e->period_ns ||
 		      (u128)now >= (u128)e->period_start + e->period_ns;
 
-	found = mgpu_sched_pick(e, &polling, &run_ns, &wait_ns);
+	found = mgpu_sched_pick(e, &hint, &run_ns, &wait_ns);
 	FUZZ_CHECK(!e->lock.locked, "engine lock left held");
 	if (period_over)
 		FUZZ_CHECK(e->period_start == now, "no new period");

@@ -17,15 +17,16 @@ KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
 U64 = (1 << 64) - 1
 
 
-def cmd(vram, op, flags=0, args=(), dma_fail=0):
+def cmd(vram, op, flags=0, args=(), dma_fail=0, unbacked=0, allocs=0):
     args = list(args) + [0] * (7 - len(args))
     return (struct.pack('<QII7Q', vram, op, flags, *args) +
-            bytes([dma_fail]))
+            bytes([dma_fail, unbacked, allocs]))
 
 
-def gemm(vram, flags, a, b, c, m, n, k, alpha=1, beta=0, reserved=(0, 0, 0)):
+def gemm(vram, flags, a, b, c, m, n, k, alpha=1, beta=0, reserved=(0, 0, 0),
+         unbacked=0):
     return (struct.pack('<QIIQQQ8I', vram, GEMM, flags, a, b, c, m, n, k,
-                        alpha, beta, *reserved) + b'\0')
+                        alpha, beta, *reserved) + bytes([0, unbacked, 0]))
 
 
 def claim(order):
@@ -127,6 +128,14 @@ CORPUS = {
         'timestamp': cmd(4 * KIB, TIMESTAMP, 0, [64]),
         'timestamp-bad-arg': cmd(4 * KIB, TIMESTAMP, 0, [64, 1]),
         'copy-vram': cmd(16 * KIB, COPY, 0, [0, 8 * KIB, 8 * KIB]),
+        'copy-untouched-src': cmd(16 * KIB, COPY, 0, [100, 9000, 6000],
+                                  unbacked=0b0111),
+        'copy-nomem': cmd(16 * KIB, COPY, F_SRC_SYS, [0, 5000, 9000],
+                          unbacked=0b1110, allocs=2),
+        'fill-nomem': cmd(16 * KIB, FILL, 0, [4096, 8192, 1],
+                          unbacked=0b0110, allocs=1),
+        'fence-untouched-nomem': cmd(4 * KIB, FENCE, F_IRQ, [64, 9],
+                                     unbacked=1, allocs=1),
         'copy-overlap': cmd(16 * KIB, COPY, 0, [0, 4 * KIB, 8 * KIB]),
         'copy-to-sys': cmd(16 * KIB, COPY, F_DST_SYS, [100, 1 << 40, 999]),
         'copy-from-sys': cmd(16 * KIB, COPY, F_SRC_SYS, [1 << 40, 3, 5000]),
@@ -143,6 +152,8 @@ CORPUS = {
                          0x3f800000, 0x3f000000),
         'gemm-i8': gemm(16 * KIB, F_INT8, 0, 1024, 4096, 17, 31, 40, 3, 2),
         'gemm-i8-one': gemm(16 * KIB, F_INT8, 12, 16, 20, 1, 1, 1, 5, 7),
+        'gemm-i8-untouched': gemm(16 * KIB, F_INT8, 4000, 8100, 12000, 9,
+                                  13, 70, 3, 2, unbacked=0b1010),
         'gemm-overlap': gemm(16 * KIB, 0, 0, 1024, 0, 8, 8, 8),
         'gemm-max-dim': gemm(64 * GIB, F_INT8, 0, 64 * MIB, 1 * GIB,
                              8192, 8192, 8192),

@@ -34,6 +34,9 @@
 #pragma weak mgpu_queue_read
 #pragma weak mgpu_queue_write
 #pragma weak mgpu_cmd_budget_ms
+#pragma weak mgpu_dma_rw
+#pragma weak mgpu_dma_pending
+#pragma weak mgpu_dma_cancel
 
 struct mdev_driver mgpu_mdev_driver;
 
@@ -81,6 +84,24 @@ void mgpu_vgpu_user_reset(struct mgpu_vgpu *vgpu)
 }
 
 void mgpu_irq_set_mask(struct mgpu_vgpu *vgpu, u32 mask)
+{
+	UNREACHABLE();
+}
+
+int mgpu_dma_rw(struct mgpu_vgpu *vgpu, u64 iova, void *buf, size_t len,
+		bool write)
+{
+	UNREACHABLE();
+	return MGPU_ERR_DMA;
+}
+
+bool mgpu_dma_pending(struct mgpu_vgpu *vgpu, struct mgpu_queue *q)
+{
+	UNREACHABLE();
+	return false;
+}
+
+void mgpu_dma_cancel(struct mgpu_vgpu *vgpu, bool wait)
 {
 	UNREACHABLE();
 }
@@ -149,7 +170,7 @@ void mgpu_engine_kick(struct mgpu_parent *parent)
 	UNREACHABLE();
 }
 
-bool mgpu_queue_any_work(struct mgpu_vgpu *vgpu, bool *polling)
+bool mgpu_queue_any_work(struct mgpu_vgpu *vgpu, unsigned int *hint)
 {
 	UNREACHABLE();
 	return false;

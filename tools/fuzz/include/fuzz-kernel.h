@@ -188,6 +188,20 @@ static inline void mutex_destroy(struct mutex *m)
 		abort();
 }
 
+static inline bool mutex_trylock(struct mutex *m)
+{
+	if (m->locked)
+		return false;
+	m->locked = 1;
+	return true;
+}
+
+/* Spinlocks: the same single-threaded dummy. */
+#define spinlock_t		struct mutex
+#define spin_lock(l)		mutex_lock(l)
+#define spin_unlock(l)		mutex_unlock(l)
+#define spin_lock_init(l)	mutex_init(l)
+
 #define lockdep_assert_held(l)	\
 	MGPU_FUZZ_BUG(!(l)->locked, "lockdep_assert_held(" #l ") not held")
 
@@ -271,6 +285,32 @@ static inline bool list_empty(const struct list_head *h)
 	for (pos = list_entry((head)->next, typeof(*pos), member);	\
 	     &pos->member != (head);					\
 	     pos = list_entry(pos->member.next, typeof(*pos), member))
+
+/* Error pointers */
+#define MAX_ERRNO		4095
+#define IS_ERR_VALUE(x)		((unsigned long)(x) >= (unsigned long)-MAX_ERRNO)
+
+static inline void *ERR_PTR(long error)
+{
+	return (void *)error;
+}
+
+static inline long PTR_ERR(const void *ptr)
+{
+	return (long)ptr;
+}
+
+static inline bool IS_ERR(const void *ptr)
+{
+	return IS_ERR_VALUE(ptr);
+}
+
+static inline bool IS_ERR_OR_NULL(const void *ptr)
+{
+	return !ptr || IS_ERR_VALUE(ptr);
+}
+
+#define offset_in_page(p)	((unsigned long)(p) & ~PAGE_MASK)
 
 /* Arithmetic */
 #define hweight32(w)		__builtin_popcount((u32)(w))
@@ -430,6 +470,12 @@ static inline unsigned long copy_to_user(void *to, const void *from,
 					 unsigned long n)
 {
 	memcpy(to, from, n);
+	return 0;
+}
+
+static inline unsigned long clear_user(void *to, unsigned long n)
+{
+	memset(to, 0, n);
 	return 0;
 }
 
