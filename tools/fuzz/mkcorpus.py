@@ -112,6 +112,10 @@ def regs(geometry, queues, *steps):
 Q = 0x1000
 
 
+def bar2(kind, a, b):
+    return struct.pack('<BHH', kind, a, b)
+
+
 CORPUS = {
     'cmd': {
         'nop': cmd(16 * KIB, NOP),
@@ -233,6 +237,15 @@ CORPUS = {
         'empty-at-end': struct.pack('<3Q', 16 * KIB, 16 * KIB, 0),
         'wrap': struct.pack('<3Q', U64, U64, 1),
         'wrap-len': struct.pack('<3Q', 4096, 8, U64 - 7),
+        'bar2-rw': struct.pack('<3Q', 0, 0, 0) + bytes([0x23]) +
+        bar2(1, 100, 5000) + bar2(0, 0, 9000) + bar2(5, 0, 0) +
+        bar2(0, 4000, 200),
+        'bar2-mmap-fault': struct.pack('<3Q', 0, 0, 0) + bytes([0x07]) +
+        bar2(1, 8192, 100) + bar2(2 | 0x10, 0x0105, 3) + bar2(3, 1, 0) +
+        bar2(3, 2, 0) + bar2(4, 1, 0) + bar2(3, 0, 0),
+        'bar2-mmap-rejected': struct.pack('<3Q', 0, 0, 0) + bytes([0x03]) +
+        bar2(2, 0, 1) + bar2(2 | 0x30, 0, 1) + bar2(2 | 0x10, 0x0200, 2) +
+        bar2(2 | 0x10, 0x0400, 0),
     },
 }
 

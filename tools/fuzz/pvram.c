@@ -42,6 +42,35 @@ static void *pvram_kaddr(struct mgpu_parent *parent, u64 offset, bool alloc)
 	return *page + offset_in_page(offset);
 }
 
+/* A page frame number that names the parent's page, for the checks. */
+static int pvram_pfn(struct mgpu_parent *parent, u64 offset,
+		     unsigned long *pfn)
+{
+	void *p = pvram_kaddr(parent, offset, true);
+
+	if (IS_ERR(p))
+		return PTR_ERR(p);
+	*pfn = PVRAM_PFN_BASE + (offset >> PAGE_SHIFT);
+	return 0;
+}
+
+static void pvram_discard(struct mgpu_parent *parent, u64 offset, u64 size)
+{
+	struct pvram *v = to_pvram(parent);
+	u64 i;
+
+	FUZZ_CHECK(offset == v->slice_off && size == v->slice_size,
+		   "discard of [%#llx, +%#llx), not the slice",
+		   (unsigned long long)offset, (unsigned long long)size);
+	for (i = offset >> PAGE_SHIFT;
+	     i < DIV_ROUND_UP(offset + size, PAGE_SIZE); i++) {
+		if (v->pages[i])
+			v->nr_backed--;
+		free(v->pages[i]);
+		v->pages[i] = NULL;
+	}
+}
+
 static u64 pvram_resident(struct mgpu_parent *parent)
 {
 	return to_pvram(parent)->nr_backed * PAGE_SIZE;
@@ -50,6 +79,8 @@ static u64 pvram_resident(struct mgpu_parent *parent)
 static const struct mgpu_backend_ops pvram_ops = {
 	.name = "fuzz",
 	.vram_kaddr = pvram_kaddr,
+	.vram_pfn = pvram_pfn,
+	.vram_discard = pvram_discard,
 	.vram_resident = pvram_resident,
 };
 

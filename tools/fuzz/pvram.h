@@ -12,6 +12,9 @@
 
 #include "fuzz.h"
 
+/* pfn of the parent's page 0 */
+#define PVRAM_PFN_BASE	0x100000UL
+
 struct pvram {
 	struct mgpu_parent parent;
 	u64 size;		/* the parent's VRAM */

@@ -419,6 +419,10 @@ struct vfio_device {
 	struct device *dev;
 };
 
+#define VFIO_PCI_BAR0_REGION_INDEX	0
+#define VFIO_PCI_BAR2_REGION_INDEX	2
+#define VFIO_PCI_CONFIG_REGION_INDEX	7
+
 /* Memory management: what vram.c's mmap and fault paths name. */
 #define VM_SHARED		0x00000008UL
 #define VM_MAYEXEC		0x00000040UL
@@ -428,6 +432,7 @@ struct vfio_device {
 #define VM_DONTEXPAND		0x00040000UL
 #define VM_DONTDUMP		0x04000000UL
 #define VM_FAULT_SIGBUS		0x000002U
+#define VM_FAULT_NOPAGE		0x000100U
 
 struct vm_area_struct;
 
