@@ -15,6 +15,9 @@
 #                      and udev rule (DESTDIR, PREFIX=/usr/local)
 #   make check-mgpuctl mgpuctl's host tests only (fake sysfs, seconds)
 #   make check         everything, on every kernel, in QEMU (see scripts/ci.sh)
+#   make fuzz          build tools/fuzz and run every fuzz target for
+#                      FUZZ_RUNS executions (10^7; make check does a short
+#                      run, scripts/fuzz-check.sh)
 #   make demo          boot the newest kernel, create one vGPU per type and
 #                      run a nested VM with a workload on one of them
 #   make bench         boot the newest kernel and run tools/bench/mgpu-bench:
@@ -77,6 +80,12 @@ distclean: clean
 check:
 	@scripts/ci.sh check
 
+FUZZ_OUT := $(CURDIR)/build/fuzz/
+
+fuzz:
+	@scripts/deps.sh
+	$(MAKE) -C tools/fuzz OUTPUT=$(FUZZ_OUT) fuzz
+
 demo:
 	@scripts/ci.sh demo
 
@@ -118,4 +127,4 @@ dkms-remove:
 
 .PHONY: dkms-src dkms-install dkms-remove
 .PHONY: all module install clean distclean check demo bench sparse modules-all selftests \
-	mgpuctl install-mgpuctl check-mgpuctl
+	mgpuctl install-mgpuctl check-mgpuctl fuzz

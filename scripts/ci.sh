@@ -139,6 +139,9 @@ esac
 # and stage its guest tests for the initramfs.
 "$S/mgpuctl-tests.sh" || true
 
+# Fuzz targets (tools/fuzz): a short run each, counted as "fuzz" by check.sh.
+"$S/fuzz-check.sh" || true
+
 boot_one() {
 	v=$1
 	if [ ! -f "$MGPU_BUILD/$v/mod/mgpu.ko" ]; then
@@ -187,4 +190,4 @@ else
 fi
 
 # shellcheck disable=SC2086
-exec "$S/check.sh" $vers host dkms
+exec "$S/check.sh" $vers host dkms fuzz

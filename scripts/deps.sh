@@ -10,8 +10,9 @@ set -eu
 # mgpuctl: libudev-dev, libpci-dev, pkg-config; python3-docutils for
 # its man page (rst2man), python3 for its JSON checks; mdevctl for the
 # interoperability tests in the guest.  dkms: the DKMS builds of make check.
+# clang-14, libclang-rt-14-dev (libFuzzer, sanitizers): tools/fuzz.
 ensure_pkgs make gcc gcc-12 libc6-dev bc sparse dwarves \
 	qemu-system-x86 busybox-static cpio kmod xz-utils gzip \
 	coreutils findutils file linux-source-6.12 \
 	libudev-dev libpci-dev pkg-config python3 python3-docutils mdevctl \
-	dkms
+	dkms clang-14 libclang-rt-14-dev

@@ -1,0 +1,491 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Fuzz target: command validation and execution (kernel/cmd.c, with
+ * kernel/vram.c and the GEMM kernels, compiled unchanged).
+ *
+ * Input: u64 VRAM size, a 64-byte command, one byte that makes the n-th
+ * guest memory access fail (0: none), one byte of VRAM pages never
+ * touched (bit n: page n reads as zero), one byte of page allocations
+ * before host memory runs out (0: never).  Short inputs are zero-padded.
+ *
+ * Oracle: Documentation/device-model.rst ("Commands", "Errors") restated
+ * here with 128-bit arithmetic.  It lists every error the command earns;
+ * mgpu_cmd_validate() must return 0 if there is none, else one of them.
+ * A command it accepts on a VRAM of at most EXEC_MAX bytes is then run
+ * step by step against paged VRAM (pvram.c: every page a heap object of
+ * its own, every offset checked against the slice) and scratch buffers
+ * of exactly their documented sizes, so AddressSanitizer sees any byte
+ * outside them; its effects are compared with what the command should
+ * have done, and no page it does not write may get backed.
+ */
+#include "pvram.h"
+
+#define EXEC_MAX	(16 * 1024)
+#define IN_VRAM		0
+#define IN_CMD		8
+#define IN_DMA_FAIL	(IN_CMD + sizeof(struct mgpu_cmd))
+#define IN_UNBACKED	(IN_DMA_FAIL + 1)
+#define IN_ALLOCS	(IN_UNBACKED + 1)
+#define IN_SIZE		(IN_ALLOCS + 1)
+
+#define ERR(e)		(1U << (e))
+
+static bool range_ok(u64 vram_size, u64 addr, u128 len)
+{
+	return (u128)addr + len <= vram_size;
+}
+
+static bool overlap(u64 a, u128 alen, u64 b, u128 blen)
+{
+	return alen && blen && a < (u128)b + blen && b < (u128)a + alen;
+}
+
+static bool args_zero(const struct mgpu_cmd *cmd, unsigned int from)
+{
+	for (; from < 7; from++)
+		if (cmd->arg[from])
+			return false;
+	return true;
+}
+
+/* The set of MGPU_ERR_* codes @cmd deserves on a VRAM of @vram bytes. */
+static u32 expected_errors(u64 vram, const struct mgpu_cmd *cmd)
+{
+	const struct mgpu_cmd_gemm *g = (const void *)cmd;
+	bool src_sys = cmd->flags & MGPU_F_SRC_SYSMEM;
+	bool dst_sys = cmd->flags & MGPU_F_DST_SYSMEM;
+	u128 a_len, b_len, c_len, esize;
+	u32 allowed, e = 0;
+
+	switch (cmd->opcode) {
+	case MGPU_OP_NOP:
+		if (cmd->flags || !args_zero(cmd, 0))
+			e |= ERR(MGPU_ERR_BAD_CMD);
+		break;
+	case MGPU_OP_FENCE:
+	case MGPU_OP_TIMESTAMP:
+		allowed = MGPU_F_DST_SYSMEM;
+		if (cmd->opcode == MGPU_OP_FENCE)
+			allowed |= MGPU_F_IRQ;
+		if (cmd->flags & ~allowed ||
+		    !args_zero(cmd, cmd->opcode == MGPU_OP_FENCE ? 2 : 1))
+			e |= ERR(MGPU_ERR_BAD_CMD);
+		if (cmd->arg[0] % 8)
+			e |= ERR(MGPU_ERR_ALIGN);
+		if (!dst_sys && !range_ok(vram, cmd->arg[0], 8))
+			e |= ERR(MGPU_ERR_VRAM_RANGE);
+		break;
+	case MGPU_OP_COPY:
+		if (cmd->flags & ~(MGPU_F_SRC_SYSMEM | MGPU_F_DST_SYSMEM) ||
+		    !args_zero(cmd, 3))
+			e |= ERR(MGPU_ERR_BAD_CMD);
+		if ((!src_sys && !range_ok(vram, cmd->arg[0], cmd->arg[2])) ||
+		    (!dst_sys && !range_ok(vram, cmd->arg[1], cmd->arg[2])))
+			e |= ERR(MGPU_ERR_VRAM_RANGE);
+		if (!src_sys && !dst_sys &&
+		    overlap(cmd->arg[0], cmd->arg[2], cmd->arg[1], cmd->arg[2]))
+			e |= ERR(MGPU_ERR_BAD_CMD);
+		break;
+	case MGPU_OP_FILL:
+		if (cmd->flags & ~MGPU_F_DST_SYSMEM || cmd->arg[2] >> 32 ||
+		    !args_zero(cmd, 3))
+			e |= ERR(MGPU_ERR_BAD_CMD);
+		if (cmd->arg[0] % 4 || cmd->arg[1] % 4)
+			e |= ERR(MGPU_ERR_ALIGN);
+		if (!dst_sys && !range_ok(vram, cmd->arg[0], cmd->arg[1]))
+			e |= ERR(MGPU_ERR_VRAM_RANGE);
+		break;
+	case MGPU_OP_GEMM:
+		if (g->flags & ~MGPU_F_GEMM_INT8 || g->reserved[0] ||
+		    g->reserved[1] || g->reserved[2] ||
+		    g->m < 1 || g->m > 8192 || g->n < 1 || g->n > 8192 ||
+		    g->k < 1 || g->k > 8192)
+			e |= ERR(MGPU_ERR_BAD_CMD);
+		if (g->a % 4 || g->b % 4 || g->c % 4)
+			e |= ERR(MGPU_ERR_ALIGN);
+		esize = g->flags & MGPU_F_GEMM_INT8 ? 1 : 4;
+		a_len = (u128)g->m * g->k * esize;
+		b_len = (u128)g->k * g->n * esize;
+		c_len = (u128)g->m * g->n * 4;
+		if (!range_ok(vram, g->a, a_len) ||
+		    !range_ok(vram, g->b, b_len) ||
+		    !range_ok(vram, g->c, c_len))
+			e |= ERR(MGPU_ERR_VRAM_RANGE);
+		if (overlap(g->c, c_len, g->a, a_len) ||
+		    overlap(g->c, c_len, g->b, b_len))
+			e |= ERR(MGPU_ERR_BAD_CMD);
+		break;
+	default:
+		e |= ERR(MGPU_ERR_BAD_OPCODE);
+		break;
+	}
+	return e;
+}
+
+/* ---- execution ---- */
+
+/* Guest memory: the byte at every IOVA is a function of the IOVA. */
+static u8 guest_byte(u64 iova)
+{
+	return (u8)((iova * 0x9e3779b97f4a7c15ULL) >> 56);
+}
+
+static u8 vram_init_byte(u64 off)
+{
+	return (u8)(off * 131 + 7);
+}
+
+static const u64 fake_clock = 0x1122334455667788ULL;
+static u32 irqs_raised;
+
+/* What the current command may do through mgpu_dma_rw(). */
+static struct {
+	const struct mgpu_cmd *cmd;
+	const u8 *snap;		/* VRAM before the command */
+	unsigned int calls;
+	unsigned int fail_at;	/* 1-based; 0: never fail */
+	u64 written;		/* bytes written to guest memory */
+} dma;
+
+/* Does a step of @cmd touch guest memory?  device-model.rst's flags. */
+static bool touches_guest(const struct mgpu_cmd *cmd)
+{
+	switch (cmd->opcode) {
+	case MGPU_OP_COPY:
+		return cmd->flags & (MGPU_F_SRC_SYSMEM | MGPU_F_DST_SYSMEM);
+	case MGPU_OP_FILL:
+	case MGPU_OP_FENCE:
+	case MGPU_OP_TIMESTAMP:
+		return cmd->flags & MGPU_F_DST_SYSMEM;
+	default:
+		return false;
+	}
+}
+
+/* dma.c: the guest's memory behind VFIO's emulated IOMMU. */
+int mgpu_dma_rw(struct mgpu_vgpu *vgpu, u64 iova, void *data, size_t len,
+		bool write)
+{
+	const struct mgpu_cmd *cmd = dma.cmd;
+	u64 base, src, i, value;
+	u8 *p = data;
+
+	FUZZ_CHECK(touches_guest(cmd), "guest memory access by opcode %u",
+		   cmd->opcode);
+	if (++dma.calls == dma.fail_at)
+		return MGPU_ERR_DMA;
+	FUZZ_CHECK(len, "empty DMA at %#llx", (unsigned long long)iova);
+
+	switch (cmd->opcode) {
+	case MGPU_OP_FENCE:
+	case MGPU_OP_TIMESTAMP:
+		value = cmd->opcode == MGPU_OP_FENCE ? cmd->arg[1] : fake_clock;
+		FUZZ_CHECK(write && iova == cmd->arg[0] && len == 8 &&
+			   !memcmp(data, &value, 8),
+			   "fence DMA %#llx+%zu", (unsigned long long)iova, len);
+		return 0;
+	case MGPU_OP_COPY:
+		base = write ? cmd->arg[1] : cmd->arg[0];
+		FUZZ_CHECK(write ? cmd->flags & MGPU_F_DST_SYSMEM :
+				   cmd->flags & MGPU_F_SRC_SYSMEM,
+			   "DMA %s for a VRAM operand", write ? "write" : "read");
+		break;
+	default:	/* FILL */
+		base = cmd->arg[0];
+		FUZZ_CHECK(write, "FILL reads guest memory");
+		break;
+	}
+	/* Inside the operand: [iova, iova + len) in [base, base + size). */
+	FUZZ_CHECK(iova >= base && (u128)iova + len <= (u128)base +
+		   cmd->arg[cmd->opcode == MGPU_OP_COPY ? 2 : 1],
+		   "DMA %#llx+%zu outside operand %#llx",
+		   (unsigned long long)iova, len, (unsigned long long)base);
+
+	if (!write) {
+		for (i = 0; i < len; i++)
+			p[i] = guest_byte(iova + i);
+		return 0;
+	}
+	dma.written += len;
+	for (i = 0; i < len; i++) {
+		u8 want;
+
+		if (cmd->opcode == MGPU_OP_FILL) {
+			want = (u8)(cmd->arg[2] >> (8 * ((iova + i) % 4)));
+		} else {
+			src = cmd->arg[0] + (iova - base) + i;
+			want = cmd->flags & MGPU_F_SRC_SYSMEM ?
+			       guest_byte(src) : dma.snap[src];
+		}
+		FUZZ_CHECK(p[i] == want, "byte %llu of a DMA write",
+			   (unsigned long long)i);
+	}
+	return 0;
+}
+
+u64 ktime_get_ns(void)
+{
+	return fake_clock;
+}
+
+void mgpu_irq_raise(struct mgpu_vgpu *vgpu, u32 cause)
+{
+	FUZZ_CHECK(cause == MGPU_INT_FENCE, "cause %#x", cause);
+	irqs_raised++;
+}
+
+static struct pvram pv;
+static struct mgpu_vgpu vgpu;
+/* The scratch buffers of the DMA thread and of the engine, exact sizes. */
+static void *bounce, *engine_scratch;
+
+static s32 get_s32(const u8 *p)
+{
+	s32 v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/* The VRAM range @cmd writes: [*off, *off + return value). */
+static u64 written_range(const struct mgpu_cmd *cmd, u64 *off)
+{
+	const struct mgpu_cmd_gemm *g = (const void *)cmd;
+
+	*off = 0;
+	switch (cmd->opcode) {
+	case MGPU_OP_COPY:
+		*off = cmd->arg[1];
+		return cmd->flags & MGPU_F_DST_SYSMEM ? 0 : cmd->arg[2];
+	case MGPU_OP_FILL:
+		*off = cmd->arg[0];
+		return cmd->flags & MGPU_F_DST_SYSMEM ? 0 : cmd->arg[1];
+	case MGPU_OP_FENCE:
+	case MGPU_OP_TIMESTAMP:
+		*off = cmd->arg[0];
+		return cmd->flags & MGPU_F_DST_SYSMEM ? 0 : 8;
+	case MGPU_OP_GEMM:
+		*off = g->c;
+		return (u64)g->m * g->n * 4;
+	default:
+		return 0;
+	}
+}
+
+/* The expected VRAM after @cmd ran, from @snap; false: C not known. */
+static bool expected_vram(const struct mgpu_cmd *cmd, const u8 *snap,
+			  u8 *want, u64 size)
+{
+	const struct mgpu_cmd_gemm *g = (const void *)cmd;
+	u64 i, j, p, dst = cmd->arg[1], len = cmd->arg[2];
+	u32 acc;
+
+	memcpy(want, snap, size);
+	switch (cmd->opcode) {
+	case MGPU_OP_COPY:
+		if (cmd->flags & MGPU_F_DST_SYSMEM)
+			break;
+		for (i = 0; i < len; i++)
+			want[dst + i] = cmd->flags & MGPU_F_SRC_SYSMEM ?
+					guest_byte(cmd->arg[0] + i) :
+					snap[cmd->arg[0] + i];
+		break;
+	case MGPU_OP_FILL:
+		if (cmd->flags & MGPU_F_DST_SYSMEM)
+			break;
+		for (i = 0; i < cmd->arg[1]; i++)
+			want[cmd->arg[0] + i] =
+				(u8)(cmd->arg[2] >> (8 * (i % 4)));
+		break;
+	case MGPU_OP_GEMM:
+		if (!(g->flags & MGPU_F_GEMM_INT8))
+			return false;
+		for (i = 0; i < g->m; i++) {
+			for (j = 0; j < g->n; j++) {
+				acc = (u32)g->beta *
+				      (u32)get_s32(snap + g->c + (i * g->n + j) * 4);
+				for (p = 0; p < g->k; p++)
+					acc += (u32)g->alpha *
+					       (u32)(s32)(s8)snap[g->a + i * g->k + p] *
+					       (u32)(s32)(s8)snap[g->b + p * g->n + j];
+				memcpy(want + g->c + (i * g->n + j) * 4, &acc, 4);
+			}
+		}
+		break;
+	case MGPU_OP_FENCE:
+	case MGPU_OP_TIMESTAMP:
+		if (cmd->flags & MGPU_F_DST_SYSMEM)
+			break;
+		memcpy(want + cmd->arg[0], cmd->opcode == MGPU_OP_FENCE ?
+		       &cmd->arg[1] : &fake_clock, 8);
+		break;
+	}
+	return true;
+}
+
+/*
+ * Bytes an accepted command moves: bounded by the VRAM size, except for
+ * guest memory to guest memory copies and fills of guest memory.
+ */
+static u64 exec_bytes(const struct mgpu_cmd *cmd)
+{
+	if (cmd->opcode == MGPU_OP_COPY)
+		return cmd->arg[2];
+	if (cmd->opcode == MGPU_OP_FILL)
+		return cmd->arg[1];
+	return 0;
+}
+
+/*
+ * Run an accepted command on a VRAM slice of @size bytes, one page into
+ * the parent's VRAM, whose pages in @unbacked start untouched (reading
+ * zero), with @allocs page allocations before host memory runs out (0:
+ * never); check its effects.
+ */
+static void execute(const struct mgpu_cmd *cmd, u64 size, u8 fail_at,
+		    u8 unbacked, u8 allocs)
+{
+	u64 progress = 0, last = 0, i, steps, woff, wlen, npages;
+	u8 *snap = malloc(size), *want = malloc(size), b;
+	bool was_backed[EXEC_MAX / PAGE_SIZE + 1], exact, ok;
+	unsigned int refused;
+	int ret;
+
+	FUZZ_CHECK(snap && want, "out of memory");
+	npages = DIV_ROUND_UP(size, PAGE_SIZE);
+	pvram_init(&pv, PAGE_SIZE * (npages + 2), PAGE_SIZE, size);
+	for (i = 0; i < size; i++) {
+		if (unbacked >> (i / PAGE_SIZE) & 1)
+			continue;
+		b = vram_init_byte(i);
+		pvram_store(&pv, i, &b, 1);
+	}
+	for (i = 0; i < size; i++)
+		snap[i] = pvram_byte(&pv, i);
+	for (i = 0; i < npages; i++)
+		was_backed[i] = pvram_backed(&pv, i * PAGE_SIZE);
+	pv.allocs_left = allocs ? allocs - 1 : ~0U;
+
+	memset(&vgpu, 0, sizeof(vgpu));
+	vgpu.parent = &pv.parent;
+	vgpu.vram_offset = PAGE_SIZE;
+	vgpu.vram_size = size;
+	memset(&dma, 0, sizeof(dma));
+	dma.cmd = cmd;
+	dma.snap = snap;
+	dma.fail_at = fail_at;
+	irqs_raised = 0;
+
+	FUZZ_CHECK(mgpu_cmd_needs_dma(cmd) == touches_guest(cmd),
+		   "needs_dma of opcode %u flags %#x", cmd->opcode, cmd->flags);
+	for (steps = 0;; steps++) {
+		ret = mgpu_cmd_step(touches_guest(cmd) ? bounce :
+				    engine_scratch, &vgpu, cmd, &progress);
+		if (ret != MGPU_CMD_MORE)
+			break;
+		/* Progress only moves forward: every command ends. */
+		FUZZ_CHECK(progress > last, "no progress at step %llu",
+			   (unsigned long long)steps);
+		last = progress;
+	}
+	refused = pv.refused;
+	if (ret == MGPU_ERR_DMA)
+		FUZZ_CHECK(fail_at && dma.calls == fail_at, "spurious DMA error");
+	else if (ret == MGPU_ERR_NO_MEMORY)
+		FUZZ_CHECK(refused, "NO_MEMORY without a refused allocation");
+	else
+		FUZZ_CHECK(ret == MGPU_CMD_DONE && !refused,
+			   "step returned %d, %u allocations refused", ret,
+			   refused);
+
+	ok = ret == MGPU_CMD_DONE;
+	if (ok) {
+		if (cmd->opcode == MGPU_OP_COPY &&
+		    cmd->flags & MGPU_F_DST_SYSMEM)
+			FUZZ_CHECK(dma.written == cmd->arg[2], "COPY wrote %llu",
+				   (unsigned long long)dma.written);
+		if (cmd->opcode == MGPU_OP_FILL &&
+		    cmd->flags & MGPU_F_DST_SYSMEM)
+			FUZZ_CHECK(dma.written == cmd->arg[1], "FILL wrote %llu",
+				   (unsigned long long)dma.written);
+		mutex_lock(&vgpu.lock);
+		ret = mgpu_cmd_complete(&vgpu, cmd);
+		if (ret == MGPU_ERR_NO_MEMORY) {
+			FUZZ_CHECK(pv.refused > refused,
+				   "NO_MEMORY on completion, nothing refused");
+			ok = false;
+		} else {
+			FUZZ_CHECK(!ret && pv.refused == refused,
+				   "complete returned %d", ret);
+			FUZZ_CHECK(irqs_raised ==
+				   (cmd->opcode == MGPU_OP_FENCE &&
+				    cmd->flags & MGPU_F_IRQ),
+				   "%u interrupts", irqs_raised);
+			mgpu_cmd_account(&vgpu, cmd);
+			FUZZ_CHECK(vgpu.stats.commands == 1, "commands");
+		}
+		mutex_unlock(&vgpu.lock);
+	}
+
+	wlen = written_range(cmd, &woff);
+	exact = expected_vram(cmd, snap, want, size);
+	for (i = 0; i < size; i++) {
+		bool inside = i >= woff && i - woff < wlen;
+
+		/* A failed command may have done part of its writes. */
+		if (inside && (!ok || !exact))
+			continue;
+		FUZZ_CHECK(pvram_byte(&pv, i) == (inside ? want[i] : snap[i]),
+			   "VRAM byte %#llx is %#x, not %#x",
+			   (unsigned long long)i, pvram_byte(&pv, i),
+			   inside ? want[i] : snap[i]);
+	}
+	/* Only what is written is backed: reads leave pages untouched. */
+	for (i = 0; i < npages; i++)
+		FUZZ_CHECK(was_backed[i] || !pvram_backed(&pv, i * PAGE_SIZE) ||
+			   (wlen && woff < (i + 1) * PAGE_SIZE &&
+			    i * PAGE_SIZE < woff + wlen),
+			   "page %llu backed by a command that does not write it",
+			   (unsigned long long)i);
+	pvram_fini(&pv);
+	free(want);
+	free(snap);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	bounce = malloc(MGPU_BOUNCE_SIZE);
+	engine_scratch = malloc(MGPU_GEMM_SCRATCH_SIZE);
+	FUZZ_CHECK(bounce && engine_scratch, "out of memory");
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
+{
+	u8 in[IN_SIZE] = { 0 };
+	struct mgpu_cmd cmd, orig;
+	u64 vram_size;
+	u32 want;
+	int ret;
+
+	memcpy(in, data, min_t(size_t, size, sizeof(in)));
+	memcpy(&vram_size, in + IN_VRAM, sizeof(vram_size));
+	memcpy(&cmd, in + IN_CMD, sizeof(cmd));
+	orig = cmd;
+
+	want = expected_errors(vram_size, &cmd);
+	ret = mgpu_cmd_validate(vram_size, &cmd);
+	FUZZ_CHECK(!memcmp(&cmd, &orig, sizeof(cmd)), "command modified");
+	FUZZ_CHECK(ret == mgpu_cmd_validate(vram_size, &cmd), "not pure");
+	FUZZ_CHECK(ret >= 0 && ret < 32, "return value %d", ret);
+	if (!want)
+		FUZZ_CHECK(ret == 0, "valid command rejected with %d", ret);
+	else
+		FUZZ_CHECK(ret && want & ERR(ret),
+			   "returned %d, expected one of %#x", ret, want);
+
+	if (!ret && vram_size <= EXEC_MAX && exec_bytes(&cmd) <= EXEC_MAX)
+		execute(&cmd, vram_size, in[IN_DMA_FAIL], in[IN_UNBACKED],
+			in[IN_ALLOCS]);
+	return 0;
+}
