@@ -33,6 +33,18 @@ void mgpu_irq_update(struct mgpu_vgpu *v)
 	irq_updates++;
 }
 
+/* Bus mastering came back: the engine is told, without the lock. */
+void mgpu_engine_kick(struct mgpu_parent *p)
+{
+	FUZZ_CHECK(!vgpu.lock.locked, "engine kicked under the lock");
+}
+
+/* Bus mastering went off: the engine is flushed, without the lock. */
+void mgpu_engine_flush(struct mgpu_vgpu *v)
+{
+	FUZZ_CHECK(v == &vgpu && !v->lock.locked, "engine flushed under the lock");
+}
+
 /* vgpu.c: what a user reset does to config space; the lock is dropped. */
 void mgpu_vgpu_user_reset(struct mgpu_vgpu *v)
 {

@@ -276,6 +276,8 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	order = data[0] % MGPU_NR_TYPES;
 	memset(&vgpu, 0, sizeof(vgpu));
 	memset(&m, 0, sizeof(m));
+	/* Bus mastering on: the queues may run (mgpu_cfg_bus_master()). */
+	vgpu.cfg[PCI_COMMAND] = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
 	vgpu.vram_size = (1ULL << 20) << (data[0] / MGPU_NR_TYPES % 7);
 	/* The slice starts a page into the parent's VRAM, a page before its end. */
 	vgpu.vram_offset = PAGE_SIZE;

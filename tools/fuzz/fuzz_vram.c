@@ -28,6 +28,8 @@ static struct pvram pv;
 static struct mgpu_vgpu vgpu;
 static u8 model[MAX_PAGES * PAGE_SIZE];
 static struct vm_area_struct vma;
+static struct address_space mapping;
+static struct file file = { .f_mapping = &mapping };
 static bool mapped;
 static unsigned long inserted_pfn, inserted_addr;
 
@@ -62,6 +64,7 @@ static void do_mmap(u8 kind, u16 a, u16 b)
 	int ret;
 
 	memset(&vma, 0, sizeof(vma));
+	vma.vm_file = &file;
 	vma.vm_start = VM_BASE + (u64)(a & 0xff) * PAGE_SIZE;
 	vma.vm_end = vma.vm_start + len;
 	vma.vm_pgoff = BAR2_PGOFF | pos >> PAGE_SHIFT;
@@ -147,6 +150,8 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	vgpu.parent = &pv.parent;
 	vgpu.vram_offset = pv.slice_off;
 	vgpu.vram_size = slice;
+	/* Memory space on: BAR2 answers (mgpu_cfg_mem_enabled()). */
+	vgpu.cfg[PCI_COMMAND] = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
 	memset(model, 0, sizeof(model));
 	mapped = false;
 

@@ -214,3 +214,32 @@ void kernel_fpu_end(void)
 	if (--mgpu_fuzz_fpu_depth)
 		mgpu_fuzz_misuse(__func__, "without kernel_fpu_begin()");
 }
+
+/*
+ * Weak: the targets that link cfg.c, vram.c, irq.c or engine.c use the
+ * real ones.  The command register is read from the vGPU's config bytes.
+ */
+__attribute__((weak)) bool mgpu_cfg_mem_enabled(struct mgpu_vgpu *vgpu)
+{
+	lockdep_assert_held(&vgpu->lock);
+	return vgpu->cfg[PCI_COMMAND] & PCI_COMMAND_MEMORY;
+}
+
+__attribute__((weak)) bool mgpu_cfg_bus_master(struct mgpu_vgpu *vgpu)
+{
+	lockdep_assert_held(&vgpu->lock);
+	return vgpu->cfg[PCI_COMMAND] & PCI_COMMAND_MASTER;
+}
+
+__attribute__((weak)) void mgpu_vram_zap(struct mgpu_vgpu *vgpu)
+{
+}
+
+__attribute__((weak)) void mgpu_irq_msi_pending(struct mgpu_vgpu *vgpu)
+{
+	lockdep_assert_held(&vgpu->lock);
+}
+
+__attribute__((weak)) void mgpu_engine_flush(struct mgpu_vgpu *vgpu)
+{
+}

@@ -445,7 +445,23 @@ struct vm_operations_struct {
 	vm_fault_t (*fault)(struct vm_fault *vmf);
 };
 
+struct address_space {
+	int unused;
+};
+
+struct file {
+	struct address_space *f_mapping;
+};
+
+/* Zapping user mappings: nothing is mapped in userspace here. */
+static inline void unmap_mapping_range(struct address_space *mapping,
+				       long long holebegin,
+				       long long holelen, int even_cows)
+{
+}
+
 struct vm_area_struct {
+	struct file *vm_file;
 	unsigned long vm_start;
 	unsigned long vm_end;
 	unsigned long vm_pgoff;
