@@ -37,6 +37,12 @@
 #pragma weak mgpu_dma_rw
 #pragma weak mgpu_dma_pending
 #pragma weak mgpu_dma_cancel
+#pragma weak mgpu_cfg_mem_enabled
+#pragma weak mgpu_cfg_bus_master
+#pragma weak mgpu_vram_zap
+#pragma weak mgpu_irq_msi_pending
+#pragma weak mgpu_engine_flush
+#pragma weak mgpu_engine_kick
 
 struct mdev_driver mgpu_mdev_driver;
 
@@ -216,30 +222,30 @@ void kernel_fpu_end(void)
 }
 
 /*
- * Weak: the targets that link cfg.c, vram.c, irq.c or engine.c use the
- * real ones.  The command register is read from the vGPU's config bytes.
+ * Weak (see the top): targets that link cfg.c or define their own use
+ * those.  The command register is read from the vGPU's config bytes.
  */
-__attribute__((weak)) bool mgpu_cfg_mem_enabled(struct mgpu_vgpu *vgpu)
+bool mgpu_cfg_mem_enabled(struct mgpu_vgpu *vgpu)
 {
 	lockdep_assert_held(&vgpu->lock);
 	return vgpu->cfg[PCI_COMMAND] & PCI_COMMAND_MEMORY;
 }
 
-__attribute__((weak)) bool mgpu_cfg_bus_master(struct mgpu_vgpu *vgpu)
+bool mgpu_cfg_bus_master(struct mgpu_vgpu *vgpu)
 {
 	lockdep_assert_held(&vgpu->lock);
 	return vgpu->cfg[PCI_COMMAND] & PCI_COMMAND_MASTER;
 }
 
-__attribute__((weak)) void mgpu_vram_zap(struct mgpu_vgpu *vgpu)
+void mgpu_vram_zap(struct mgpu_vgpu *vgpu)
 {
 }
 
-__attribute__((weak)) void mgpu_irq_msi_pending(struct mgpu_vgpu *vgpu)
+void mgpu_irq_msi_pending(struct mgpu_vgpu *vgpu)
 {
 	lockdep_assert_held(&vgpu->lock);
 }
 
-__attribute__((weak)) void mgpu_engine_flush(struct mgpu_vgpu *vgpu)
+void mgpu_engine_flush(struct mgpu_vgpu *vgpu)
 {
 }
