@@ -6,7 +6,8 @@
  *
  * Objects and commands are matched exactly (no prefixes), from static
  * tables, as in iproute2.  Everything printed goes through the print
- * layer (lib/print.c), which renders text or, with -j, JSON.
+ * layer (print.c), which renders text or, with -j, JSON.  The core
+ * (core/) reports warnings through log_line(), never on its own.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,7 +33,7 @@ struct cmd {
 
 int fail(int err)
 {
-	fprintf(stderr, "mgpuctl: %s\n", mc_error());
+	fprintf(stderr, "mgpuctl: %s\n", mc_last_error());
 	switch (err) {
 	case -ENOENT:
 	case -ENODEV:
@@ -95,6 +96,26 @@ static int check_u64(const char *key, const char *val)
 	if (mc_parse_u64(val, &v))
 		return usage_error("%s=%s: not a number", key, val);
 	return 0;
+}
+
+/* The core's warnings and log lines: stderr, and syslog for autostart. */
+static bool use_syslog;
+
+static void log_line(enum mc_log_level level, const char *msg)
+{
+	if (use_syslog)
+		syslog(level == MC_LOG_INFO ? LOG_INFO :
+		       level == MC_LOG_WARNING ? LOG_WARNING : LOG_ERR, "%s", msg);
+	if (level == MC_LOG_WARNING)
+		fprintf(stderr, "mgpuctl: warning: %s\n", msg);
+	else if (level == MC_LOG_ERR)
+		fprintf(stderr, "mgpuctl: %s\n", msg);
+}
+
+static void __attribute__((noreturn)) out_of_memory(void)
+{
+	fputs("mgpuctl: out of memory\n", stderr);
+	exit(EXIT_FAIL);
 }
 
 /* Run one command of an object's table. */
@@ -791,7 +812,11 @@ static int dev_autostart(int argc, char **argv)
 	if (!parent)
 		return usage_error("usage: mgpuctl dev autostart --parent PARENT");
 	openlog("mgpuctl", LOG_PID, LOG_DAEMON);
+	use_syslog = true;
 	ret = mc_autostart(parent, &started, &failed);
+	if (ret == -ENODEV)
+		syslog(LOG_ERR, "%s", mc_last_error());
+	use_syslog = false;
 	closelog();
 	pr_begin();
 	pr_string("parent", "%s:", parent);
@@ -799,7 +824,7 @@ static int dev_autostart(int argc, char **argv)
 	pr_int("failed", " failed %lld\n", failed);
 	pr_end();
 	if (ret == -ENODEV) {
-		fprintf(stderr, "mgpuctl: %s\n", mc_error());
+		fprintf(stderr, "mgpuctl: %s\n", mc_last_error());
 		return EXIT_NOTFOUND;
 	}
 	return ret ? EXIT_FAIL : EXIT_OK;
@@ -907,10 +932,15 @@ static const struct cmd objects[] = {
 
 int main(int argc, char **argv)
 {
+	static const struct mc_callbacks cb = {
+		.log = log_line,
+		.oom = out_of_memory,
+	};
 	bool json = false, pretty = false;
 	const struct cmd *o;
 	int i;
 
+	mc_set_callbacks(&cb);
 	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
 		const char *a = argv[i];
 

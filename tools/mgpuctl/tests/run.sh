@@ -139,7 +139,7 @@ t  "dev define of an active instance" 1 - 'already defined' -- dev define --uuid
 t  "dev undefine" 0 - - -- dev undefine $N
 tf "dev undefine removed the file" etc/mdevctl.d/swgpu1/$N ""
 t  "dev undefine: not defined" 3 - "$N is not defined" -- dev undefine $N
-t  "dev start: corrupted definition" 1 - "is corrupted: expected ',' or '}'" -- dev start $U4
+t  "dev start: corrupted definition" 1 - 'is corrupted: unexpected end of data at offset' -- dev start $U4
 t  "dev start: not defined" 3 - 'is not defined' -- dev start $N
 t  "dev start: already active" 1 - 'is already started' -- dev start $U1
 t  "dev autostart: one log line per failure" 1 - "autostart of $U2 \(mgpu-1_8 on swgpu0\) failed" -- dev autostart --parent swgpu0

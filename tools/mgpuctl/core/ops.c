@@ -11,13 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <libudev.h>
 
-#include "libmgpuctl.h"
+#include "mgpuctl-core.h"
 
 #define MC_UDEV_TIMEOUT_MS	10000
 
@@ -62,8 +61,8 @@ static void wait_end(struct mc_wait *w, const char *uuid, const char *action)
 		struct udev_device *dev;
 
 		if (left <= 0) {
-			fprintf(stderr, "mgpuctl: warning: udev did not report the %s of %s within %ds\n",
-				action, uuid, MC_UDEV_TIMEOUT_MS / 1000);
+			mc_log(MC_LOG_WARNING, "udev did not report the %s of %s within %ds",
+			       action, uuid, MC_UDEV_TIMEOUT_MS / 1000);
 			break;
 		}
 		if (poll(&pfd, 1, (int)left) <= 0)
@@ -318,7 +317,7 @@ int mc_start(const char *uuid)
 			free(ap);
 		}
 		if (ret) {
-			char *msg = mc_xstrdup(mc_error());
+			char *msg = mc_xstrdup(mc_last_error());
 
 			mc_remove(uuid);
 			mc_set_error("%s: attribute %s=%s failed, instance removed again: %s",
@@ -335,7 +334,8 @@ out:
 
 /*
  * Start the parent's "auto" definitions once.  Called by the udev rule
- * when a parent appears: no retries, one log line per failure.
+ * when a parent appears: no retries, one log line (MC_LOG_ERR) per
+ * failure, one (MC_LOG_INFO) per instance started.
  */
 int mc_autostart(const char *parent, int *started, int *failed)
 {
@@ -356,7 +356,6 @@ int mc_autostart(const char *parent, int *started, int *failed)
 	if (!p) {
 		mc_set_error("autostart: parent %s has no mdev types after 5s; nothing started",
 			     parent);
-		syslog(LOG_ERR, "%s", mc_error());
 		return -ENODEV;
 	}
 	mc_parents_free(p, 1);
@@ -383,13 +382,11 @@ int mc_autostart(const char *parent, int *started, int *failed)
 		}
 		if (ret) {
 			(*failed)++;
-			syslog(LOG_ERR, "autostart of %s (%s on %s) failed: %s",
-			       defs[i].uuid, defs[i].type, parent, mc_error());
-			fprintf(stderr, "mgpuctl: autostart of %s (%s on %s) failed: %s\n",
-				defs[i].uuid, defs[i].type, parent, mc_error());
+			mc_log(MC_LOG_ERR, "autostart of %s (%s on %s) failed: %s",
+			       defs[i].uuid, defs[i].type, parent, mc_last_error());
 		} else {
 			(*started)++;
-			syslog(LOG_INFO, "autostarted %s (%s on %s)", defs[i].uuid,
+			mc_log(MC_LOG_INFO, "autostarted %s (%s on %s)", defs[i].uuid,
 			       defs[i].type, parent);
 		}
 	}

@@ -18,7 +18,7 @@
 #include <libudev.h>
 #include <pci/pci.h>
 
-#include "libmgpuctl.h"
+#include "mgpuctl-core.h"
 
 bool mc_type_is_mgpu(const char *type)
 {
