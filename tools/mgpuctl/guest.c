@@ -16,19 +16,15 @@
 #include <mgpu.h>
 #include "mgpuctl.h"
 
-static int guest_help(void)
-{
-	fputs("Usage: mgpuctl guest list\n", stderr);
-	return EXIT_OK;
-}
-
-static int guest_list(void)
+static int guest_list(int argc, char **argv)
 {
 	struct pci_access *pacc;
 	struct pci_dev *dev;
 	char *sysfs = NULL;
 	int found = 0;
 
+	if (argc)
+		return usage_error("guest list takes no arguments");
 	pacc = pci_alloc();
 	if (!pacc) {
 		mc_set_error("libpci: cannot allocate");
@@ -87,16 +83,15 @@ static int guest_list(void)
 	return EXIT_OK;
 }
 
-int do_guest(int argc, char **argv)
-{
-	if (argc < 1 || !strcmp(argv[0], "list")) {
-		if (argc > 1)
-			return usage_error("guest list takes no arguments");
-		return guest_list();
-	}
-	if (!strcmp(argv[0], "help"))
-		return guest_help();
-	guest_help();
-	return usage_error("unknown command \"%s\" for object \"guest\" (see: mgpuctl guest help)",
-			   argv[0]);
-}
+static const struct cmd guest_cmds[] = {
+	{ "list", guest_list },
+	{ NULL, NULL },
+};
+
+const struct object guest_object = {
+	.name = "guest",
+	.cmds = guest_cmds,
+	.dflt = guest_list,
+	.usage = "Usage: mgpuctl guest list\n"
+		 "       mgpuctl guest help\n",
+};

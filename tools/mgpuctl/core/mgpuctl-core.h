@@ -59,6 +59,7 @@ char *mc_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* ---- values ---- */
 int mc_parse_u64(const char *s, uint64_t *out);
 bool mc_uuid_valid(const char *s);
+int mc_uuid_check(const char *s);
 void mc_uuid_lower(char *s);
 int mc_uuid_generate(char out[MC_UUID_LEN + 1]);
 char *mc_size_str(uint64_t bytes);
@@ -144,6 +145,20 @@ int mc_devs(enum mc_dev_filter filter, const char *parent,
 int mc_dev_get(const char *uuid, struct mc_dev **out);
 void mc_devs_free(struct mc_dev *d, size_t n);
 int mc_dev_read_stats(const char *path, struct mc_stats *st);
+
+/* ---- settable attributes (settings.c) ---- */
+enum mc_scope { MC_SCOPE_PARENT, MC_SCOPE_DEV };
+struct mc_setting {
+	const char *name;	/* as given: weight */
+	const char *alias;	/* also accepted, or NULL */
+	const char *sysfs;	/* written to, relative to the object: mgpu/weight */
+	int (*parse)(const struct mc_setting *s, const char *val);
+	enum mc_scope scope;
+};
+const struct mc_setting *mc_setting_find(enum mc_scope scope, const char *key,
+					 size_t len);
+int mc_setting_parse(enum mc_scope scope, const char *arg, char **key,
+		     const char **val);
 
 /* ---- operations ---- */
 int mc_create(const char *parent, const char *type, const char *uuid);

@@ -781,11 +781,9 @@ int mc_dev_get(const char *uuid, struct mc_dev **out)
 	int ret;
 
 	*out = NULL;
-	if (!mc_uuid_valid(uuid)) {
-		mc_set_error("\"%s\" is not a UUID (expected: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
-			     uuid);
-		return -EINVAL;
-	}
+	ret = mc_uuid_check(uuid);
+	if (ret)
+		return ret;
 	ret = mc_devs(MC_DEV_ALL, NULL, &devs, &n);
 	if (ret)
 		return ret;

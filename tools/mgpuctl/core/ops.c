@@ -106,11 +106,9 @@ int mc_create(const char *parent, const char *type, const char *uuid)
 	char *dp, *create;
 	int ret;
 
-	if (!mc_uuid_valid(uuid)) {
-		mc_set_error("\"%s\" is not a UUID (expected: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
-			     uuid);
-		return -EINVAL;
-	}
+	ret = mc_uuid_check(uuid);
+	if (ret)
+		return ret;
 	ret = mc_parent_get(parent, &p);
 	if (ret)
 		return ret;
@@ -171,11 +169,9 @@ int mc_remove(const char *uuid)
 	char *dp, *rm;
 	int ret;
 
-	if (!mc_uuid_valid(uuid)) {
-		mc_set_error("\"%s\" is not a UUID (expected: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
-			     uuid);
-		return -EINVAL;
-	}
+	ret = mc_uuid_check(uuid);
+	if (ret)
+		return ret;
 	dp = dev_path(uuid);
 	if (!mc_exists(dp)) {
 		ret = mc_mgpu_present();
@@ -230,11 +226,9 @@ int mc_dev_set_attr(const char *uuid, const char *key, const char *value)
 	char *dp, *ap;
 	int ret;
 
-	if (!mc_uuid_valid(uuid)) {
-		mc_set_error("\"%s\" is not a UUID (expected: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
-			     uuid);
-		return -EINVAL;
-	}
+	ret = mc_uuid_check(uuid);
+	if (ret)
+		return ret;
 	if (!key_ok(key)) {
 		mc_set_error("bad attribute name \"%s\"", key);
 		return -EINVAL;
@@ -287,11 +281,9 @@ int mc_start(const char *uuid)
 	size_t i;
 	int ret;
 
-	if (!mc_uuid_valid(uuid)) {
-		mc_set_error("\"%s\" is not a UUID (expected: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
-			     uuid);
-		return -EINVAL;
-	}
+	ret = mc_uuid_check(uuid);
+	if (ret)
+		return ret;
 	ret = mc_def_find(uuid, &d);
 	if (ret)
 		return ret;

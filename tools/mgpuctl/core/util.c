@@ -190,6 +190,16 @@ bool mc_uuid_valid(const char *s)
 	return true;
 }
 
+/* 0, or -EINVAL with the message */
+int mc_uuid_check(const char *s)
+{
+	if (mc_uuid_valid(s))
+		return 0;
+	mc_set_error("\"%s\" is not a UUID (expected: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+		     s ? s : "");
+	return -EINVAL;
+}
+
 void mc_uuid_lower(char *s)
 {
 	for (; *s; s++)
