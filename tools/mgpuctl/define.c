@@ -188,13 +188,7 @@ out:
 
 int dev_undefine(int argc, char **argv)
 {
-	char uuid[MC_UUID_LEN + 1];
-	int ret = one_uuid(argc, argv, "undefine", uuid);
-
-	if (ret)
-		return ret;
-	ret = mc_def_remove(uuid);
-	return ret ? fail(ret) : EXIT_OK;
+	return uuid_cmd(argc, argv, "undefine", mc_def_remove);
 }
 
 static int def_del_attr(struct mc_def *def, const char *key)

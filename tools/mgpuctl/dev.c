@@ -286,13 +286,7 @@ static int dev_create(int argc, char **argv)
 
 static int dev_remove(int argc, char **argv)
 {
-	char uuid[MC_UUID_LEN + 1];
-	int ret = one_uuid(argc, argv, "remove", uuid);
-
-	if (ret)
-		return ret;
-	ret = mc_remove(uuid);
-	return ret ? fail(ret) : EXIT_OK;
+	return uuid_cmd(argc, argv, "remove", mc_remove);
 }
 
 static int dev_set(int argc, char **argv)
@@ -317,24 +311,12 @@ static int dev_set(int argc, char **argv)
 
 static int dev_start(int argc, char **argv)
 {
-	char uuid[MC_UUID_LEN + 1];
-	int ret = one_uuid(argc, argv, "start", uuid);
-
-	if (ret)
-		return ret;
-	ret = mc_start(uuid);
-	return ret ? fail(ret) : EXIT_OK;
+	return uuid_cmd(argc, argv, "start", mc_start);
 }
 
 static int dev_stop(int argc, char **argv)
 {
-	char uuid[MC_UUID_LEN + 1];
-	int ret = one_uuid(argc, argv, "stop", uuid);
-
-	if (ret)
-		return ret;
-	ret = mc_remove(uuid);
-	return ret ? fail(ret) : EXIT_OK;
+	return uuid_cmd(argc, argv, "stop", mc_remove);
 }
 
 static int dev_autostart(int argc, char **argv)

@@ -166,6 +166,18 @@ int one_uuid(int argc, char **argv, const char *cmd, char uuid[MC_UUID_LEN + 1])
 	return arg_uuid(u, uuid);
 }
 
+/* "COMMAND UUID": op(uuid), its error reported. */
+int uuid_cmd(int argc, char **argv, const char *cmd, int (*op)(const char *uuid))
+{
+	char uuid[MC_UUID_LEN + 1];
+	int ret = one_uuid(argc, argv, cmd, uuid);
+
+	if (ret)
+		return ret;
+	ret = op(uuid);
+	return ret ? fail(ret) : EXIT_OK;
+}
+
 void attrs_free(struct mc_attr *a, size_t n)
 {
 	size_t i;

@@ -44,6 +44,7 @@ int opt_value2(int argc, char **argv, int *i, const char *name,
 int opt_parent_only(int argc, char **argv, const char *object, const char **parent);
 int arg_uuid(const char *arg, char uuid[MC_UUID_LEN + 1]);
 int one_uuid(int argc, char **argv, const char *cmd, char uuid[MC_UUID_LEN + 1]);
+int uuid_cmd(int argc, char **argv, const char *cmd, int (*op)(const char *uuid));
 int parse_settings(enum mc_scope scope, int argc, char **argv,
 		   struct mc_attr **out, size_t *n);
 void attrs_free(struct mc_attr *a, size_t n);

@@ -52,12 +52,7 @@ static int parents_print(const char *only, bool detail)
 	size_t n, i;
 	int ret;
 
-	if (only) {
-		ret = mc_parent_get(only, &ps);
-		n = 1;
-	} else {
-		ret = mc_parents(&ps, &n);
-	}
+	ret = mc_parents(only, &ps, &n);
 	if (ret)
 		return fail(ret);
 	pr_begin();

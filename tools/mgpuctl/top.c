@@ -69,13 +69,7 @@ static int top_once(const char *parent, double interval, bool clear, int iter)
 	for (i = 0; i < n; i++)
 		if (mc_dev_read_stats(d[i].path, &d[i].stats))
 			d[i].stats = before[i];	/* removed meanwhile */
-	if (parent) {
-		ret = mc_parent_get(parent, &ps);
-		np = 1;
-	} else {
-		ret = mc_parents(&ps, &np);
-	}
-	if (ret) {
+	if (mc_parents(parent, &ps, &np)) {
 		np = 0;
 		ps = NULL;
 	}

@@ -43,12 +43,7 @@ static int type_list(int argc, char **argv)
 	ret = opt_parent_only(argc, argv, "type", &parent);
 	if (ret)
 		return ret;
-	if (parent) {
-		ret = mc_parent_get(parent, &ps);
-		n = 1;
-	} else {
-		ret = mc_parents(&ps, &n);
-	}
+	ret = mc_parents(parent, &ps, &n);
 	if (ret)
 		return fail(ret);
 	pr_begin();

@@ -133,7 +133,7 @@ struct mc_dev {
 };
 
 int mc_mgpu_present(void);
-int mc_parents(struct mc_parent **out, size_t *n);
+int mc_parents(const char *only, struct mc_parent **out, size_t *n);
 int mc_parent_get(const char *name, struct mc_parent **out);
 void mc_parents_free(struct mc_parent *p, size_t n);
 const struct mc_type *mc_parent_type(const struct mc_parent *p, const char *id);

@@ -424,7 +424,8 @@ void mc_parents_free(struct mc_parent *p, size_t n)
 	free(p);
 }
 
-int mc_parents(struct mc_parent **out, size_t *n)
+/* Every parent, or only the one named (when only is not NULL). */
+int mc_parents(const char *only, struct mc_parent **out, size_t *n)
 {
 	struct mc_names l = { 0 };
 	struct mc_parent *ps;
@@ -433,6 +434,11 @@ int mc_parents(struct mc_parent **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
+	if (only) {
+		ret = mc_parent_get(only, out);
+		*n = ret ? 0 : 1;
+		return ret;
+	}
 	parent_names(&l);
 	if (!l.n) {
 		ret = mc_mgpu_present();
