@@ -97,10 +97,48 @@ static int parent_set(int argc, char **argv)
 	return ret ? fail(ret) : EXIT_OK;
 }
 
+/* A software GPU: "parent add [vram=SIZE] [queues=N]" prints its name. */
+static int parent_add(int argc, char **argv)
+{
+	char *params = mc_xstrdup(""), *t, *name;
+	int i, ret;
+
+	for (i = 0; i < argc; i++) {
+		if (strncmp(argv[i], "vram=", 5) && strncmp(argv[i], "queues=", 7)) {
+			free(params);
+			return usage_error("usage: mgpuctl parent add [vram=SIZE[K|M|G]] [queues=N]");
+		}
+		t = mc_xasprintf("%s%s%s", params, i ? " " : "", argv[i]);
+		free(params);
+		params = t;
+	}
+	ret = mc_parent_add(params, &name);
+	free(params);
+	if (ret)
+		return fail(ret);
+	pr_begin();
+	pr_string("parent", "%s\n", name);
+	pr_end();
+	free(name);
+	return EXIT_OK;
+}
+
+static int parent_remove(int argc, char **argv)
+{
+	int ret;
+
+	if (argc != 1)
+		return usage_error("usage: mgpuctl parent remove PARENT");
+	ret = mc_parent_remove(argv[0]);
+	return ret ? fail(ret) : EXIT_OK;
+}
+
 static const struct cmd parent_cmds[] = {
 	{ "list", parent_list },
 	{ "show", parent_show },
 	{ "set", parent_set },
+	{ "add", parent_add },
+	{ "remove", parent_remove },
 	{ NULL, NULL },
 };
 
@@ -112,5 +150,7 @@ const struct object parent_object = {
 		 "       mgpuctl parent show [PARENT]\n"
 		 "       mgpuctl parent set PARENT { policy=best_effort|equal_share|fixed_share |\n"
 		 "                                  time_slice_us=N } ...\n"
+		 "       mgpuctl parent add [vram=SIZE[K|M|G]] [queues=N]   (a software GPU)\n"
+		 "       mgpuctl parent remove PARENT                       (a software GPU)\n"
 		 "       mgpuctl parent help\n",
 };

@@ -164,6 +164,8 @@ int mc_setting_parse(enum mc_scope scope, const char *arg, char **key,
 int mc_create(const char *parent, const char *type, const char *uuid);
 int mc_remove(const char *uuid);
 int mc_dev_set_attr(const char *uuid, const char *key, const char *value);
+int mc_parent_add(const char *params, char **name);
+int mc_parent_remove(const char *name);
 int mc_parent_set_attr(const char *parent, const char *key, const char *value);
 int mc_start(const char *uuid);
 int mc_autostart(const char *parent, int *started, int *failed);

@@ -385,3 +385,67 @@ int mc_autostart(const char *parent, int *started, int *failed)
 	mc_defs_free(defs, n);
 	return *failed ? -EIO : 0;
 }
+
+static bool parent_listed(const struct mc_parent *ps, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(ps[i].name, name))
+			return true;
+	return false;
+}
+
+/*
+ * A new software GPU, through the mgpu class's add_swgpu: params is
+ * "vram=SIZE queues=N" (either may be left out); its name in *name.
+ */
+int mc_parent_add(const char *params, char **name)
+{
+	struct mc_parent *before = NULL, *after = NULL;
+	size_t nb = 0, na = 0, i;
+	char *path;
+	int ret;
+
+	*name = NULL;
+	ret = mc_mgpu_present();
+	if (ret)
+		return ret;
+	if (mc_parents(NULL, &before, &nb))
+		nb = 0;
+	path = mc_path("/sys/class/mgpu/add_swgpu");
+	ret = mc_write_str(path, *params ? params : "\n");
+	free(path);
+	if (ret == -EINVAL)
+		mc_set_error("cannot add a software GPU with \"%s\" (expected: vram=SIZE[K|M|G] queues=N)",
+			     params);
+	if (!ret && !mc_parents(NULL, &after, &na)) {
+		for (i = 0; i < na && !*name; i++)
+			if (!parent_listed(before, nb, after[i].name))
+				*name = mc_xstrdup(after[i].name);
+	}
+	if (!ret && !*name) {
+		mc_set_error("no new parent appeared after the write to add_swgpu");
+		ret = -EIO;
+	}
+	mc_parents_free(before, nb);
+	mc_parents_free(after, na);
+	return ret;
+}
+
+/* Remove a software GPU (and its instances), through remove_swgpu. */
+int mc_parent_remove(const char *name)
+{
+	char *path;
+	int ret;
+
+	ret = mc_mgpu_present();
+	if (ret)
+		return ret;
+	path = mc_path("/sys/class/mgpu/remove_swgpu");
+	ret = mc_write_str(path, name);
+	free(path);
+	if (ret == -ENODEV)
+		mc_set_error("no software GPU %s (see: mgpuctl parent list)", name);
+	return ret;
+}

@@ -99,6 +99,11 @@ tf "parent set wrote time_slice_us" sys/devices/virtual/mgpu/swgpu0/time_slice_u
 t  "parent set: bad policy" 2 - 'expected best_effort, equal_share or fixed_share' -- parent set swgpu0 policy=fastest
 t  "parent set: bad number" 2 - 'not a number' -- parent set swgpu0 time_slice_us=12x
 t  "parent set: unknown key" 2 - 'unknown parent attribute "color"' -- parent set swgpu0 color=red
+t  "parent add: the new parent's name, else an error" 1 - 'no new parent appeared after the write to add_swgpu' -- parent add vram=64M queues=16
+tf "parent add wrote add_swgpu" sys/class/mgpu/add_swgpu "vram=64M queues=16"
+t  "parent add: bad argument" 2 - 'usage: mgpuctl parent add' -- parent add color=red
+t  "parent remove" 0 - - -- parent remove swgpu1
+tf "parent remove wrote remove_swgpu" sys/class/mgpu/remove_swgpu swgpu1
 # type
 t  "type list" 0 type-list.txt - -- type list
 t  "type list --parent -j" 0 type-list-swgpu1.json - -- -j type list --parent swgpu1
