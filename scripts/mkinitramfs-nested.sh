@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 # Add what nested guests need to a staged outer initramfs (called by
 # scripts/mkinitramfs.sh when MGPU_NESTED=1):
-#   /nested/nested.sh            the outer side (scripts/nested.sh)
+#   /nested/testvm-nested.sh     the outer side, sourced by the test
+#                                VM's init (scripts/testvm-nested.sh)
 #   /nested/vmlinuz              the inner kernel (the outer's own)
 #   /nested/initrd.gz            the inner initramfs: busybox,
-#                                scripts/nested-guest-init as /init,
+#                                scripts/nestedvm-init as /init,
 #                                mgpu-guest and mgpu-lstm
 #   /nested/mgpu-lstm            the native (VFIO) side of the comparison
 #   /usr/bin/qemu-system-x86_64  Debian's QEMU, its libraries (ldd), the
@@ -31,7 +32,7 @@ rm -rf "$inner"
 mkdir -p "$inner/bin" "$inner/dev" "$inner/proc" "$inner/sys" "$inner/tmp"
 cp "$(command -v busybox)" "$inner/bin/busybox"
 ln -s busybox "$inner/bin/sh"
-cp "$MGPU_ROOT/scripts/nested-guest-init" "$inner/init"
+cp "$MGPU_ROOT/scripts/nestedvm-init" "$inner/init"
 chmod 755 "$inner/init"
 cp "$guest/mgpu-guest" "$guest/mgpu-lstm" "$inner/bin/"
 mknod -m 600 "$inner/dev/console" c 5 1 2>/dev/null || true
@@ -39,7 +40,7 @@ mkdir -p "$stage/nested"
 (cd "$inner" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) |
 	gzip -1 >"$stage/nested/initrd.gz"
 cp "$kernel" "$stage/nested/vmlinuz"
-cp "$MGPU_ROOT/scripts/nested.sh" "$stage/nested/nested.sh"
+cp "$MGPU_ROOT/scripts/testvm-nested.sh" "$stage/nested/testvm-nested.sh"
 cp "$guest/mgpu-lstm" "$stage/nested/mgpu-lstm"
 
 # QEMU, with its libraries at their paths and the dynamic loader.

@@ -3,7 +3,7 @@
 # mgpuctl against the real driver, in the QEMU guest (busybox, no udevd):
 # create/remove, attributes, capacity errors, top -j under load,
 # definitions, start/stop, autostart of a new parent, and mdevctl
-# interoperability.  KTAP on stdout; run by scripts/guest-init from the
+# interoperability.  KTAP on stdout; run by scripts/testvm-init from the
 # initramfs test list (scripts/mkinitramfs.sh installs mgpuctl, mdevctl
 # and mgpu-load).
 set -u
