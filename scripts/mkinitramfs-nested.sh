@@ -7,7 +7,8 @@
 #   /nested/vmlinuz              the inner kernel (the outer's own)
 #   /nested/initrd.gz            the inner initramfs: busybox,
 #                                scripts/nestedvm-init as /init,
-#                                mgpu-guest and mgpu-lstm
+#                                mgpu-guest and mgpu-lstm, and mgpuctl
+#                                (with its libraries) when it is built
 #   /nested/mgpu-lstm            the native (VFIO) side of the comparison
 #   /usr/bin/qemu-system-x86_64  Debian's QEMU, its libraries (ldd), the
 #                                TCG accelerator module and the firmware
@@ -35,6 +36,16 @@ ln -s busybox "$inner/bin/sh"
 cp "$MGPU_ROOT/scripts/nestedvm-init" "$inner/init"
 chmod 755 "$inner/init"
 cp "$guest/mgpu-guest" "$guest/mgpu-lstm" "$inner/bin/"
+# mgpuctl guest list: the nested guest checks that mgpuctl finds and
+# opens its vGPU (through libmgpu).  Dynamic: with its libraries.
+if [ -x "$MGPU_BUILD/mgpuctl/mgpuctl" ]; then
+	cp "$MGPU_BUILD/mgpuctl/mgpuctl" "$inner/bin/"
+	ldd "$MGPU_BUILD/mgpuctl/mgpuctl" | awk '/=> \// { print $3 } /^[ \t]*\// { print $1 }' |
+		while read -r lib; do
+			mkdir -p "$inner$(dirname "$lib")"
+			cp -L "$lib" "$inner$lib"
+		done
+fi
 mknod -m 600 "$inner/dev/console" c 5 1 2>/dev/null || true
 mkdir -p "$stage/nested"
 (cd "$inner" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) |
