@@ -147,6 +147,34 @@ nested_report() {
 	fi
 }
 
+# report_one NAME UUID TITLE WHY: result N+1 (n is advanced): guest NAME
+# on instance UUID, which is removed then; "not ok" for WHY without one
+report_one() {
+	n=$((n + 1))
+	if [ -z "$2" ]; then
+		echo "not ok $n $3 # $4"
+		return 0
+	fi
+	echo "# stats of $2: $(stats_of "$2")"
+	nested_report $n "$3" "$1"
+	mdev_remove "$2" || echo "# could not remove $2"
+}
+
+# iso_round: two new mgpu-1_8 instances of swgpu0 ($ua, $ub), each given
+# at once to a nested guest that fills its VRAM with its own pattern;
+# false if the two instances cannot be created
+iso_round() {
+	ua=$(mdev_create swgpu0 mgpu-1_8) || ua=
+	ub=$(mdev_create swgpu0 mgpu-1_8) || ub=
+	[ -n "$ua" ] && [ -n "$ub" ] || return 1
+	nested_start isoA "$ua" mgpu_arg.mode=isolate mgpu_arg.tag=a11c mgpu_arg.secs=10 \
+		mgpu_arg.expect="$(expect_of "$ua")"
+	nested_start isoB "$ub" mgpu_arg.mode=isolate mgpu_arg.tag=b0b0 mgpu_arg.secs=10 \
+		mgpu_arg.expect="$(expect_of "$ub")"
+	nested_wait isoA
+	nested_wait isoB
+}
+
 # The number of result lines nested_tests prints.
 NESTED_NTESTS=4
 
@@ -181,33 +209,13 @@ nested_tests() {
 	done
 	for _g in $_again; do nested_wait $_g; done
 
-	n=$((n + 1))
-	if [ -n "$ufrac" ]; then
-		echo "# stats of $ufrac: $(stats_of "$ufrac")"
-		nested_report $n "nested: q35 guest on a mgpu-1_4 vGPU (workload, LSTM step)" frac
-		mdev_remove "$ufrac" || echo "# could not remove $ufrac"
-	else
-		echo "not ok $n nested: q35 guest on a mgpu-1_4 vGPU # cannot create the instance"
-	fi
-	n=$((n + 1))
-	if [ -n "$upt" ]; then
-		echo "# stats of $upt: $(stats_of "$upt")"
-		nested_report $n "nested: q35 guest on a mgpu-passthrough vGPU of $pt_parent (workload, LSTM step)" pt
-		mdev_remove "$upt" || echo "# could not remove $upt"
-	else
-		echo "not ok $n nested: q35 guest on a mgpu-passthrough vGPU # cannot create the parent or instance"
-	fi
+	report_one frac "$ufrac" "nested: q35 guest on a mgpu-1_4 vGPU (workload, LSTM step)" \
+		"cannot create the instance"
+	report_one pt "$upt" "nested: q35 guest on a mgpu-passthrough vGPU of $pt_parent (workload, LSTM step)" \
+		"cannot create the parent or instance"
 	[ -n "$pt_parent" ] && { parent_remove "$pt_parent" || echo "# could not remove $pt_parent"; }
 
-	ua=$(mdev_create swgpu0 mgpu-1_8) || ua=
-	ub=$(mdev_create swgpu0 mgpu-1_8) || ub=
-	if [ -n "$ua" ] && [ -n "$ub" ]; then
-		nested_start isoA "$ua" mgpu_arg.mode=isolate mgpu_arg.tag=a11c mgpu_arg.secs=10 \
-			mgpu_arg.expect="$(expect_of "$ua")"
-		nested_start isoB "$ub" mgpu_arg.mode=isolate mgpu_arg.tag=b0b0 mgpu_arg.secs=10 \
-			mgpu_arg.expect="$(expect_of "$ub")"
-		nested_wait isoA
-		nested_wait isoB
+	if iso_round; then
 		# A boot that died before its program started: the pair once
 		# more, on new instances (zeroed again), so that they overlap.
 		if ! nested_booted isoA || ! nested_booted isoB; then
@@ -215,16 +223,7 @@ nested_tests() {
 			nested_booted isoB || nested_retry isoB
 			mdev_remove "$ua"
 			mdev_remove "$ub"
-			ua=$(mdev_create swgpu0 mgpu-1_8) || ua=
-			ub=$(mdev_create swgpu0 mgpu-1_8) || ub=
-			if [ -n "$ua" ] && [ -n "$ub" ]; then
-				nested_start isoA "$ua" mgpu_arg.mode=isolate mgpu_arg.tag=a11c mgpu_arg.secs=10 \
-					mgpu_arg.expect="$(expect_of "$ua")"
-				nested_start isoB "$ub" mgpu_arg.mode=isolate mgpu_arg.tag=b0b0 mgpu_arg.secs=10 \
-					mgpu_arg.expect="$(expect_of "$ub")"
-				nested_wait isoA
-				nested_wait isoB
-			fi
+			iso_round || true
 		fi
 	fi
 	for g in A B; do
