@@ -17,6 +17,7 @@
 #include <libudev.h>
 
 #include "mgpuctl-core.h"
+#include "internal.h"
 
 #define MC_UDEV_TIMEOUT_MS	10000
 
@@ -386,50 +387,53 @@ int mc_autostart(const char *parent, int *started, int *failed)
 	return *failed ? -EIO : 0;
 }
 
-static bool parent_listed(const struct mc_parent *ps, size_t n, const char *name)
+static bool name_listed(const struct mc_names *l, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		if (!strcmp(ps[i].name, name))
+	for (i = 0; i < l->n; i++)
+		if (!strcmp(l->name[i], name))
 			return true;
 	return false;
 }
 
 /*
  * A new software GPU, through the mgpu class's add_swgpu: params is
- * "vram=SIZE queues=N" (either may be left out); its name in *name.
+ * "vram=SIZE queues=N" (either may be left out); its name in *name: the
+ * one device of the class that was not there before.
  */
 int mc_parent_add(const char *params, char **name)
 {
-	struct mc_parent *before = NULL, *after = NULL;
-	size_t nb = 0, na = 0, i;
-	char *path;
+	struct mc_names before = { 0 }, after = { 0 };
+	char *class = mc_path("/sys/class/mgpu"), *path;
+	size_t i;
 	int ret;
 
 	*name = NULL;
 	ret = mc_mgpu_present();
 	if (ret)
-		return ret;
-	if (mc_parents(NULL, &before, &nb))
-		nb = 0;
-	path = mc_path("/sys/class/mgpu/add_swgpu");
+		goto out;
+	mc_dir_list(class, &before);
+	path = mc_xasprintf("%s/add_swgpu", class);
 	ret = mc_write_str(path, *params ? params : "\n");
 	free(path);
 	if (ret == -EINVAL)
 		mc_set_error("cannot add a software GPU with \"%s\" (expected: vram=SIZE[K|M|G] queues=N)",
 			     params);
-	if (!ret && !mc_parents(NULL, &after, &na)) {
-		for (i = 0; i < na && !*name; i++)
-			if (!parent_listed(before, nb, after[i].name))
-				*name = mc_xstrdup(after[i].name);
-	}
-	if (!ret && !*name) {
+	if (ret)
+		goto out;
+	mc_dir_list(class, &after);
+	for (i = 0; i < after.n && !*name; i++)
+		if (!name_listed(&before, after.name[i]))
+			*name = mc_xstrdup(after.name[i]);
+	if (!*name) {
 		mc_set_error("no new parent appeared after the write to add_swgpu");
 		ret = -EIO;
 	}
-	mc_parents_free(before, nb);
-	mc_parents_free(after, na);
+out:
+	mc_names_free(&before);
+	mc_names_free(&after);
+	free(class);
 	return ret;
 }
 
