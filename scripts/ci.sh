@@ -8,7 +8,7 @@
 #            selftests, an initramfs per kernel, QEMU boots (one at a time), and
 #            the verdict; the last line is "N passed, N failed, N skipped".
 #   demo:    builds for the newest kernel and boots it in demo mode (with
-#            a nested VM on one vGPU, scripts/nested.sh).
+#            a nested VM on one vGPU, scripts/testvm-nested.sh).
 #   bench:   builds the module and tools/bench/mgpu-bench for the newest
 #            kernel and boots it in bench mode: the table is printed and
 #            kept in build/bench.txt.  Not part of check.
@@ -37,6 +37,18 @@ run_parallel() {
 	return $ok
 }
 
+# build_mgpuctl: mgpuctl for the test VM, whose scripts (testvm-init,
+# testvm-nested.sh) manage parents and vGPUs with it
+build_mgpuctl() {
+	mkdir -p "$MGPU_BUILD/mgpuctl"
+	log=$MGPU_BUILD/mgpuctl/build.log
+	if ! make -C "$MGPU_ROOT/tools/mgpuctl" OUTPUT="$MGPU_BUILD/mgpuctl/" \
+		"$MGPU_BUILD/mgpuctl/mgpuctl" >"$log" 2>&1; then
+		cat "$log" >&2
+		die "mgpuctl build failed (log: $log)"
+	fi
+}
+
 case $what in
 modules | sparse)
 	vers=$("$S/kernels.sh" --headers | tail -n1)
@@ -52,8 +64,9 @@ demo)
 	ver=$(MGPU_KERNELS=${MGPU_KERNELS:-} "$S/kernels.sh" --list | tr ' ' '\n' | sed '/^$/d' | sort -V | tail -n1)
 	MGPU_KERNELS=$ver "$S/kernels.sh" --fetch >/dev/null
 	"$S/build-module.sh" "$ver"
-	# A nested VM on one of the vGPUs (scripts/nested.sh: nested_demo).
+	# A nested VM on one of the vGPUs (scripts/testvm-nested.sh: nested_demo).
 	"$S/build-guest.sh"
+	build_mgpuctl
 	MGPU_NESTED=1 MGPU_TESTS_DIR=$MGPU_BUILD/$ver/no-tests "$S/mkinitramfs.sh" "$ver"
 	"$S/run-qemu.sh" "$ver" demo
 	grep -q '=== mgpu demo done ===' "$MGPU_BUILD/$ver/console.log" ||
@@ -76,8 +89,9 @@ bench)
 	echo timeout=600 >"$bdir/settings"
 	# The baseline of the create/remove figures: the kernel's mtty sample.
 	"$S/build-mtty.sh" "$ver"
-	# The LSTM comparison runs nested guests (scripts/nested.sh).
+	# The LSTM comparison runs nested guests (scripts/testvm-nested.sh).
 	"$S/build-guest.sh"
+	build_mgpuctl
 	MGPU_NESTED=1 MGPU_TESTS_DIR=$bdir MGPU_EXTRA_KO=$MGPU_BUILD/$ver/mtty/mtty.ko \
 		"$S/mkinitramfs.sh" "$ver"
 	MGPU_QEMU_TIMEOUT=${MGPU_QEMU_TIMEOUT:-1800} "$S/run-qemu.sh" "$ver" bench
@@ -122,7 +136,7 @@ dkms_ver=$(echo "$vers" | tr ' ' '\n' | sed '/^$/d' | sort -V | head -n1)
 st_failed=
 "$S/build-selftests.sh" || st_failed=1
 
-# Nested guests (scripts/nested.sh) on MGPU_NESTED_KERNELS, by default
+# Nested guests (scripts/testvm-nested.sh) on MGPU_NESTED_KERNELS, by default
 # the newest kernel only: each nested round is about a minute of TCG
 # inside TCG.  MGPU_NESTED_KERNELS=none turns them off, =all runs them
 # on every kernel.

@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 # Add what nested guests need to a staged outer initramfs (called by
 # scripts/mkinitramfs.sh when MGPU_NESTED=1):
-#   /nested/nested.sh            the outer side (scripts/nested.sh)
+#   /nested/testvm-nested.sh     the outer side, sourced by the test
+#                                VM's init (scripts/testvm-nested.sh)
 #   /nested/vmlinuz              the inner kernel (the outer's own)
 #   /nested/initrd.gz            the inner initramfs: busybox,
-#                                scripts/nested-guest-init as /init,
-#                                mgpu-guest and mgpu-lstm
+#                                scripts/nestedvm-init as /init,
+#                                mgpu-guest and mgpu-lstm, and mgpuctl
+#                                (with its libraries) when it is built
 #   /nested/mgpu-lstm            the native (VFIO) side of the comparison
 #   /usr/bin/qemu-system-x86_64  Debian's QEMU, its libraries (ldd), the
 #                                TCG accelerator module and the firmware
@@ -31,15 +33,25 @@ rm -rf "$inner"
 mkdir -p "$inner/bin" "$inner/dev" "$inner/proc" "$inner/sys" "$inner/tmp"
 cp "$(command -v busybox)" "$inner/bin/busybox"
 ln -s busybox "$inner/bin/sh"
-cp "$MGPU_ROOT/scripts/nested-guest-init" "$inner/init"
+cp "$MGPU_ROOT/scripts/nestedvm-init" "$inner/init"
 chmod 755 "$inner/init"
 cp "$guest/mgpu-guest" "$guest/mgpu-lstm" "$inner/bin/"
+# mgpuctl guest list: the nested guest checks that mgpuctl finds and
+# opens its vGPU (through libmgpu).  Dynamic: with its libraries.
+if [ -x "$MGPU_BUILD/mgpuctl/mgpuctl" ]; then
+	cp "$MGPU_BUILD/mgpuctl/mgpuctl" "$inner/bin/"
+	ldd "$MGPU_BUILD/mgpuctl/mgpuctl" | awk '/=> \// { print $3 } /^[ \t]*\// { print $1 }' |
+		while read -r lib; do
+			mkdir -p "$inner$(dirname "$lib")"
+			cp -L "$lib" "$inner$lib"
+		done
+fi
 mknod -m 600 "$inner/dev/console" c 5 1 2>/dev/null || true
 mkdir -p "$stage/nested"
 (cd "$inner" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) |
 	gzip -1 >"$stage/nested/initrd.gz"
 cp "$kernel" "$stage/nested/vmlinuz"
-cp "$MGPU_ROOT/scripts/nested.sh" "$stage/nested/nested.sh"
+cp "$MGPU_ROOT/scripts/testvm-nested.sh" "$stage/nested/testvm-nested.sh"
 cp "$guest/mgpu-lstm" "$stage/nested/mgpu-lstm"
 
 # QEMU, with its libraries at their paths and the dynamic loader.

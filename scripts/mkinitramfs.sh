@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Build the test initramfs for one kernel: busybox, scripts/guest-init as
+# Build the test VM's initramfs for one kernel: busybox, scripts/testvm-init as
 # /init, vfio/mdev and their dependencies from the extracted Debian image
 # (decompressed, with an insmod order computed here), mgpu.ko and the
 # selftest programs.
@@ -33,7 +33,7 @@ mkdir -p "$stage/bin" "$stage/dev" "$stage/proc" "$stage/sys" "$stage/tmp" \
 	"$stage/mgpu/modules" "$stage/mgpu/tests"
 cp "$busybox" "$stage/bin/busybox"
 ln -s busybox "$stage/bin/sh"
-cp "$MGPU_ROOT/scripts/guest-init" "$stage/init"
+cp "$MGPU_ROOT/scripts/testvm-init" "$stage/init"
 chmod 755 "$stage/init"
 # The kernel opens /dev/console before /init runs.
 mknod -m 600 "$stage/dev/console" c 5 1 2>/dev/null || true
@@ -97,13 +97,18 @@ copy_dynamic() {
 		done
 }
 
-# mgpuctl and its guest tests (scripts/ci.sh builds them into
-# build/mgpuctl/guest): dynamic binaries with their libraries, mdevctl
-# for the interoperability tests, and the test programs, appended to the
-# test list.
+# mgpuctl (built into build/mgpuctl by scripts/ci.sh): the test VM's
+# scripts (testvm-init, testvm-nested.sh) manage parents and vGPUs with
+# it.  A dynamic binary, with its libraries.
+if [ -x "$MGPU_BUILD/mgpuctl/mgpuctl" ]; then
+	copy_dynamic "$MGPU_BUILD/mgpuctl/mgpuctl" /usr/sbin/mgpuctl
+fi
+
+# mgpuctl's guest tests (build/mgpuctl/guest): mdevctl for the
+# interoperability tests, and the test programs, appended to the test
+# list.
 extra=$MGPU_BUILD/mgpuctl/guest
 if [ -f "$extra/list" ]; then
-	copy_dynamic "$extra/mgpuctl" /usr/sbin/mgpuctl
 	mdevctl=$(command -v mdevctl || true)
 	[ -n "$mdevctl" ] && copy_dynamic "$mdevctl" /usr/bin/mdevctl
 	mkdir -p "$stage/etc/mdevctl.d/scripts.d/callouts" "$stage/etc/mdevctl.d/scripts.d/notifiers"

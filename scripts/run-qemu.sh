@@ -36,7 +36,7 @@ if [ -z "${MGPU_QEMU_TIMEOUT:-}" ]; then
 	fi
 	n=$(wc -l <"$dir/initramfs/mgpu/tests/list" 2>/dev/null || echo 0)
 	MGPU_QEMU_TIMEOUT=$((180 + per * n))
-	# Nested guests (scripts/nested.sh): two rounds of two at once.
+	# Nested guests (scripts/testvm-nested.sh): two rounds of two at once.
 	[ -d "$dir/initramfs/nested" ] && MGPU_QEMU_TIMEOUT=$((MGPU_QEMU_TIMEOUT + 1100))
 fi
 

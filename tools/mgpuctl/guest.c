@@ -1,102 +1,181 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * mgpuctl guest list: inside a guest, the mgpu vGPUs on the PCI bus
- * (vendor 0x1f4d, device 0x0001), through libpci.  The subsystem ID
- * 0x0100 + log2(N) gives the fraction 1/N of the parent; the BAR sizes
- * give the register file and the VRAM.
+ * (vendor 0x1f4d, device 0x0001).
+ *
+ * Each is opened through libmgpu's PCI transport (mgpu_open_pci(), the
+ * one code that opens a vGPU), which gives the device's own view: its
+ * FRACTION, VRAM_SIZE, NUM_QUEUES and VERSION registers.  sysfs gives
+ * the rest: the addresses (libmgpu has no call that lists them), the
+ * subsystem ID (0x0100 + log2 N for a 1/N fraction) and the BAR sizes.
+ * A device that cannot be opened (not root; or MGPUCTL_ROOT, a fake
+ * tree libmgpu does not read) is shown from sysfs alone.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <pci/pci.h>
-
-#include <mgpu.h>
+#include <libmgpu.h>
 #include "mgpuctl.h"
 
-static int guest_help(void)
+struct guest_dev {
+	char slot[256];
+	uint64_t subsystem_id, fraction, vram_size, regs_size;
+	bool opened;
+	unsigned int queues;
+	uint32_t hw_version;
+};
+
+/* A BAR's size from the device's "resource" file ("start end flags"). */
+static uint64_t bar_size(const char *dir, unsigned int bar)
 {
-	fputs("Usage: mgpuctl guest list\n", stderr);
-	return EXIT_OK;
+	char *path = mc_xasprintf("%s/resource", dir), *text, *line, *save;
+	unsigned long long start, end;
+	uint64_t size = 0;
+	unsigned int i = 0;
+
+	if (mc_read_str(path, &text)) {
+		free(path);
+		return 0;
+	}
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save), i++)
+		if (i == bar && sscanf(line, "%llx %llx", &start, &end) == 2 && end)
+			size = end - start + 1;
+	free(text);
+	free(path);
+	return size;
 }
 
-static int guest_list(void)
+static bool read_hex(const char *dir, const char *attr, uint64_t *v)
 {
-	struct pci_access *pacc;
-	struct pci_dev *dev;
-	char *sysfs = NULL;
-	int found = 0;
+	char *p = mc_xasprintf("%s/%s", dir, attr);
+	bool ok = !mc_read_u64(p, v);
 
-	pacc = pci_alloc();
-	if (!pacc) {
-		mc_set_error("libpci: cannot allocate");
-		return fail(-1);
+	free(p);
+	return ok;
+}
+
+/* The sysfs view of slot; false if it is not an mgpu vGPU. */
+static bool guest_dev_sysfs(const char *devices, const char *slot, struct guest_dev *g)
+{
+	char *dir = mc_xasprintf("%s/%s", devices, slot);
+	uint64_t vendor, device;
+	bool mine;
+
+	memset(g, 0, sizeof(*g));
+	mine = read_hex(dir, "vendor", &vendor) && read_hex(dir, "device", &device) &&
+	       vendor == MGPU_PCI_VENDOR_ID && device == MGPU_PCI_DEVICE_ID;
+	if (mine) {
+		snprintf(g->slot, sizeof(g->slot), "%s", slot);
+		read_hex(dir, "subsystem_device", &g->subsystem_id);
+		g->fraction = g->subsystem_id >= MGPU_PCI_SUBSYS_BASE &&
+			      g->subsystem_id - MGPU_PCI_SUBSYS_BASE < 16 ?
+			      1ULL << (g->subsystem_id - MGPU_PCI_SUBSYS_BASE) : 0;
+		g->vram_size = bar_size(dir, MGPU_BAR_VRAM);
+		g->regs_size = bar_size(dir, MGPU_BAR_REGS);
 	}
-	if (mc_root_overridden()) {
-		sysfs = mc_path("/sys/bus/pci");
-		pacc->method = PCI_ACCESS_SYS_BUS_PCI;
-		pci_set_param(pacc, "sysfs.path", sysfs);
+	free(dir);
+	return mine;
+}
+
+/* The device's own view, through libmgpu. */
+static void guest_dev_open(struct guest_dev *g)
+{
+	struct mgpu_dev *dev;
+	int ret;
+
+	if (mc_root_overridden())
+		return;
+	ret = mgpu_open_pci(g->slot, &dev);
+	if (ret) {
+		mc_log(MC_LOG_WARNING, "%s: cannot open it through libmgpu: %s%s%s; showing sysfs only",
+		       g->slot, mgpu_strerror(ret), *mgpu_last_error() ? ": " : "",
+		       mgpu_last_error());
+		return;
 	}
-	pci_init(pacc);
-	pci_scan_bus(pacc);
+	g->opened = true;
+	g->fraction = mgpu_fraction(dev);
+	g->vram_size = mgpu_vram_size(dev);
+	g->queues = mgpu_num_queues(dev);
+	g->hw_version = mgpu_hw_version(dev);
+	mgpu_close(dev);
+}
+
+static void guest_dev_print(const struct guest_dev *g)
+{
+	char *type = g->fraction == 1 ? mc_xstrdup("mgpu-passthrough") :
+		     mc_xasprintf("mgpu-1_%" PRIu64, g->fraction);
+	char *vram = mc_size_str(g->vram_size), *regs = mc_size_str(g->regs_size);
+	char *ver = mc_xasprintf("%u.%u", g->hw_version >> 16, g->hw_version & 0xffff);
+
+	pr_obj_open(NULL);
+	pr_string("slot", "%s:", g->slot);
+	pr_string("type", " type %s", type);
+	pr_u64("fraction", " fraction 1/%" PRIu64, g->fraction);
+	pr_u64("subsystem_id", NULL, g->subsystem_id);
+	pr_text(" subsystem 0x%04" PRIx64, g->subsystem_id);
+	pr_u64("vram_size", NULL, g->vram_size);
+	pr_text(" vram %s", vram);
+	pr_u64("regs_size", NULL, g->regs_size);
+	pr_text(" regs %s", regs);
+	if (g->opened) {
+		pr_u64("queues", " queues %" PRIu64, g->queues);
+		pr_string("hw_version", " version %s", ver);
+	}
+	pr_text("\n");
+	pr_obj_close();
+	free(type);
+	free(vram);
+	free(regs);
+	free(ver);
+}
+
+static int guest_list(int argc, char **argv)
+{
+	char *devices = mc_path("/sys/bus/pci/devices");
+	struct dirent **names = NULL;
+	struct guest_dev g;
+	int i, n, found = 0;
+
+	if (argc) {
+		free(devices);
+		return usage_error("guest list takes no arguments");
+	}
+	n = scandir(devices, &names, NULL, alphasort);
 	pr_begin();
 	pr_arr_open("devices");
-	for (dev = pacc->devices; dev; dev = dev->next) {
-		unsigned int ssid, log2n, frac;
-		char slot[32];
-		char *type, *vram, *regs;
-
-		pci_fill_info(dev, PCI_FILL_IDENT | PCI_FILL_BASES | PCI_FILL_SIZES);
-		if (dev->vendor_id != MGPU_PCI_VENDOR_ID ||
-		    dev->device_id != MGPU_PCI_DEVICE_ID)
-			continue;
-		found++;
-		ssid = pci_read_word(dev, PCI_SUBSYSTEM_ID);
-		log2n = ssid >= MGPU_PCI_SUBSYS_BASE ? ssid - MGPU_PCI_SUBSYS_BASE : 0;
-		frac = log2n < 16 ? 1U << log2n : 0;
-		type = frac == 1 ? mc_xstrdup("mgpu-passthrough") :
-		       mc_xasprintf("mgpu-1_%u", frac);
-		snprintf(slot, sizeof(slot), "%04x:%02x:%02x.%d", dev->domain,
-			 dev->bus, dev->dev, dev->func);
-		vram = mc_size_str(dev->size[MGPU_BAR_VRAM]);
-		regs = mc_size_str(dev->size[MGPU_BAR_REGS]);
-		pr_obj_open(NULL);
-		pr_string("slot", "%s:", slot);
-		pr_string("type", " type %s", type);
-		pr_u64("fraction", " fraction 1/%" PRIu64, frac);
-		pr_u64("subsystem_id", NULL, ssid);
-		pr_text(" subsystem 0x%04x", ssid);
-		pr_u64("vram_size", NULL, (uint64_t)dev->size[MGPU_BAR_VRAM]);
-		pr_text(" vram %s", vram);
-		pr_u64("regs_size", NULL, (uint64_t)dev->size[MGPU_BAR_REGS]);
-		pr_text(" regs %s\n", regs);
-		pr_obj_close();
-		free(type);
-		free(vram);
-		free(regs);
+	for (i = 0; i < n; i++) {
+		if (names[i]->d_name[0] != '.' &&
+		    guest_dev_sysfs(devices, names[i]->d_name, &g)) {
+			found++;
+			guest_dev_open(&g);
+			guest_dev_print(&g);
+		}
+		free(names[i]);
 	}
 	pr_arr_close();
 	pr_end();
-	pci_cleanup(pacc);
-	free(sysfs);
+	free(names);
+	free(devices);
 	if (!found)
-		fprintf(stderr, "mgpuctl: no mgpu vGPU on the PCI bus (vendor %04x device %04x)\n",
-			MGPU_PCI_VENDOR_ID, MGPU_PCI_DEVICE_ID);
+		mc_log(MC_LOG_ERR, "no mgpu vGPU on the PCI bus (vendor %04x device %04x)",
+		       MGPU_PCI_VENDOR_ID, MGPU_PCI_DEVICE_ID);
 	return EXIT_OK;
 }
 
-int do_guest(int argc, char **argv)
-{
-	if (argc < 1 || !strcmp(argv[0], "list")) {
-		if (argc > 1)
-			return usage_error("guest list takes no arguments");
-		return guest_list();
-	}
-	if (!strcmp(argv[0], "help"))
-		return guest_help();
-	guest_help();
-	return usage_error("unknown command \"%s\" for object \"guest\" (see: mgpuctl guest help)",
-			   argv[0]);
-}
+static const struct cmd guest_cmds[] = {
+	{ "list", guest_list },
+	{ NULL, NULL },
+};
+
+const struct object guest_object = {
+	.name = "guest",
+	.cmds = guest_cmds,
+	.dflt = guest_list,
+	.usage = "Usage: mgpuctl guest list\n"
+		 "       mgpuctl guest help\n",
+};

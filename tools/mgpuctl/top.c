@@ -42,12 +42,6 @@ static void sleep_s(double s)
 		;
 }
 
-static int top_help(void)
-{
-	fputs("Usage: mgpuctl [-j] top [-d SECONDS] [-n ITERATIONS] [--parent PARENT]\n", stderr);
-	return EXIT_OK;
-}
-
 static double rate(uint64_t a, uint64_t b, double secs)
 {
 	return b >= a && secs > 0 ? (b - a) / secs : 0;
@@ -75,13 +69,7 @@ static int top_once(const char *parent, double interval, bool clear, int iter)
 	for (i = 0; i < n; i++)
 		if (mc_dev_read_stats(d[i].path, &d[i].stats))
 			d[i].stats = before[i];	/* removed meanwhile */
-	if (parent) {
-		ret = mc_parent_get(parent, &ps);
-		np = 1;
-	} else {
-		ret = mc_parents(&ps, &np);
-	}
-	if (ret) {
+	if (mc_parents(parent, &ps, &np)) {
 		np = 0;
 		ps = NULL;
 	}
@@ -149,7 +137,7 @@ static int top_once(const char *parent, double interval, bool clear, int iter)
 	return EXIT_OK;
 }
 
-int do_top(int argc, char **argv)
+static int top_run(int argc, char **argv)
 {
 	const char *parent = NULL, *v;
 	double interval = 1.0;
@@ -160,8 +148,6 @@ int do_top(int argc, char **argv)
 	for (a = 0; a < argc; a++) {
 		char *end;
 
-		if (!strcmp(argv[a], "help"))
-			return top_help();
 		ret = opt_value(argc, argv, &a, "-d", &v);
 		if (!ret)
 			ret = opt_value(argc, argv, &a, "--delay", &v);
@@ -219,3 +205,10 @@ int do_top(int argc, char **argv)
 	}
 	return EXIT_OK;
 }
+
+const struct object top_object = {
+	.name = "top",
+	.dflt = top_run,
+	.usage = "Usage: mgpuctl [-j] top [-d SECONDS] [-n ITERATIONS] [--parent PARENT]\n"
+		 "       mgpuctl top help\n",
+};

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # mgpuctl against the real driver, in the QEMU guest (busybox, no udevd):
 # create/remove, attributes, capacity errors, top -j under load,
-# definitions, start/stop, autostart of a new parent, and mdevctl
-# interoperability.  KTAP on stdout; run by scripts/guest-init from the
+# definitions, start/stop, parent add/remove, autostart of a new parent,
+# and mdevctl interoperability (define, modify, --jsonfile, --dumpjson).  KTAP on stdout; run by scripts/testvm-init from the
 # initramfs test list (scripts/mkinitramfs.sh installs mgpuctl, mdevctl
 # and mgpu-load).
 set -u
@@ -110,13 +110,16 @@ check "dev stop removes, keeps the definition" '[ $rc = 0 ] && ! active "$U2" &&
 # Autostart when a parent appears (what the udev rule runs)
 run mgpuctl dev define --parent swgpu1 --type mgpu-1_2 --uuid "$U3" --auto cap=50
 check "define on a parent that does not exist yet" '[ $rc = 0 ]'
-echo "vram=64M queues=16" >/sys/class/mgpu/add_swgpu
-check "add_swgpu made swgpu1" '[ -d /sys/class/mgpu/swgpu1 ] && [ -e /sys/class/mdev_bus/swgpu1 ]'
+run mgpuctl parent add vram=64M queues=16
+check "parent add made swgpu1 and printed its name" '[ $rc = 0 ] && [ "$(cat "$T/out")" = swgpu1 ] && [ -d /sys/class/mgpu/swgpu1 ] && [ -e /sys/class/mdev_bus/swgpu1 ]'
 run mgpuctl dev autostart --parent swgpu1
 check "autostart starts the auto definition" '[ $rc = 0 ] && active "$U3" && [ "$(val $U3 cap)" = 50 ] && grep -q "started 1 failed 0" "$T/out"'
 run mgpuctl dev autostart --parent swgpu1
 check "autostart again starts nothing" '[ $rc = 0 ] && grep -q "started 0 failed 0" "$T/out"'
-echo swgpu1 >/sys/class/mgpu/remove_swgpu
+run mgpuctl parent remove swgpu1
+check "parent remove" '[ $rc = 0 ] && [ ! -e /sys/class/mgpu/swgpu1 ]'
+run mgpuctl parent remove swgpu1
+check "parent remove of a missing parent" '[ $rc = 3 ] && grep -q "no software GPU swgpu1" "$T/err"'
 run mgpuctl dev list
 check "removing the parent removes its instance; definition stays" '! active "$U3" && grep -q "^$U3: parent swgpu1 type mgpu-1_2 state stopped" "$T/out"'
 run mgpuctl dev autostart --parent swgpu5
@@ -138,6 +141,17 @@ if command -v mdevctl >/dev/null; then
 	run mdevctl start -u "$U2"
 	check "mdevctl starts an mgpuctl definition with its attrs" '[ $rc = 0 ] && active "$U2" && [ "$(val $U2 weight)" = 5 ]'
 	mdevctl stop -u "$U2" >/dev/null 2>&1
+	run mgpuctl dev modify "$U2" --auto weight=6
+	check "mdevctl sees mgpuctl's modify" '[ $rc = 0 ] && mdevctl list -d | grep -q "^$U2 swgpu0 mgpu-1_8 auto"'
+	run mdevctl modify -u "$U2" --manual
+	check "mgpuctl sees mdevctl's modify" '[ $rc = 0 ] && mgpuctl dev list -d | grep -q "^$U2: parent swgpu0 type mgpu-1_8 state stopped defined yes start manual attrs mgpu/weight=6"'
+	mdevctl list -d --dumpjson -p swgpu0 >"$T/md.json" 2>&1
+	run mgpuctl dev list -d --dumpjson -p swgpu0
+	check "dev list --dumpjson is mdevctl's, byte for byte" '[ $rc = 0 ] && cmp -s "$T/md.json" "$T/out"'
+	run mgpuctl dev define -p swgpu0 -u "$U4" --jsonfile "/etc/mdevctl.d/swgpu0/$U2"
+	check "define --jsonfile of an mdevctl file; mdevctl starts it" '[ $rc = 0 ] && mdevctl start -u "$U4" >/dev/null 2>&1 && active "$U4" && [ "$(val $U4 weight)" = 6 ]'
+	mdevctl stop -u "$U4" >/dev/null 2>&1
+	mgpuctl dev undefine "$U4"
 	run mdevctl define -u "$U5" -p swgpu0 -t mgpu-1_16
 	check "mgpuctl sees mdevctl definitions" '[ $rc = 0 ] && mgpuctl dev list --defined | grep -q "^$U5: parent swgpu0 type mgpu-1_16 state stopped defined yes start manual"'
 	run mgpuctl dev start "$U5"

@@ -18,6 +18,7 @@ U1=8e0ab4b6-6a2d-4c1a-9d0e-000000000001
 U2=8e0ab4b6-6a2d-4c1a-9d0e-000000000002
 U4=8e0ab4b6-6a2d-4c1a-9d0e-000000000004
 N=8e0ab4b6-6a2d-4c1a-9d0e-0000000000ff
+V=8e0ab4b6-6a2d-4c1a-9d0e-0000000000fe
 
 n=0
 failed=0
@@ -98,6 +99,11 @@ tf "parent set wrote time_slice_us" sys/devices/virtual/mgpu/swgpu0/time_slice_u
 t  "parent set: bad policy" 2 - 'expected best_effort, equal_share or fixed_share' -- parent set swgpu0 policy=fastest
 t  "parent set: bad number" 2 - 'not a number' -- parent set swgpu0 time_slice_us=12x
 t  "parent set: unknown key" 2 - 'unknown parent attribute "color"' -- parent set swgpu0 color=red
+t  "parent add: the new parent's name, else an error" 1 - 'no new parent appeared after the write to add_swgpu' -- parent add vram=64M queues=16
+tf "parent add wrote add_swgpu" sys/class/mgpu/add_swgpu "vram=64M queues=16"
+t  "parent add: bad argument" 2 - 'usage: mgpuctl parent add' -- parent add color=red
+t  "parent remove" 0 - - -- parent remove swgpu1
+tf "parent remove wrote remove_swgpu" sys/class/mgpu/remove_swgpu swgpu1
 # type
 t  "type list" 0 type-list.txt - -- type list
 t  "type list --parent -j" 0 type-list-swgpu1.json - -- -j type list --parent swgpu1
@@ -131,15 +137,54 @@ t  "dev set: unknown key" 2 - 'unknown instance attribute "color"' -- dev set $U
 t  "dev define" 0 - - -- dev define --parent swgpu1 --type mgpu-1_2 --uuid $N --auto weight=3 cap=20
 tf "dev define wrote mdevctl JSON" etc/mdevctl.d/swgpu1/$N "$(cat "$G/define-file.json")"
 t  "dev list --defined after define" 0 dev-list-defined2.txt - -- dev list --defined --parent swgpu1
+# dev modify (mdevctl's verb): the definition only, checked like define
+def_json() {	# def_json TYPE START [KEY VALUE]...: mdevctl's file
+	printf '{\n  "mdev_type": "%s",\n  "start": "%s",\n  "attrs": [' "$1" "$2"
+	shift 2
+	sep='\n'
+	[ $# = 0 ] && printf ']\n}'
+	while [ $# -gt 0 ]; do
+		printf "$sep"'    {\n      "%s": "%s"\n    }' "$1" "$2"
+		sep=',\n'
+		shift 2
+		[ $# = 0 ] && printf '\n  ]\n}'
+	done
+}
+t  "dev modify --manual KEY=VALUE --delattr" 0 - - -- dev modify $N --manual weight=5 --delattr cap
+tf "dev modify wrote the definition" etc/mdevctl.d/swgpu1/$N "$(def_json mgpu-1_2 manual mgpu/weight 5)"
+t  "dev modify -u -t (mdevctl's spelling), KEY=VALUE appended" 0 - - -- dev modify -u $N -t mgpu-1_4 --auto cap=9
+tf "dev modify changed the type" etc/mdevctl.d/swgpu1/$N "$(def_json mgpu-1_4 auto mgpu/weight 5 mgpu/cap 9)"
+t  "dev modify: unknown type on a present parent" 3 - 'no type mgpu-1_3 on swgpu1' -- dev modify $N --type mgpu-1_3
+t  "dev modify: not defined" 3 - "$V is not defined" -- dev modify $V --auto
+t  "dev modify: nothing to change" 2 - 'usage: mgpuctl dev modify' -- dev modify $N
+t  "dev modify: --delattr of a missing key" 2 - "$N has no attribute color" -- dev modify $N --delattr color
+t  "dev modify: bad value" 2 - 'weight=x: not a number' -- dev modify $N weight=x
+tf "dev modify: a failed modify changes nothing" etc/mdevctl.d/swgpu1/$N "$(def_json mgpu-1_4 auto mgpu/weight 5 mgpu/cap 9)"
+t  "dev modify --jsonfile" 0 - - -- dev modify $N --jsonfile "$G/define-file.json"
+tf "dev modify --jsonfile wrote the file's definition" etc/mdevctl.d/swgpu1/$N "$(cat "$G/define-file.json")"
+t  "dev modify --jsonfile with --auto" 2 - '--jsonfile gives the type' -- dev modify $N --jsonfile "$G/define-file.json" --auto
+# dev define --jsonfile (mdevctl's): type, start and attributes from a file
+t  "dev define -p -u --jsonfile" 0 - - -- dev define -p swgpu1 -u $V --jsonfile "$G/define-file.json"
+tf "dev define --jsonfile wrote the definition" etc/mdevctl.d/swgpu1/$V "$(cat "$G/define-file.json")"
+t  "dev list --defined --dumpjson (mdevctl's layout)" 0 dev-list-dumpjson.json - -- dev list --defined --dumpjson --parent swgpu1
+t  "dev undefine -u" 0 - - -- dev undefine -u $V
+printf '{"mdev_type": "mgpu-1_2", "attrs": [{"color": "red"}]}' >"$tmp/color.json"
+t  "dev define --jsonfile: attributes checked" 2 - 'unknown instance attribute "color"' -- dev define -p swgpu1 --jsonfile "$tmp/color.json"
+printf '{"mdev_type": 12}' >"$tmp/bad.json"
+t  "dev define --jsonfile: not a definition" 2 - 'jsonfile .*bad.json is corrupted: no "mdev_type" string' -- dev define -p swgpu1 --jsonfile "$tmp/bad.json"
+t  "dev define --jsonfile with --type" 2 - '--jsonfile gives the type' -- dev define -p swgpu1 -t mgpu-1_2 --jsonfile "$tmp/bad.json"
+t  "dev help names modify and --jsonfile" 0 - 'mgpuctl dev modify UUID --jsonfile FILE' -- dev help
+t  "--help names every object's commands" 0 - - -- --help
+if grep -q 'mgpuctl dev modify UUID' "$tmp/out" && grep -q 'mgpuctl guest list' "$tmp/out"; then ok "--help lists dev modify and guest list"; else notok "--help lists dev modify and guest list"; fi
 t  "dev define: already defined" 1 - "already defined on swgpu1" -- dev define --parent swgpu1 --type mgpu-1_2 --uuid $N
 t  "dev define: not an mgpu type" 2 - 'is not an mgpu type' -- dev define --parent swgpu1 --type mtty-1
 t  "dev define: unknown type on a present parent" 3 - 'no type mgpu-1_3 on swgpu1' -- dev define --parent swgpu1 --type mgpu-1_3
-t  "dev define: unknown attribute" 2 - 'unknown attribute "color"' -- dev define --parent swgpu1 --type mgpu-1_2 color=1
+t  "dev define: unknown attribute" 2 - 'unknown instance attribute "color"' -- dev define --parent swgpu1 --type mgpu-1_2 color=1
 t  "dev define of an active instance" 1 - 'already defined' -- dev define --uuid $U1
 t  "dev undefine" 0 - - -- dev undefine $N
 tf "dev undefine removed the file" etc/mdevctl.d/swgpu1/$N ""
 t  "dev undefine: not defined" 3 - "$N is not defined" -- dev undefine $N
-t  "dev start: corrupted definition" 1 - "is corrupted: expected ',' or '}'" -- dev start $U4
+t  "dev start: corrupted definition" 1 - 'is corrupted: unexpected end of data at offset' -- dev start $U4
 t  "dev start: not defined" 3 - 'is not defined' -- dev start $N
 t  "dev start: already active" 1 - 'is already started' -- dev start $U1
 t  "dev autostart: one log line per failure" 1 - "autostart of $U2 \(mgpu-1_8 on swgpu0\) failed" -- dev autostart --parent swgpu0

@@ -16,9 +16,32 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "libmgpuctl.h"
+#include "mgpuctl-core.h"
 
 static char *mc_errmsg;
+static struct mc_callbacks mc_cb;
+
+void mc_set_callbacks(const struct mc_callbacks *cb)
+{
+	mc_cb = *cb;
+}
+
+void mc_log(enum mc_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int ret;
+
+	if (!mc_cb.log)
+		return;
+	va_start(ap, fmt);
+	ret = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (ret < 0)
+		return;
+	mc_cb.log(level, s);
+	free(s);
+}
 
 void mc_set_error(const char *fmt, ...)
 {
@@ -33,15 +56,16 @@ void mc_set_error(const char *fmt, ...)
 	mc_errmsg = s;
 }
 
-const char *mc_error(void)
+const char *mc_last_error(void)
 {
 	return mc_errmsg ? mc_errmsg : "unknown error";
 }
 
-static void __attribute__((noreturn)) mc_oom(void)
+void mc_oom_fail(void)
 {
-	fputs("mgpuctl: out of memory\n", stderr);
-	exit(1);
+	if (mc_cb.oom)
+		mc_cb.oom();
+	abort();
 }
 
 void *mc_xmalloc(size_t size)
@@ -49,7 +73,7 @@ void *mc_xmalloc(size_t size)
 	void *p = calloc(1, size ? size : 1);
 
 	if (!p)
-		mc_oom();
+		mc_oom_fail();
 	return p;
 }
 
@@ -57,7 +81,7 @@ void *mc_xrealloc(void *p, size_t size)
 {
 	p = realloc(p, size ? size : 1);
 	if (!p)
-		mc_oom();
+		mc_oom_fail();
 	return p;
 }
 
@@ -66,7 +90,7 @@ char *mc_xstrdup(const char *s)
 	char *d = strdup(s ? s : "");
 
 	if (!d)
-		mc_oom();
+		mc_oom_fail();
 	return d;
 }
 
@@ -80,7 +104,7 @@ char *mc_xasprintf(const char *fmt, ...)
 	ret = vasprintf(&s, fmt, ap);
 	va_end(ap);
 	if (ret < 0)
-		mc_oom();
+		mc_oom_fail();
 	return s;
 }
 
@@ -117,7 +141,7 @@ char *mc_path(const char *fmt, ...)
 
 	va_start(ap, fmt);
 	if (vasprintf(&tail, fmt, ap) < 0)
-		mc_oom();
+		mc_oom_fail();
 	va_end(ap);
 	s = mc_xasprintf("%s%s", mc_root(), tail);
 	free(tail);
@@ -164,6 +188,16 @@ bool mc_uuid_valid(const char *s)
 		}
 	}
 	return true;
+}
+
+/* 0, or -EINVAL with the message */
+int mc_uuid_check(const char *s)
+{
+	if (mc_uuid_valid(s))
+		return 0;
+	mc_set_error("\"%s\" is not a UUID (expected: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+		     s ? s : "");
+	return -EINVAL;
 }
 
 void mc_uuid_lower(char *s)

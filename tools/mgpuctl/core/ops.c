@@ -11,13 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <libudev.h>
 
-#include "libmgpuctl.h"
+#include "mgpuctl-core.h"
+#include "internal.h"
 
 #define MC_UDEV_TIMEOUT_MS	10000
 
@@ -62,8 +62,8 @@ static void wait_end(struct mc_wait *w, const char *uuid, const char *action)
 		struct udev_device *dev;
 
 		if (left <= 0) {
-			fprintf(stderr, "mgpuctl: warning: udev did not report the %s of %s within %ds\n",
-				action, uuid, MC_UDEV_TIMEOUT_MS / 1000);
+			mc_log(MC_LOG_WARNING, "udev did not report the %s of %s within %ds",
+			       action, uuid, MC_UDEV_TIMEOUT_MS / 1000);
 			break;
 		}
 		if (poll(&pfd, 1, (int)left) <= 0)
@@ -107,11 +107,9 @@ int mc_create(const char *parent, const char *type, const char *uuid)
 	char *dp, *create;
 	int ret;
 
-	if (!mc_uuid_valid(uuid)) {
-		mc_set_error("\"%s\" is not a UUID (expected: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
-			     uuid);
-		return -EINVAL;
-	}
+	ret = mc_uuid_check(uuid);
+	if (ret)
+		return ret;
 	ret = mc_parent_get(parent, &p);
 	if (ret)
 		return ret;
@@ -172,11 +170,9 @@ int mc_remove(const char *uuid)
 	char *dp, *rm;
 	int ret;
 
-	if (!mc_uuid_valid(uuid)) {
-		mc_set_error("\"%s\" is not a UUID (expected: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
-			     uuid);
-		return -EINVAL;
-	}
+	ret = mc_uuid_check(uuid);
+	if (ret)
+		return ret;
 	dp = dev_path(uuid);
 	if (!mc_exists(dp)) {
 		ret = mc_mgpu_present();
@@ -231,11 +227,9 @@ int mc_dev_set_attr(const char *uuid, const char *key, const char *value)
 	char *dp, *ap;
 	int ret;
 
-	if (!mc_uuid_valid(uuid)) {
-		mc_set_error("\"%s\" is not a UUID (expected: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
-			     uuid);
-		return -EINVAL;
-	}
+	ret = mc_uuid_check(uuid);
+	if (ret)
+		return ret;
 	if (!key_ok(key)) {
 		mc_set_error("bad attribute name \"%s\"", key);
 		return -EINVAL;
@@ -288,11 +282,9 @@ int mc_start(const char *uuid)
 	size_t i;
 	int ret;
 
-	if (!mc_uuid_valid(uuid)) {
-		mc_set_error("\"%s\" is not a UUID (expected: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
-			     uuid);
-		return -EINVAL;
-	}
+	ret = mc_uuid_check(uuid);
+	if (ret)
+		return ret;
 	ret = mc_def_find(uuid, &d);
 	if (ret)
 		return ret;
@@ -318,7 +310,7 @@ int mc_start(const char *uuid)
 			free(ap);
 		}
 		if (ret) {
-			char *msg = mc_xstrdup(mc_error());
+			char *msg = mc_xstrdup(mc_last_error());
 
 			mc_remove(uuid);
 			mc_set_error("%s: attribute %s=%s failed, instance removed again: %s",
@@ -335,7 +327,8 @@ out:
 
 /*
  * Start the parent's "auto" definitions once.  Called by the udev rule
- * when a parent appears: no retries, one log line per failure.
+ * when a parent appears: no retries, one log line (MC_LOG_ERR) per
+ * failure, one (MC_LOG_INFO) per instance started.
  */
 int mc_autostart(const char *parent, int *started, int *failed)
 {
@@ -356,7 +349,6 @@ int mc_autostart(const char *parent, int *started, int *failed)
 	if (!p) {
 		mc_set_error("autostart: parent %s has no mdev types after 5s; nothing started",
 			     parent);
-		syslog(LOG_ERR, "%s", mc_error());
 		return -ENODEV;
 	}
 	mc_parents_free(p, 1);
@@ -383,16 +375,81 @@ int mc_autostart(const char *parent, int *started, int *failed)
 		}
 		if (ret) {
 			(*failed)++;
-			syslog(LOG_ERR, "autostart of %s (%s on %s) failed: %s",
-			       defs[i].uuid, defs[i].type, parent, mc_error());
-			fprintf(stderr, "mgpuctl: autostart of %s (%s on %s) failed: %s\n",
-				defs[i].uuid, defs[i].type, parent, mc_error());
+			mc_log(MC_LOG_ERR, "autostart of %s (%s on %s) failed: %s",
+			       defs[i].uuid, defs[i].type, parent, mc_last_error());
 		} else {
 			(*started)++;
-			syslog(LOG_INFO, "autostarted %s (%s on %s)", defs[i].uuid,
+			mc_log(MC_LOG_INFO, "autostarted %s (%s on %s)", defs[i].uuid,
 			       defs[i].type, parent);
 		}
 	}
 	mc_defs_free(defs, n);
 	return *failed ? -EIO : 0;
+}
+
+static bool name_listed(const struct mc_names *l, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (!strcmp(l->name[i], name))
+			return true;
+	return false;
+}
+
+/*
+ * A new software GPU, through the mgpu class's add_swgpu: params is
+ * "vram=SIZE queues=N" (either may be left out); its name in *name: the
+ * one device of the class that was not there before.
+ */
+int mc_parent_add(const char *params, char **name)
+{
+	struct mc_names before = { 0 }, after = { 0 };
+	char *class = mc_path("/sys/class/mgpu"), *path;
+	size_t i;
+	int ret;
+
+	*name = NULL;
+	ret = mc_mgpu_present();
+	if (ret)
+		goto out;
+	mc_dir_list(class, &before);
+	path = mc_xasprintf("%s/add_swgpu", class);
+	ret = mc_write_str(path, *params ? params : "\n");
+	free(path);
+	if (ret == -EINVAL)
+		mc_set_error("cannot add a software GPU with \"%s\" (expected: vram=SIZE[K|M|G] queues=N)",
+			     params);
+	if (ret)
+		goto out;
+	mc_dir_list(class, &after);
+	for (i = 0; i < after.n && !*name; i++)
+		if (!name_listed(&before, after.name[i]))
+			*name = mc_xstrdup(after.name[i]);
+	if (!*name) {
+		mc_set_error("no new parent appeared after the write to add_swgpu");
+		ret = -EIO;
+	}
+out:
+	mc_names_free(&before);
+	mc_names_free(&after);
+	free(class);
+	return ret;
+}
+
+/* Remove a software GPU (and its instances), through remove_swgpu. */
+int mc_parent_remove(const char *name)
+{
+	char *path;
+	int ret;
+
+	ret = mc_mgpu_present();
+	if (ret)
+		return ret;
+	path = mc_path("/sys/class/mgpu/remove_swgpu");
+	ret = mc_write_str(path, name);
+	free(path);
+	if (ret == -ENODEV)
+		mc_set_error("no software GPU %s (see: mgpuctl parent list)", name);
+	return ret;
 }

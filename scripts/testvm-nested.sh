@@ -1,69 +1,74 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=sh
 #
-# Nested guests: the outer side.  Sourced by /init of the test VM
-# (scripts/guest-init) from /nested/nested.sh, which
+# Nested guests: the outer side, run in the test VM.  Sourced by its
+# /init (scripts/testvm-init) from /nested/testvm-nested.sh, which
 # scripts/mkinitramfs-nested.sh puts there with QEMU, the inner kernel
-# and the inner initramfs (scripts/nested-guest-init, tools/guest).
+# and the inner initramfs (scripts/nestedvm-init, tools/guest).
 #
 # A nested guest is Debian's QEMU (TCG, q35) with one vGPU attached by
 # -device vfio-pci,sysfsdev=/sys/bus/mdev/devices/UUID.  Its program's
 # KTAP comes back on its own second serial port (a file here), never on
 # its console, and is forwarded indented under one result line: a guest
 # that never reports (no MGPU-NESTED-END) is a failure.
+#
+# Parents, instances and their counters go through mgpuctl (in the test
+# VM's /usr/sbin), not through sysfs directly.
 
 NESTED_TIMEOUT=${NESTED_TIMEOUT:-480}
 NESTED_MEM=${NESTED_MEM:-256M}
 
-# new_uuid
-new_uuid() {
-	cat /proc/sys/kernel/random/uuid
-}
-
 # mdev_create PARENT TYPE: create an instance, print its UUID
 mdev_create() {
-	_u=$(new_uuid)
-	echo "$_u" >"/sys/class/mgpu/$1/mdev_supported_types/$2/create" || return 1
-	echo "$_u"
+	mgpuctl dev create --parent "$1" --type "$2"
 }
 
 # mdev_remove UUID
 mdev_remove() {
-	echo 1 >"/sys/bus/mdev/devices/$1/remove"
+	mgpuctl dev remove "$1"
 }
 
 # parent_add "vram=64M queues=16": add a software GPU, print its name
 parent_add() {
-	_before=$(ls /sys/class/mgpu)
-	echo "$1" >/sys/class/mgpu/add_swgpu || return 1
-	for _p in $(ls /sys/class/mgpu); do
-		case " $(echo "$_before" | tr '\n' ' ') " in
-		*" $_p "*) ;;
-		*) [ -d "/sys/class/mgpu/$_p/mdev_supported_types" ] && echo "$_p" ;;
-		esac
-	done
+	# shellcheck disable=SC2086
+	mgpuctl parent add $1
 }
 
-# expect_of UUID: the --expect string for mgpu-guest, from sysfs
+# parent_remove PARENT: remove a software GPU
+parent_remove() {
+	mgpuctl parent remove "$1"
+}
+
+# jget KEY: the (last) value of "KEY" in the one-line JSON on stdin
+jget() {
+	sed -n 's/.*"'"$1"'":"\{0,1\}\([^",}]*\).*/\1/p'
+}
+
+# expect_of UUID: the --expect string for mgpu-guest, from mgpuctl
 expect_of() {
-	_d=/sys/bus/mdev/devices/$1
-	_t=$(basename "$(readlink "$_d/mdev_type")")
+	_j=$(mgpuctl -j dev show "$1")
+	_t=$(echo "$_j" | jget type)
 	case $_t in
 	*passthrough) _f=1 ;;
 	*-1_*) _f=${_t##*-1_} ;;
 	*) _f=0 ;;
 	esac
-	echo "vram:$(cat "$_d/mgpu/vram_size"),queues:$(cat "$_d/mgpu/queues"),fraction:$_f"
+	echo "vram:$(echo "$_j" | jget vram_size),queues:$(echo "$_j" | jget queues),fraction:$_f"
 }
 
 # stats_of UUID: the instance's counters on one line
 stats_of() {
-	_d=/sys/bus/mdev/devices/$1/mgpu
+	_j=$(mgpuctl -j dev show "$1")
 	_s=
 	for _k in busy_ns commands bytes flops errors resets; do
-		_s="$_s $_k=$(cat "$_d/$_k" 2>/dev/null || echo '?')"
+		_s="$_s $_k=$(echo "$_j" | jget $_k | grep . || echo '?')"
 	done
 	echo "${_s# }"
+}
+
+# active_devs: "UUID TYPE PARENT" of every active mgpu instance
+active_devs() {
+	mgpuctl dev list --active | awk '$2 == "parent" { sub(":", "", $1); print $1, $5, $3 }'
 }
 
 # nested_start NAME UUID KERNEL-ARGS...: boot a nested guest in the
@@ -142,6 +147,34 @@ nested_report() {
 	fi
 }
 
+# report_one NAME UUID TITLE WHY: result N+1 (n is advanced): guest NAME
+# on instance UUID, which is removed then; "not ok" for WHY without one
+report_one() {
+	n=$((n + 1))
+	if [ -z "$2" ]; then
+		echo "not ok $n $3 # $4"
+		return 0
+	fi
+	echo "# stats of $2: $(stats_of "$2")"
+	nested_report $n "$3" "$1"
+	mdev_remove "$2" || echo "# could not remove $2"
+}
+
+# iso_round: two new mgpu-1_8 instances of swgpu0 ($ua, $ub), each given
+# at once to a nested guest that fills its VRAM with its own pattern;
+# false if the two instances cannot be created
+iso_round() {
+	ua=$(mdev_create swgpu0 mgpu-1_8) || ua=
+	ub=$(mdev_create swgpu0 mgpu-1_8) || ub=
+	[ -n "$ua" ] && [ -n "$ub" ] || return 1
+	nested_start isoA "$ua" mgpu_arg.mode=isolate mgpu_arg.tag=a11c mgpu_arg.secs=10 \
+		mgpu_arg.expect="$(expect_of "$ua")"
+	nested_start isoB "$ub" mgpu_arg.mode=isolate mgpu_arg.tag=b0b0 mgpu_arg.secs=10 \
+		mgpu_arg.expect="$(expect_of "$ub")"
+	nested_wait isoA
+	nested_wait isoB
+}
+
 # The number of result lines nested_tests prints.
 NESTED_NTESTS=4
 
@@ -176,33 +209,13 @@ nested_tests() {
 	done
 	for _g in $_again; do nested_wait $_g; done
 
-	n=$((n + 1))
-	if [ -n "$ufrac" ]; then
-		echo "# stats of $ufrac: $(stats_of "$ufrac")"
-		nested_report $n "nested: q35 guest on a mgpu-1_4 vGPU (workload, LSTM step)" frac
-		mdev_remove "$ufrac" || echo "# could not remove $ufrac"
-	else
-		echo "not ok $n nested: q35 guest on a mgpu-1_4 vGPU # cannot create the instance"
-	fi
-	n=$((n + 1))
-	if [ -n "$upt" ]; then
-		echo "# stats of $upt: $(stats_of "$upt")"
-		nested_report $n "nested: q35 guest on a mgpu-passthrough vGPU of $pt_parent (workload, LSTM step)" pt
-		mdev_remove "$upt" || echo "# could not remove $upt"
-	else
-		echo "not ok $n nested: q35 guest on a mgpu-passthrough vGPU # cannot create the parent or instance"
-	fi
-	[ -n "$pt_parent" ] && { echo "$pt_parent" >/sys/class/mgpu/remove_swgpu || echo "# could not remove $pt_parent"; }
+	report_one frac "$ufrac" "nested: q35 guest on a mgpu-1_4 vGPU (workload, LSTM step)" \
+		"cannot create the instance"
+	report_one pt "$upt" "nested: q35 guest on a mgpu-passthrough vGPU of $pt_parent (workload, LSTM step)" \
+		"cannot create the parent or instance"
+	[ -n "$pt_parent" ] && { parent_remove "$pt_parent" || echo "# could not remove $pt_parent"; }
 
-	ua=$(mdev_create swgpu0 mgpu-1_8) || ua=
-	ub=$(mdev_create swgpu0 mgpu-1_8) || ub=
-	if [ -n "$ua" ] && [ -n "$ub" ]; then
-		nested_start isoA "$ua" mgpu_arg.mode=isolate mgpu_arg.tag=a11c mgpu_arg.secs=10 \
-			mgpu_arg.expect="$(expect_of "$ua")"
-		nested_start isoB "$ub" mgpu_arg.mode=isolate mgpu_arg.tag=b0b0 mgpu_arg.secs=10 \
-			mgpu_arg.expect="$(expect_of "$ub")"
-		nested_wait isoA
-		nested_wait isoB
+	if iso_round; then
 		# A boot that died before its program started: the pair once
 		# more, on new instances (zeroed again), so that they overlap.
 		if ! nested_booted isoA || ! nested_booted isoB; then
@@ -210,16 +223,7 @@ nested_tests() {
 			nested_booted isoB || nested_retry isoB
 			mdev_remove "$ua"
 			mdev_remove "$ub"
-			ua=$(mdev_create swgpu0 mgpu-1_8) || ua=
-			ub=$(mdev_create swgpu0 mgpu-1_8) || ub=
-			if [ -n "$ua" ] && [ -n "$ub" ]; then
-				nested_start isoA "$ua" mgpu_arg.mode=isolate mgpu_arg.tag=a11c mgpu_arg.secs=10 \
-					mgpu_arg.expect="$(expect_of "$ua")"
-				nested_start isoB "$ub" mgpu_arg.mode=isolate mgpu_arg.tag=b0b0 mgpu_arg.secs=10 \
-					mgpu_arg.expect="$(expect_of "$ub")"
-				nested_wait isoA
-				nested_wait isoB
-			fi
+			iso_round || true
 		fi
 	fi
 	for g in A B; do
@@ -251,39 +255,32 @@ ktap_readable() {
 stats_table() {
 	printf '    %-36s %-16s %-7s %8s %6s %12s %9s %12s %12s\n' \
 		UUID TYPE PARENT VRAM QUEUES BUSY_MS COMMANDS BYTES MFLOP
-	for _d in /sys/bus/mdev/devices/*; do
-		[ -e "$_d/mgpu" ] || continue
+	active_devs | while read -r _u _t _p; do
+		_j=$(mgpuctl -j dev show "$_u")
 		printf '    %-36s %-16s %-7s %7sM %6s %12s %9s %12s %12s\n' \
-			"$(basename "$_d")" "$(basename "$(readlink "$_d/mdev_type")")" \
-			"$(basename "$(dirname "$(readlink -f "$_d")")")" \
-			$(($(cat "$_d/mgpu/vram_size") >> 20)) "$(cat "$_d/mgpu/queues")" \
-			$(($(cat "$_d/mgpu/busy_ns") / 1000000)) "$(cat "$_d/mgpu/commands")" \
-			"$(cat "$_d/mgpu/bytes")" $(($(cat "$_d/mgpu/flops") / 1000000))
+			"$_u" "$_t" "$_p" \
+			$(($(echo "$_j" | jget vram_size) >> 20)) "$(echo "$_j" | jget queues)" \
+			$(($(echo "$_j" | jget busy_ns) / 1000000)) "$(echo "$_j" | jget commands)" \
+			"$(echo "$_j" | jget bytes)" $(($(echo "$_j" | jget flops) / 1000000))
 	done
-	for _p in /sys/class/mgpu/*/engine_busy_ns; do
-		[ -f "$_p" ] || continue
-		_p=$(dirname "$_p")
-		echo "    parent $(basename "$_p"): engine busy $(($(cat "$_p/engine_busy_ns") / 1000000)) ms in total, utilization now $(cat "$_p/utilization" 2>/dev/null)%"
-	done
+	# One parent a line: the members before its "types".
+	mgpuctl -j parent list | sed 's/"types":\[[^]]*\]//g' | tr '{' '\n' | grep '^"parent"' |
+		while read -r _j; do
+			echo "    parent $(echo "$_j" | jget parent): engine busy $(($(echo "$_j" | jget engine_busy_ns) / 1000000)) ms in total, utilization now $(echo "$_j" | jget utilization)%"
+		done
 }
 
 # nested_demo: for make demo: a nested VM on the first mgpu-1_4 (else
 # any) instance runs mgpu-guest; readable output on stdout
 nested_demo() {
-	_u=
-	for _d in /sys/bus/mdev/devices/*; do
-		[ -e "$_d/mgpu" ] || continue
-		[ -z "$_u" ] && _u=$(basename "$_d")
-		case $(basename "$(readlink "$_d/mdev_type")") in
-		mgpu-1_4) _u=$(basename "$_d"); break ;;
-		esac
-	done
+	_u=$(active_devs | awk '$2 == "mgpu-1_4" { print $1; exit }')
+	[ -n "$_u" ] || _u=$(active_devs | awk '{ print $1; exit }')
 	echo
 	if [ -z "$_u" ]; then
 		echo "no vGPU to give to a nested VM"
 		return 0
 	fi
-	_t=$(basename "$(readlink "/sys/bus/mdev/devices/$_u/mdev_type")")
+	_t=$(mgpuctl -j dev show "$_u" | jget type)
 	echo "--- a VM with a vGPU ----------------------------------------------"
 	echo "Starting a VM inside this one (Debian's QEMU, TCG; about a minute)"
 	echo "with the $_t vGPU $_u attached as a PCI device:"
@@ -314,7 +311,7 @@ nested_demo() {
 		tail -n 5 /tmp/nested-demo.qemu | sed 's/^/      | qemu: /'
 	fi
 	echo
-	echo "--- per-vGPU statistics (/sys/bus/mdev/devices/UUID/mgpu/) ----------"
+	echo "--- per-vGPU statistics (mgpuctl dev show UUID) ---------------------"
 	echo "busy = engine time spent on the vGPU, commands completed, bytes"
 	echo "written by COPY/FILL, GEMM work (2 m n k per GEMM):"
 	echo
@@ -361,7 +358,7 @@ nested_lstm_compare() {
 	nested_wait lstm-frac
 	nested_ok lstm-frac || _rc=1
 	mdev_remove "$_u"
-	echo "$_p" >/sys/class/mgpu/remove_swgpu
+	parent_remove "$_p"
 
 	for _f in /tmp/lstm-native.out /tmp/nested-lstm-pt.res /tmp/nested-lstm-frac.res; do
 		echo "# --- $_f"

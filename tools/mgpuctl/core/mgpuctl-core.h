@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * libmgpuctl: the model behind mgpuctl.
+ * mgpuctl's core (tools/mgpuctl/core, libmgpuctl-core.a): the model behind
+ * the mgpuctl command.  Not libmgpu (tools/lib/mgpu), which drives a vGPU:
+ * this reads and changes the host's mdev configuration.
  *
  * - paths: every /sys, /etc, /proc and /dev path goes through mc_path(),
  *   which prefixes $MGPUCTL_ROOT (tests point it at a fake tree);
@@ -8,12 +10,13 @@
  * - model: mgpu parents, their mdev types, instances (active or defined);
  * - mdevctl: definitions in /etc/mdevctl.d/<parent>/<uuid>, mdevctl's
  *   own format, so mdevctl, libvirt and mgpuctl share them;
- * - print: one layer that renders either text or JSON;
- * - json: a small parser for the definition files.
  *
  * Conventions: functions that can fail return 0 on success and a
  * negative errno on failure, after mc_set_error() has recorded a one-line
- * message that names the cause and, where there is one, the fix.
+ * message that names the cause and, where there is one, the fix.  The
+ * core never prints, logs or exits: what is not an error of the call
+ * (a warning, a line for the system log) goes to the front end's log
+ * callback, and an allocation failure to its out-of-memory callback.
  */
 #ifndef _LIBMGPUCTL_H
 #define _LIBMGPUCTL_H
@@ -23,11 +26,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct json_object;
+
 #define MC_UUID_LEN	36
+
+/* ---- the front end's callbacks ---- */
+enum mc_log_level { MC_LOG_ERR, MC_LOG_WARNING, MC_LOG_INFO };
+struct mc_callbacks {
+	/* a warning or a log line; NULL: dropped */
+	void (*log)(enum mc_log_level level, const char *msg);
+	/* malloc failed; must not return (NULL: abort()) */
+	void (*oom)(void);
+};
+void mc_set_callbacks(const struct mc_callbacks *cb);
+void mc_log(enum mc_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* ---- errors and allocation ---- */
 void mc_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-const char *mc_error(void);
+const char *mc_last_error(void);
+void mc_oom_fail(void) __attribute__((noreturn));
 void *mc_xmalloc(size_t size);
 void *mc_xrealloc(void *p, size_t size);
 char *mc_xstrdup(const char *s);
@@ -41,6 +59,7 @@ char *mc_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* ---- values ---- */
 int mc_parse_u64(const char *s, uint64_t *out);
 bool mc_uuid_valid(const char *s);
+int mc_uuid_check(const char *s);
 void mc_uuid_lower(char *s);
 int mc_uuid_generate(char out[MC_UUID_LEN + 1]);
 char *mc_size_str(uint64_t bytes);
@@ -114,7 +133,7 @@ struct mc_dev {
 };
 
 int mc_mgpu_present(void);
-int mc_parents(struct mc_parent **out, size_t *n);
+int mc_parents(const char *only, struct mc_parent **out, size_t *n);
 int mc_parent_get(const char *name, struct mc_parent **out);
 void mc_parents_free(struct mc_parent *p, size_t n);
 const struct mc_type *mc_parent_type(const struct mc_parent *p, const char *id);
@@ -127,10 +146,26 @@ int mc_dev_get(const char *uuid, struct mc_dev **out);
 void mc_devs_free(struct mc_dev *d, size_t n);
 int mc_dev_read_stats(const char *path, struct mc_stats *st);
 
+/* ---- settable attributes (settings.c) ---- */
+enum mc_scope { MC_SCOPE_PARENT, MC_SCOPE_DEV };
+struct mc_setting {
+	const char *name;	/* as given: weight */
+	const char *alias;	/* also accepted, or NULL */
+	const char *sysfs;	/* written to, relative to the object: mgpu/weight */
+	int (*parse)(const struct mc_setting *s, const char *val);
+	enum mc_scope scope;
+};
+const struct mc_setting *mc_setting_find(enum mc_scope scope, const char *key,
+					 size_t len);
+int mc_setting_parse(enum mc_scope scope, const char *arg, char **key,
+		     const char **val);
+
 /* ---- operations ---- */
 int mc_create(const char *parent, const char *type, const char *uuid);
 int mc_remove(const char *uuid);
 int mc_dev_set_attr(const char *uuid, const char *key, const char *value);
+int mc_parent_add(const char *params, char **name);
+int mc_parent_remove(const char *name);
 int mc_parent_set_attr(const char *parent, const char *key, const char *value);
 int mc_start(const char *uuid);
 int mc_autostart(const char *parent, int *started, int *failed);
@@ -154,37 +189,11 @@ int mc_defs(const char *parent, struct mc_def **out, size_t *n);
 void mc_def_clear(struct mc_def *def);
 void mc_defs_free(struct mc_def *d, size_t n);
 
-/* ---- print layer ---- */
-void pr_init(bool json, bool pretty);
-bool pr_json(void);
-void pr_begin(void);
-void pr_end(void);
-void pr_obj_open(const char *key);
-void pr_obj_close(void);
-void pr_arr_open(const char *key);
-void pr_arr_close(void);
-void pr_string(const char *key, const char *fmt, const char *val);
-void pr_u64(const char *key, const char *fmt, uint64_t val);
-void pr_int(const char *key, const char *fmt, long long val);
-void pr_bool(const char *key, const char *fmt, bool val);
-void pr_double(const char *key, const char *fmt, double val);
-void pr_null(const char *key, const char *fmt);
-void pr_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void pr_json_string_to(void *file, const char *s);
-
-/* ---- json parser ---- */
-enum mc_json_kind { MC_JSON_NULL, MC_JSON_BOOL, MC_JSON_NUM, MC_JSON_STR,
-		    MC_JSON_ARR, MC_JSON_OBJ };
-struct mc_json {
-	enum mc_json_kind kind;
-	char *key;		/* member name inside an object */
-	char *str;		/* string value, or number text */
-	bool b;
-	struct mc_json *child;	/* first element/member */
-	struct mc_json *next;
-};
-struct mc_json *mc_json_parse(const char *text, char **err);
-const struct mc_json *mc_json_get(const struct mc_json *obj, const char *key);
-void mc_json_free(struct mc_json *j);
+/* ---- JSON (json-c) ---- */
+int mc_def_from_json(struct json_object *j, const char *what, struct mc_def *def);
+struct json_object *mc_def_to_json(const struct mc_def *def);
+char *mc_json_text(struct json_object *j, bool pretty);
+struct json_object *mc_json_parse(const char *text, const char *what);
+void mc_def_add_attr(struct mc_def *def, const char *key, const char *value);
 
 #endif

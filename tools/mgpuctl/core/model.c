@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The model: mgpu parents (the mgpu class, plus any mdev parent whose
- * types are mgpu's), their types, and instances, active (sysfs) or
- * defined (/etc/mdevctl.d).  libudev enumerates when it can; with
- * MGPUCTL_ROOT set, or when libudev fails, readdir() does.
+ * types are mgpu's) and their types; instances are in devs.c.  libudev
+ * enumerates when it can; with MGPUCTL_ROOT set, or when libudev fails,
+ * readdir() does.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -18,7 +18,8 @@
 #include <libudev.h>
 #include <pci/pci.h>
 
-#include "libmgpuctl.h"
+#include "mgpuctl-core.h"
+#include "internal.h"
 
 bool mc_type_is_mgpu(const char *type)
 {
@@ -41,12 +42,6 @@ int mc_mgpu_present(void)
 
 /* ---- name lists ---- */
 
-struct mc_names {
-	char **name;
-	char **path;
-	size_t n;
-};
-
 static bool names_has(const struct mc_names *l, const char *name)
 {
 	size_t i;
@@ -57,7 +52,7 @@ static bool names_has(const struct mc_names *l, const char *name)
 	return false;
 }
 
-static void names_add(struct mc_names *l, const char *name, const char *path)
+void mc_names_add(struct mc_names *l, const char *name, const char *path)
 {
 	if (names_has(l, name))
 		return;
@@ -68,7 +63,7 @@ static void names_add(struct mc_names *l, const char *name, const char *path)
 	l->n++;
 }
 
-static void names_free(struct mc_names *l)
+void mc_names_free(struct mc_names *l)
 {
 	size_t i;
 
@@ -103,7 +98,7 @@ static void names_sort(struct mc_names *l)
 }
 
 /* libudev: every device of a subsystem; -1 when libudev cannot */
-static int udev_list(const char *subsystem, struct mc_names *l)
+int mc_udev_list(const char *subsystem, struct mc_names *l)
 {
 	struct udev *udev;
 	struct udev_enumerate *en;
@@ -122,7 +117,7 @@ static int udev_list(const char *subsystem, struct mc_names *l)
 			const char *sp = udev_list_entry_get_name(e);
 			const char *slash = strrchr(sp, '/');
 
-			names_add(l, slash ? slash + 1 : sp, sp);
+			mc_names_add(l, slash ? slash + 1 : sp, sp);
 		}
 		ret = 0;
 	}
@@ -132,7 +127,7 @@ static int udev_list(const char *subsystem, struct mc_names *l)
 }
 
 /* readdir: the directories (or links to them) in dir */
-static void dir_list(const char *dir, struct mc_names *l)
+void mc_dir_list(const char *dir, struct mc_names *l)
 {
 	struct dirent *e;
 	DIR *d = opendir(dir);
@@ -150,7 +145,7 @@ static void dir_list(const char *dir, struct mc_names *l)
 			char *probe = mc_xasprintf("%s/.", real);
 
 			if (!access(probe, F_OK))
-				names_add(l, e->d_name, real);
+				mc_names_add(l, e->d_name, real);
 			free(probe);
 			free(real);
 		}
@@ -182,19 +177,19 @@ static void parent_names(struct mc_names *l)
 	char *dir;
 	size_t i;
 
-	if (udev_list("mgpu", l) < 0) {
+	if (mc_udev_list("mgpu", l) < 0) {
 		dir = mc_path("/sys/class/mgpu");
-		dir_list(dir, l);
+		mc_dir_list(dir, l);
 		free(dir);
 	}
 	/* Other mdev parents whose types are mgpu's (PCI backends). */
 	dir = mc_path("/sys/class/mdev_bus");
-	dir_list(dir, &bus);
+	mc_dir_list(dir, &bus);
 	free(dir);
 	for (i = 0; i < bus.n; i++)
 		if (has_mgpu_types(bus.path[i]))
-			names_add(l, bus.name[i], bus.path[i]);
-	names_free(&bus);
+			mc_names_add(l, bus.name[i], bus.path[i]);
+	mc_names_free(&bus);
 	names_sort(l);
 }
 
@@ -211,7 +206,7 @@ static char *opt_str(const char *dir, const char *attr)
 }
 
 /* A missing attribute is 0; a present one must parse. */
-static int opt_u64(const char *dir, const char *attr, uint64_t *v)
+int mc_opt_u64(const char *dir, const char *attr, uint64_t *v)
 {
 	char *p = mc_xasprintf("%s/%s", dir, attr);
 	int ret = 0;
@@ -348,8 +343,8 @@ static void pci_names(struct mc_parent *p)
 	}
 	free(bus);
 	p->pci_slot = mc_xstrdup(strrchr(p->path, '/') + 1);
-	if (opt_u64(p->path, "vendor", &vendor) ||
-	    opt_u64(p->path, "device", &device))
+	if (mc_opt_u64(p->path, "vendor", &vendor) ||
+	    mc_opt_u64(p->path, "device", &device))
 		return;
 	pacc = pci_alloc();
 	if (!pacc)
@@ -363,15 +358,12 @@ static void pci_names(struct mc_parent *p)
 	pci_cleanup(pacc);
 }
 
-static int devs_scan(enum mc_dev_filter filter, const char *parent,
-		     bool full, struct mc_dev **out, size_t *n);
-
 static size_t count_instances(const char *name)
 {
 	struct mc_dev *d;
 	size_t n;
 
-	if (devs_scan(MC_DEV_ACTIVE, name, false, &d, &n))
+	if (mc_devs_scan(MC_DEV_ACTIVE, name, false, &d, &n))
 		return 0;
 	mc_devs_free(d, n);
 	return n;
@@ -387,15 +379,15 @@ static int load_parent(struct mc_parent *p, const char *name, const char *path)
 	p->backend = opt_str(path, "backend");
 	p->sched_policy = opt_str(path, "sched_policy");
 	p->last_error = opt_str(path, "last_error");
-	ret = opt_u64(path, "vram_size", &p->vram_size);
+	ret = mc_opt_u64(path, "vram_size", &p->vram_size);
 	if (!ret)
-		ret = opt_u64(path, "queues", &p->queues);
+		ret = mc_opt_u64(path, "queues", &p->queues);
 	if (!ret)
-		ret = opt_u64(path, "time_slice_us", &p->time_slice_us);
+		ret = mc_opt_u64(path, "time_slice_us", &p->time_slice_us);
 	if (!ret)
-		ret = opt_u64(path, "utilization", &p->utilization);
+		ret = mc_opt_u64(path, "utilization", &p->utilization);
 	if (!ret)
-		ret = opt_u64(path, "engine_busy_ns", &p->engine_busy_ns);
+		ret = mc_opt_u64(path, "engine_busy_ns", &p->engine_busy_ns);
 	if (!ret)
 		ret = load_types(p);
 	pci_names(p);
@@ -432,7 +424,8 @@ void mc_parents_free(struct mc_parent *p, size_t n)
 	free(p);
 }
 
-int mc_parents(struct mc_parent **out, size_t *n)
+/* Every parent, or only the one named (when only is not NULL). */
+int mc_parents(const char *only, struct mc_parent **out, size_t *n)
 {
 	struct mc_names l = { 0 };
 	struct mc_parent *ps;
@@ -441,10 +434,15 @@ int mc_parents(struct mc_parent **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
+	if (only) {
+		ret = mc_parent_get(only, out);
+		*n = ret ? 0 : 1;
+		return ret;
+	}
 	parent_names(&l);
 	if (!l.n) {
 		ret = mc_mgpu_present();
-		names_free(&l);
+		mc_names_free(&l);
 		return ret;
 	}
 	ps = mc_xmalloc(l.n * sizeof(*ps));
@@ -452,13 +450,13 @@ int mc_parents(struct mc_parent **out, size_t *n)
 		ret = load_parent(&ps[i], l.name[i], l.path[i]);
 		if (ret) {
 			mc_parents_free(ps, i + 1);
-			names_free(&l);
+			mc_names_free(&l);
 			return ret;
 		}
 	}
 	*out = ps;
 	*n = l.n;
-	names_free(&l);
+	mc_names_free(&l);
 	return 0;
 }
 
@@ -480,12 +478,12 @@ int mc_parent_get(const char *name, struct mc_parent **out)
 			mc_set_error("no mgpu parent %s (see: mgpuctl parent list)", name);
 			ret = -ENODEV;
 		}
-		names_free(&l);
+		mc_names_free(&l);
 		return ret;
 	}
 	p = mc_xmalloc(sizeof(*p));
 	ret = load_parent(p, l.name[i], l.path[i]);
-	names_free(&l);
+	mc_names_free(&l);
 	if (ret) {
 		mc_parents_free(p, 1);
 		return ret;
@@ -502,305 +500,4 @@ const struct mc_type *mc_parent_type(const struct mc_parent *p, const char *id)
 		if (!strcmp(p->types[i].id, id))
 			return &p->types[i];
 	return NULL;
-}
-
-/* ---- instances ---- */
-
-int mc_dev_read_stats(const char *path, struct mc_stats *st)
-{
-	char *m = mc_xasprintf("%s/mgpu", path);
-	int ret;
-
-	memset(st, 0, sizeof(*st));
-	ret = opt_u64(m, "busy_ns", &st->busy_ns);
-	if (!ret)
-		ret = opt_u64(m, "commands", &st->commands);
-	if (!ret)
-		ret = opt_u64(m, "bytes", &st->bytes);
-	if (!ret)
-		ret = opt_u64(m, "flops", &st->flops);
-	if (!ret)
-		ret = opt_u64(m, "errors", &st->errors);
-	if (!ret)
-		ret = opt_u64(m, "resets", &st->resets);
-	free(m);
-	return ret;
-}
-
-static void dev_clear(struct mc_dev *d)
-{
-	size_t i;
-
-	free(d->parent);
-	free(d->type);
-	free(d->path);
-	free(d->start);
-	for (i = 0; i < d->nattrs; i++) {
-		free(d->attrs[i].key);
-		free(d->attrs[i].value);
-	}
-	free(d->attrs);
-	free(d->iommu_group);
-	for (i = 0; i < d->nusers; i++)
-		free(d->users[i].comm);
-	free(d->users);
-}
-
-void mc_devs_free(struct mc_dev *d, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		dev_clear(&d[i]);
-	free(d);
-}
-
-/* Processes with /dev/vfio/<group> open. */
-static void find_users(struct mc_dev *devs, size_t n)
-{
-	char *proc = mc_path("/proc");
-	struct dirent *pe, *fe;
-	DIR *pd, *fd;
-	size_t i;
-	bool any = false;
-
-	for (i = 0; i < n; i++)
-		if (devs[i].iommu_group)
-			any = true;
-	if (!any) {
-		free(proc);
-		return;
-	}
-	pd = opendir(proc);
-	if (!pd) {
-		free(proc);
-		return;
-	}
-	while ((pe = readdir(pd))) {
-		char *fdir, *comm = NULL;
-		uint64_t pid;
-
-		if (mc_parse_u64(pe->d_name, &pid))
-			continue;
-		fdir = mc_xasprintf("%s/%s/fd", proc, pe->d_name);
-		fd = opendir(fdir);
-		if (!fd) {
-			free(fdir);
-			continue;
-		}
-		while ((fe = readdir(fd))) {
-			char *l = mc_xasprintf("%s/%s", fdir, fe->d_name);
-			char target[PATH_MAX];
-			ssize_t len = readlink(l, target, sizeof(target) - 1);
-
-			free(l);
-			if (len <= 0 || strncmp(target, "/dev/vfio/", 10))
-				continue;
-			target[len] = '\0';
-			for (i = 0; i < n; i++) {
-				struct mc_dev *d = &devs[i];
-				size_t k;
-				bool dup = false;
-
-				if (!d->iommu_group || strcmp(target + 10, d->iommu_group))
-					continue;
-				for (k = 0; k < d->nusers; k++)
-					if (d->users[k].pid == (int)pid)
-						dup = true;
-				if (dup)
-					continue;
-				if (!comm) {
-					char *cp = mc_xasprintf("%s/%s/comm", proc, pe->d_name);
-
-					if (mc_read_str(cp, &comm))
-						comm = mc_xstrdup("?");
-					free(cp);
-				}
-				d->users = mc_xrealloc(d->users, (d->nusers + 1) * sizeof(*d->users));
-				d->users[d->nusers].pid = (int)pid;
-				d->users[d->nusers].comm = mc_xstrdup(comm);
-				d->nusers++;
-			}
-		}
-		closedir(fd);
-		free(fdir);
-		free(comm);
-	}
-	closedir(pd);
-	free(proc);
-}
-
-static int load_active(struct mc_dev *d, const char *uuid, const char *path)
-{
-	char *real = realpath(path, NULL), *slash, *p;
-	char *m;
-	int ret;
-
-	memset(d, 0, sizeof(*d));
-	snprintf(d->uuid, sizeof(d->uuid), "%s", uuid);
-	d->active = true;
-	d->path = mc_xstrdup(real ? real : path);
-	free(real);
-	p = mc_xstrdup(d->path);
-	slash = strrchr(p, '/');
-	if (slash)
-		*slash = '\0';
-	slash = strrchr(p, '/');
-	d->parent = mc_xstrdup(slash ? slash + 1 : p);
-	free(p);
-	p = mc_xasprintf("%s/mdev_type", d->path);
-	d->type = mc_readlink_base(p);
-	free(p);
-	if (!d->type)
-		d->type = mc_xstrdup("");
-	p = mc_xasprintf("%s/iommu_group", d->path);
-	d->iommu_group = mc_readlink_base(p);
-	free(p);
-	m = mc_xasprintf("%s/mgpu", d->path);
-	ret = opt_u64(m, "vram_size", &d->vram_size);
-	if (!ret)
-		ret = opt_u64(m, "queues", &d->queues);
-	if (!ret)
-		ret = opt_u64(m, "weight", &d->weight);
-	if (!ret)
-		ret = opt_u64(m, "cap", &d->cap);
-	free(m);
-	if (!ret)
-		ret = mc_dev_read_stats(d->path, &d->stats);
-	return ret;
-}
-
-static int dev_cmp(const void *a, const void *b)
-{
-	const struct mc_dev *x = a, *y = b;
-	int c = strverscmp(x->parent, y->parent);
-
-	return c ? c : strcmp(x->uuid, y->uuid);
-}
-
-static int devs_scan(enum mc_dev_filter filter, const char *parent,
-		     bool full, struct mc_dev **out, size_t *n)
-{
-	struct mc_names l = { 0 };
-	struct mc_dev *devs = NULL;
-	struct mc_def *defs;
-	size_t nd = 0, ndefs, i, j;
-	int ret;
-
-	*out = NULL;
-	*n = 0;
-	if (udev_list("mdev", &l) < 0) {
-		char *dir = mc_path("/sys/bus/mdev/devices");
-
-		dir_list(dir, &l);
-		free(dir);
-	}
-	for (i = 0; i < l.n; i++) {
-		struct mc_dev d;
-
-		if (!mc_uuid_valid(l.name[i]))
-			continue;
-		ret = load_active(&d, l.name[i], l.path[i]);
-		if (!ret && (!mc_type_is_mgpu(d.type) ||
-			     (parent && strcmp(parent, d.parent)))) {
-			dev_clear(&d);
-			continue;
-		}
-		if (ret) {
-			dev_clear(&d);
-			names_free(&l);
-			mc_devs_free(devs, nd);
-			return ret;
-		}
-		devs = mc_xrealloc(devs, (nd + 1) * sizeof(*devs));
-		devs[nd++] = d;
-	}
-	names_free(&l);
-
-	if (full)
-		mc_defs(parent, &defs, &ndefs);
-	else
-		defs = NULL, ndefs = 0;
-	for (j = 0; j < ndefs; j++) {
-		struct mc_def *df = &defs[j];
-		struct mc_dev *d = NULL;
-
-		if (!mc_type_is_mgpu(df->type))
-			continue;
-		for (i = 0; i < nd; i++)
-			if (!strcmp(devs[i].uuid, df->uuid))
-				d = &devs[i];
-		if (!d) {
-			devs = mc_xrealloc(devs, (nd + 1) * sizeof(*devs));
-			d = &devs[nd++];
-			memset(d, 0, sizeof(*d));
-			snprintf(d->uuid, sizeof(d->uuid), "%s", df->uuid);
-			d->parent = mc_xstrdup(df->parent);
-			d->type = mc_xstrdup(df->type);
-		}
-		d->defined = true;
-		d->start = df->start;
-		df->start = NULL;
-		d->attrs = df->attrs;
-		d->nattrs = df->nattrs;
-		df->attrs = NULL;
-		df->nattrs = 0;
-	}
-	mc_defs_free(defs, ndefs);
-
-	/* filter */
-	for (i = 0, j = 0; i < nd; i++) {
-		bool keep = filter == MC_DEV_ALL ||
-			    (filter == MC_DEV_ACTIVE && devs[i].active) ||
-			    (filter == MC_DEV_DEFINED && devs[i].defined);
-
-		if (keep)
-			devs[j++] = devs[i];
-		else
-			dev_clear(&devs[i]);
-	}
-	nd = j;
-	qsort(devs, nd, sizeof(*devs), dev_cmp);
-	if (full)
-		find_users(devs, nd);
-	*out = devs;
-	*n = nd;
-	return 0;
-}
-
-int mc_devs(enum mc_dev_filter filter, const char *parent,
-	    struct mc_dev **out, size_t *n)
-{
-	return devs_scan(filter, parent, true, out, n);
-}
-
-int mc_dev_get(const char *uuid, struct mc_dev **out)
-{
-	struct mc_dev *devs;
-	size_t n, i;
-	int ret;
-
-	*out = NULL;
-	if (!mc_uuid_valid(uuid)) {
-		mc_set_error("\"%s\" is not a UUID (expected: xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
-			     uuid);
-		return -EINVAL;
-	}
-	ret = mc_devs(MC_DEV_ALL, NULL, &devs, &n);
-	if (ret)
-		return ret;
-	for (i = 0; i < n; i++) {
-		if (!strcasecmp(devs[i].uuid, uuid)) {
-			struct mc_dev *d = mc_xmalloc(sizeof(*d));
-
-			*d = devs[i];
-			devs[i] = devs[n - 1];
-			mc_devs_free(devs, n - 1);
-			*out = d;
-			return 0;
-		}
-	}
-	mc_devs_free(devs, n);
-	mc_set_error("no mgpu instance %s, active or defined (see: mgpuctl dev list)", uuid);
-	return -ENOENT;
 }
