@@ -56,8 +56,17 @@ demo)
 	"$S/build-guest.sh"
 	MGPU_NESTED=1 MGPU_TESTS_DIR=$MGPU_BUILD/$ver/no-tests "$S/mkinitramfs.sh" "$ver"
 	"$S/run-qemu.sh" "$ver" demo
-	grep -q '=== mgpu demo done ===' "$MGPU_BUILD/$ver/console.log" ||
-		die "demo did not finish (console log: $MGPU_BUILD/$ver/console.log)"
+	con=$MGPU_BUILD/$ver/console.log
+	grep -q '=== mgpu demo done ===' "$con" ||
+		die "demo did not finish (console log: $con)"
+	# The nested VM's workload (scripts/nested.sh: nested_demo) is the
+	# point of the demo: a failed or silent one fails make demo.
+	if grep -q "THE VM'S WORKLOAD FAILED" "$con"; then
+		die "demo: the nested VM's workload failed or never reported its result (its console is shown above; console log: $con)"
+	fi
+	grep -q "the VM's workload passed" "$con" ||
+		die "demo: no result from the nested VM's workload (console log: $con)"
+	info "demo: the nested VM's workload passed"
 	exit 0
 	;;
 bench)
