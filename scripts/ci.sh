@@ -100,7 +100,32 @@ check) ;;
 esac
 
 # ---- check ----
-vers=$("$S/kernels.sh" --fetch | tail -n1)
+# The debug kernel (scripts/debug-kernel.sh: KASAN, UBSAN, lockdep,
+# kmemleak, iommufd + VFIO device cdev...) is one more entry of the
+# matrix.  MGPU_KERNELS="ver ..." restricts the matrix to Debian
+# kernels; the word "debug" in it adds the debug kernel ("debug" alone:
+# only it).  MGPU_DEBUG_KERNEL=0 leaves it out of the full matrix.
+dbg_want=${MGPU_DEBUG_KERNEL:-1}
+deb_list=${MGPU_KERNELS:-}
+case " $deb_list " in
+*" debug "*)
+	dbg_want=1
+	deb_list=$(echo " $deb_list " | sed 's/ debug / /g; s/^ *//; s/ *$//')
+	[ -n "$deb_list" ] || deb_list=none
+	;;
+"  ") ;;
+*) dbg_want=0 ;;
+esac
+deb_vers=
+if [ "$deb_list" != none ]; then
+	deb_vers=$(MGPU_KERNELS=$deb_list "$S/kernels.sh" --fetch | tail -n1)
+fi
+dbg_ver=
+dbg_failed=
+if [ "$dbg_want" = 1 ]; then
+	dbg_ver=$("$S/debug-kernel.sh") || { dbg_ver=debug-kernel; dbg_failed=1; }
+fi
+vers=$(echo $deb_vers $dbg_ver)
 info "kernels: $vers"
 for v in $vers; do
 	d=$MGPU_BUILD/$v
@@ -108,10 +133,13 @@ for v in $vers; do
 	rm -f "$d/initramfs.cpio.gz" "$d/result.log" "$d/console.log" \
 		"$d/boot-seconds" "$d/qemu-status" "$d/prefail"
 done
+[ -z "$dbg_failed" ] ||
+	echo "noboot: the debug kernel did not build (scripts/debug-kernel.sh)" >"$MGPU_BUILD/$dbg_ver/prefail"
 
 # Builds: W=1 and sparse per kernel, all at once (make -j inside each).
 build_one() {
 	v=$1
+	[ "$v" = debug-kernel ] && return 0
 	"$S/build-module.sh" "$v" >/dev/null ||
 		echo "build: W=1 module build failed or warned" >>"$MGPU_BUILD/$v/prefail"
 	"$S/build-module.sh" "$v" --sparse >/dev/null ||
@@ -122,11 +150,17 @@ run_parallel build_one $vers || true
 # DKMS: dkms add/build/install for every kernel, as a distro would
 # (counted as "dkms" by check.sh).  The oldest kernel then boots the
 # module DKMS built instead of the one above.
-"$S/dkms-check.sh" $vers || true
-dkms_ver=$(echo "$vers" | tr ' ' '\n' | sed '/^$/d' | sort -V | head -n1)
+# (Debian's kernels only: the debug kernel has no headers package.)
+dkms_ver=
+if [ -n "$deb_vers" ]; then
+	"$S/dkms-check.sh" $deb_vers || true
+	dkms_ver=$(echo "$deb_vers" | tr ' ' '\n' | sed '/^$/d' | sort -V | head -n1)
+fi
 
 st_failed=
 "$S/build-selftests.sh" || st_failed=1
+# Guest tests kept outside selftests/mgpu (the iommufd/cdev test).
+"$S/build-extra-tests.sh" || st_failed=1
 
 # Nested guests (scripts/nested.sh) on MGPU_NESTED_KERNELS, by default
 # the newest kernel only: each nested round is about a minute of TCG
@@ -135,8 +169,8 @@ st_failed=
 guest_failed=
 "$S/build-guest.sh" || guest_failed=1
 case ${MGPU_NESTED_KERNELS:-newest} in
-newest) nested_vers=$(echo "$vers" | tr ' ' '\n' | sed '/^$/d' | sort -V | tail -n1) ;;
-all) nested_vers=$vers ;;
+newest) nested_vers=$(echo "$deb_vers" | tr ' ' '\n' | sed '/^$/d' | sort -V | tail -n1) ;;
+all) nested_vers=$deb_vers ;;
 none) nested_vers= ;;
 *) nested_vers=$MGPU_NESTED_KERNELS ;;
 esac
@@ -193,4 +227,7 @@ else
 fi
 
 # shellcheck disable=SC2086
-exec "$S/check.sh" $vers host dkms
+if [ -n "$deb_vers" ]; then
+	exec "$S/check.sh" $vers host dkms
+fi
+exec "$S/check.sh" $vers host

@@ -79,6 +79,23 @@ for f in settings config; do
 	[ -f "$tests/$f" ] && cp "$tests/$f" "$stage/mgpu/tests/"
 done
 
+# Test programs from outside selftests/mgpu (scripts/build-extra-tests.sh).
+extra_tests=${MGPU_EXTRA_TESTS:-$MGPU_BUILD/extra-tests}
+if [ -f "$extra_tests/list" ] && [ "$tests" != "$MGPU_BUILD/$ver/no-tests" ]; then
+	while read -r t; do
+		[ -n "$t" ] || continue
+		cp "$extra_tests/$t" "$stage/mgpu/tests/"
+		echo "$t" >>"$stage/mgpu/tests/list"
+	done <"$extra_tests/list"
+fi
+
+# Kernels with kmemleak (the debug kernel, scripts/debug-kernel.sh): a
+# scan before and after the tests (scripts/kmemleak-check).
+if grep -qx 'CONFIG_DEBUG_KMEMLEAK=y' "$kroot/boot/config-$ver" 2>/dev/null; then
+	cp "$MGPU_ROOT/scripts/kmemleak-check" "$stage/mgpu/kmemleak-check"
+	chmod 755 "$stage/mgpu/kmemleak-check"
+fi
+
 # copy_dynamic BIN DEST: a dynamically linked program, the libraries ldd
 # finds for it and the dynamic loader, at their host paths.
 copy_dynamic() {
