@@ -94,6 +94,22 @@ fi
 if grep -qx 'CONFIG_DEBUG_KMEMLEAK=y' "$kroot/boot/config-$ver" 2>/dev/null; then
 	cp "$MGPU_ROOT/scripts/kmemleak-check" "$stage/mgpu/kmemleak-check"
 	chmod 755 "$stage/mgpu/kmemleak-check"
+	# mgpu_alloc_test's random walk wants 500 operations in 45 s and
+	# at most 2 kB of slab growth per create: neither holds on a KASAN
+	# kernel under TCG (362 operations; its quarantine keeps freed
+	# objects, +4.2 kB per create, with kmemleak finding nothing).
+	# kmemleak is the leak check here: leave that one case out, saying
+	# so, until the test knows about debug kernels.
+	t=$stage/mgpu/tests/mgpu_alloc_test
+	if [ -x "$t" ]; then
+		mv "$t" "$t.bin"
+		cat >"$t" <<'WRAP'
+#!/bin/sh
+echo "# debug kernel: alloc.random_ops left out (op rate and slab growth limits do not hold under KASAN; kmemleak checks for leaks)"
+exec ./mgpu_alloc_test.bin -T random_ops "$@"
+WRAP
+		chmod 755 "$t"
+	fi
 fi
 
 # copy_dynamic BIN DEST: a dynamically linked program, the libraries ldd
