@@ -11,27 +11,27 @@
 #include "mgpu_drv.h"
 
 /**
- * mgpu_gemm_i8_row() - one row of C = alpha * A x B + beta * C, int8
- * @a: row i of A (k int8 values)
- * @b: B (k x n int8 values, row major)
+ * mgpu_gemm_i8_row() - part of one row of C = alpha * A x B + beta * C, int8
+ * @a: @np values of row i of A, from the first inner index of this call
+ * @b: the @np rows of B (n int8 values each) with those inner indexes
  * @c: row i of C (n int32 values)
  * @n: columns of B and C
- * @p0: first inner index of this call; 0 applies beta to C first
- * @p1: inner index to stop at
+ * @np: inner indexes in this call
+ * @first: this call starts row i: apply beta to C first
  * @alpha: scale of A x B
  * @beta: scale of C
  *
  * Arithmetic wraps modulo 2^32, like the int32 accumulators of hardware.
  */
-void mgpu_gemm_i8_row(const s8 *a, const s8 *b, s32 *c, u32 n, u32 p0,
-		      u32 p1, s32 alpha, s32 beta)
+void mgpu_gemm_i8_row(const s8 *a, const s8 *b, s32 *c, u32 n, u32 np,
+		      bool first, s32 alpha, s32 beta)
 {
 	u32 j, p;
 
-	if (!p0)
+	if (first)
 		for (j = 0; j < n; j++)
 			c[j] = (u32)beta * (u32)c[j];
-	for (p = p0; p < p1; p++) {
+	for (p = 0; p < np; p++) {
 		u32 ap = (u32)alpha * (u32)(s32)a[p];
 		const s8 *brow = b + (size_t)p * n;
 

@@ -14,19 +14,19 @@
 #include "mgpu_drv.h"
 
 /**
- * mgpu_gemm_f32_row() - one row of C = alpha * A x B + beta * C, fp32
- * @a: row i of A (k floats)
- * @b: B (k x n floats, row major)
+ * mgpu_gemm_f32_row() - part of one row of C = alpha * A x B + beta * C
+ * @a: @np floats of row i of A, from the first inner index of this call
+ * @b: the @np rows of B (n floats each) with those inner indexes
  * @c: row i of C (n floats)
  * @n: columns of B and C
- * @p0: first inner index of this call; 0 applies beta to C first
- * @p1: inner index to stop at
+ * @np: inner indexes in this call
+ * @first: this call starts row i: apply beta to C first
  * @alpha_bits: alpha, as the bits of a float
  * @beta_bits: beta, as the bits of a float; with beta == 0, C is not
  *	read (a NaN left in C does not survive), as in BLAS
  */
-void mgpu_gemm_f32_row(const void *a, const void *b, void *c, u32 n, u32 p0,
-		       u32 p1, u32 alpha_bits, u32 beta_bits)
+void mgpu_gemm_f32_row(const void *a, const void *b, void *c, u32 n, u32 np,
+		       bool first, u32 alpha_bits, u32 beta_bits)
 {
 	union { u32 u; float f; } alpha = { .u = alpha_bits },
 				  beta = { .u = beta_bits };
@@ -34,7 +34,7 @@ void mgpu_gemm_f32_row(const void *a, const void *b, void *c, u32 n, u32 p0,
 	float *fc = c;
 	u32 j, p;
 
-	if (!p0) {
+	if (first) {
 		if (beta.f == 0.0f)
 			for (j = 0; j < n; j++)
 				fc[j] = 0.0f;
@@ -42,7 +42,7 @@ void mgpu_gemm_f32_row(const void *a, const void *b, void *c, u32 n, u32 p0,
 			for (j = 0; j < n; j++)
 				fc[j] *= beta.f;
 	}
-	for (p = p0; p < p1; p++) {
+	for (p = 0; p < np; p++) {
 		float ap = alpha.f * fa[p];
 		const float *brow = fb + (size_t)p * n;
 

@@ -148,6 +148,33 @@ static int mgpu_irq_set_intx(struct mgpu_vgpu *vgpu, struct vfio_irq_set *hdr,
 	}
 }
 
+/*
+ * Every index has one vector, so a request names vector 0 (start is
+ * checked by vfio_set_irqs_validate_and_prepare()) with count 1; the only
+ * exception is count 0 with no data, which disables a trigger.  Count 0
+ * with DATA_BOOL or DATA_EVENTFD comes with no data at all: it must be
+ * refused before anything reads the data, as vfio-pci does.
+ */
+static int mgpu_irq_check_count(struct mgpu_vgpu *vgpu,
+				const struct vfio_irq_set *hdr)
+{
+	u32 dtype = hdr->flags & VFIO_IRQ_SET_DATA_TYPE_MASK;
+	u32 action = hdr->flags & VFIO_IRQ_SET_ACTION_TYPE_MASK;
+
+	if (hdr->count == 1)
+		return 0;
+	if (!hdr->count && dtype == VFIO_IRQ_SET_DATA_NONE &&
+	    action == VFIO_IRQ_SET_ACTION_TRIGGER)
+		return 0;
+	dev_dbg_ratelimited(vgpu->vdev.dev,
+			    "SET_IRQS index %u rejected: count %u with %s (a trigger takes count 1, or count 0 without data to disable)\n",
+			    hdr->index, hdr->count,
+			    dtype == VFIO_IRQ_SET_DATA_BOOL ? "DATA_BOOL" :
+			    dtype == VFIO_IRQ_SET_DATA_EVENTFD ? "DATA_EVENTFD" :
+			    "DATA_NONE");
+	return -EINVAL;
+}
+
 /**
  * mgpu_irq_set() - VFIO_DEVICE_SET_IRQS
  * @vgpu: the instance
@@ -179,6 +206,9 @@ long mgpu_irq_set(struct mgpu_vgpu *vgpu, void __user *arg)
 	}
 
 	action = hdr.flags & VFIO_IRQ_SET_ACTION_TYPE_MASK;
+	ret = mgpu_irq_check_count(vgpu, &hdr);
+	if (ret)
+		goto out;
 	mutex_lock(&vgpu->lock);
 	switch (hdr.index) {
 	case VFIO_PCI_INTX_IRQ_INDEX:
@@ -213,6 +243,7 @@ long mgpu_irq_set(struct mgpu_vgpu *vgpu, void __user *arg)
 	if (!ret)
 		mgpu_irq_update(vgpu);
 	mutex_unlock(&vgpu->lock);
+out:
 	kfree(data);
 	return ret;
 }

@@ -130,6 +130,7 @@ static int __init mgpu_init(void)
 
 err_swgpus:
 	mgpu_swgpu_remove_all();
+	mgpu_parent_wait_all();
 	class_remove_file(mgpu_class, &class_attr_remove_swgpu);
 err_add_attr:
 	class_remove_file(mgpu_class, &class_attr_add_swgpu);
@@ -146,6 +147,7 @@ static void __exit mgpu_exit(void)
 	class_remove_file(mgpu_class, &class_attr_remove_swgpu);
 	class_remove_file(mgpu_class, &class_attr_add_swgpu);
 	mgpu_swgpu_remove_all();
+	mgpu_parent_wait_all();
 	class_destroy(mgpu_class);
 	mdev_unregister_driver(&mgpu_mdev_driver);
 }

@@ -3,6 +3,7 @@
  * mgpu internal interfaces.
  *
  * Blocks and their prefixes:
+ *   main.c    mgpu_*         module parameters, the mgpu class
  *   parent.c  mgpu_parent_*  a GPU that vGPUs are carved from: capacity,
  *                            mdev types, registration with the mdev core
  *   swgpu.c   mgpu_swgpu_*   the software GPU backend
@@ -12,16 +13,45 @@
  *   vram.c    mgpu_vram_*    BAR2 (VRAM) access and mmap
  *   irq.c     mgpu_irq_*     INTx/MSI/request interrupts through eventfds
  *   queue.c   mgpu_queue_*   command queue registers (the guest's side)
- *   engine.c  mgpu_engine_*  the parent's engine: runs queued commands
+ *   engine.c  mgpu_engine_*  the parent's engine thread: steps, commits
+ *   cmd.c     mgpu_cmd_*     the command set: validate, step, complete
+ *   dma.c     mgpu_dma_*     a vGPU's guest-memory access thread
  *   gemm.c    mgpu_gemm_*    GEMM kernels (int8 here, fp32 in gemm_fp.c)
  *   sched.c   mgpu_sched_*   scheduling policy: who runs next, how long
+ *
+ * Locks, in the order they nest (an outer lock may be held while an
+ * inner one is taken, never the reverse):
+ *
+ *   mdev core / VFIO core locks (device set, open count): taken by the
+ *	cores around our callbacks
+ *   mgpu_swgpus_lock (swgpu.c): the list of software GPUs; never held
+ *	while a parent is torn down
+ *   engine.lock (struct mgpu_engine): the list of open vGPUs and every
+ *	scheduling field (policy, slice, period, budgets, weights, caps)
+ *   vgpu.lock (struct mgpu_vgpu): config space, registers, queues,
+ *	interrupt state, eventfds
+ *   parent.lock (struct mgpu_parent): capacity; taken alone, or inside
+ *	nothing of ours
+ *   the type1 IOMMU's locks: vfio_dma_rw() may be called with
+ *	vgpu.lock held (fence completion), so the IOMMU must never call
+ *	back into mgpu with its locks held (mgpu has no .dma_unmap)
+ *
+ * The engine thread is the only writer of the fields of struct mgpu_queue
+ * below @gen and of mgpu_vgpu.rr_queue; it reads them without a lock.
+ * Statistics are written with WRITE_ONCE() (under the lock that protects
+ * their writer, or by the engine thread) and read with READ_ONCE() from
+ * sysfs without a lock.  e->running is written by the engine thread and
+ * read without a lock by quiesce/detach (READ_ONCE/WRITE_ONCE).
  */
 #ifndef _MGPU_DRV_H
 #define _MGPU_DRV_H
 
+#include <linux/kref.h>
 #include <linux/mdev.h>
 #include <linux/mutex.h>
 #include <linux/pci_regs.h>
+#include <linux/ratelimit.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/vfio.h>
 #include <linux/wait.h>
@@ -53,6 +83,29 @@
 /* Standard config header + capabilities: the part with write masks. */
 #define MGPU_CONFIG_STD_SIZE	PCI_CFG_SPACE_SIZE
 
+/* Result of a step of a command (cmd.c), besides an MGPU_ERR_* code. */
+#define MGPU_CMD_DONE		0
+#define MGPU_CMD_MORE		(-1)
+
+/* What an idle engine must keep watching (mgpu_queue_any_work()). */
+#define MGPU_HINT_POLL		(1U << 0)	/* a polled tail */
+#define MGPU_HINT_DMA		(1U << 1)	/* a step waits for guest memory */
+
+/* A DMA thread's bounce buffer for guest-memory to guest-memory work. */
+#define MGPU_BOUNCE_SIZE	(64 * 1024)
+
+/*
+ * The engine's scratch buffer for a GEMM step (cmd.c): a slice of a row
+ * of A, a block of rows of B (one step does at most MGPU_STEP_MACS
+ * multiply-adds, or one row of B when n is larger), a row of C.
+ */
+#define MGPU_STEP_MACS		(128 * 1024)
+#define MGPU_GEMM_SCRATCH_A	0
+#define MGPU_GEMM_SCRATCH_B	(MGPU_GEMM_MAX_DIM * 4)
+#define MGPU_GEMM_SCRATCH_C	(MGPU_GEMM_SCRATCH_B + \
+				 max(MGPU_STEP_MACS, MGPU_GEMM_MAX_DIM) * 4)
+#define MGPU_GEMM_SCRATCH_SIZE	(MGPU_GEMM_SCRATCH_C + MGPU_GEMM_MAX_DIM * 4)
+
 /* Scheduling policies (sched.c) and their limits */
 enum mgpu_sched_policy {
 	MGPU_SCHED_BEST_EFFORT,
@@ -81,7 +134,7 @@ struct vm_area_struct;
  * @kick: set by a doorbell, cleared by the thread before a scan
  * @wq: the thread waits here for work
  * @idle_wq: quiesce waits here until the thread leaves a vGPU
- * @bounce: buffer for guest-memory to guest-memory copies
+ * @scratch: MGPU_GEMM_SCRATCH_SIZE bytes for the thread's GEMM steps
  * @policy: scheduling policy
  * @slice_ns: time a vGPU runs before the thread looks for others
  * @period_start: start of the scheduling period
@@ -100,7 +153,7 @@ struct mgpu_engine {
 	atomic_t kick;
 	wait_queue_head_t wq;
 	wait_queue_head_t idle_wq;
-	void *bounce;
+	void *scratch;
 
 	enum mgpu_sched_policy policy;
 	u64 slice_ns;
@@ -155,6 +208,11 @@ struct mgpu_vgpu_stats {
  * @cur_gen: @gen when @cur was fetched
  * @progress: how far @cur has come (bytes, or GEMM position)
  * @cur_ns: engine time spent on @cur, for the watchdog
+ * @dma_busy: a step of this queue is with the vGPU's DMA thread; @cur
+ *	and @progress belong to that thread until the result is collected
+ * @dma_gen: @gen when that step was submitted
+ * @dma_start: when it was submitted, for the watchdog
+ * @dma_timed_out: the watchdog cancelled it
  */
 struct mgpu_queue {
 	u64 ring;
@@ -173,29 +231,72 @@ struct mgpu_queue {
 	u32 cur_gen;
 	u64 progress;
 	u64 cur_ns;
+	bool dma_busy;
+	u32 dma_gen;
+	u64 dma_start;
+	bool dma_timed_out;
+};
+
+/* What a request to a vGPU's DMA thread (dma.c) does. */
+enum mgpu_dma_kind {
+	MGPU_DMA_FETCH,		/* read a command from a ring in guest memory */
+	MGPU_DMA_STEP,		/* one step of a command that touches it */
+};
+
+/**
+ * struct mgpu_dma - a vGPU's guest-memory access thread (dma.c)
+ * @thread: the thread, while the device is open
+ * @wq: the thread waits here for a request
+ * @idle_wq: cancel waits here for the result of a request
+ * @lock: protects the fields below
+ * @q: the queue of the outstanding request, NULL when there is none
+ * @kind: what the request does
+ * @iova: for MGPU_DMA_FETCH, where the command is
+ * @result: MGPU_CMD_DONE, MGPU_CMD_MORE or MGPU_ERR_*, once @done
+ * @done: the thread finished the request; the engine collects it
+ * @cancel: the request must fail (reset, close, watchdog)
+ * @bounce: buffer for guest-memory to guest-memory copies and fills
+ */
+struct mgpu_dma {
+	struct task_struct *thread;
+	wait_queue_head_t wq;
+	wait_queue_head_t idle_wq;
+	spinlock_t lock;
+	struct mgpu_queue *q;
+	enum mgpu_dma_kind kind;
+	u64 iova;
+	int result;
+	bool done;
+	bool cancel;
+	void *bounce;
 };
 
 /**
  * struct mgpu_backend_ops - what a parent GPU implementation provides
  * @name: backend name shown in sysfs ("software", ...)
- * @vram_rw: copy @count bytes between user memory and VRAM at @offset;
- *	returns @count or a negative errno.  Range already checked.
- * @vram_mmap: map VRAM at @offset into @vma (size from the vma); range
- *	already checked.
- * @vram_clear: zero @size bytes of VRAM at @offset; may sleep.
- * @vram_vaddr: kernel address of VRAM, for the software engine
+ * @vram_kaddr: kernel address of VRAM at @offset, valid up to the end
+ *	of its page; if the page was never touched: backed (zeroed) when
+ *	@alloc, else NULL (it reads as zero).  ERR_PTR(-ENOMEM) when host
+ *	memory ran out.  Offsets are checked by the caller.
+ * @vram_pfn: the page frame that holds VRAM at @offset (backing it if
+ *	needed), for the fault handler of a BAR2 mapping
+ * @vram_discard: scrub [@offset, @offset + @size): afterwards it reads as
+ *	zero, and backing memory is given back; may sleep
+ * @vram_resident: bytes of VRAM backed by memory right now
+ * @release: free the backend's structure; called when the last
+ *	reference to the parent is dropped (mgpu_parent_put())
  *
  * Nothing above the backend knows how VRAM is stored: host memory for
  * the software GPU, a PCI BAR for a real device.
  */
 struct mgpu_backend_ops {
 	const char *name;
-	ssize_t (*vram_rw)(struct mgpu_parent *parent, u64 offset,
-			   char __user *buf, size_t count, bool write);
-	int (*vram_mmap)(struct mgpu_parent *parent, u64 offset,
-			 struct vm_area_struct *vma);
-	void (*vram_clear)(struct mgpu_parent *parent, u64 offset, u64 size);
-	void *(*vram_vaddr)(struct mgpu_parent *parent);
+	void *(*vram_kaddr)(struct mgpu_parent *parent, u64 offset, bool alloc);
+	int (*vram_pfn)(struct mgpu_parent *parent, u64 offset,
+			unsigned long *pfn);
+	void (*vram_discard)(struct mgpu_parent *parent, u64 offset, u64 size);
+	u64 (*vram_resident)(struct mgpu_parent *parent);
+	void (*release)(struct mgpu_parent *parent);
 };
 
 /**
@@ -227,9 +328,14 @@ struct mgpu_type {
  * @last_error: why the last create on this parent failed ("" if the last
  *	create succeeded)
  * @engine: the command engine
+ * @ref: held by the backend until it removes the parent, and by every
+ *	vGPU until the VFIO core releases it (which may come after the
+ *	parent was removed: a cdev or sysfs user can hold the last
+ *	reference to a vfio_device)
  */
 struct mgpu_parent {
 	struct mdev_parent mdev_parent;
+	struct kref ref;
 	struct device *dev;
 	const struct mgpu_backend_ops *ops;
 	u64 vram_size;
@@ -275,6 +381,10 @@ struct mgpu_parent {
  * @weight: share weight under fixed_share (engine lock)
  * @cap_pct: most of the engine it may use, percent; 0: no cap (engine lock)
  * @budget_ns: engine time left in this period (engine lock)
+ * @dma: the guest-memory access thread and its request
+ * @ratelimit: rate limit of the log lines this instance's user can
+ *	trigger, per instance so that one noisy tenant cannot hide
+ *	another's errors
  * @stats: statistics
  */
 struct mgpu_vgpu {
@@ -306,8 +416,20 @@ struct mgpu_vgpu {
 	u32 weight;
 	u32 cap_pct;
 	s64 budget_ns;
+	struct mgpu_dma dma;
+	struct ratelimit_state ratelimit;
 	struct mgpu_vgpu_stats stats;
 };
+
+/*
+ * A log line that the user of @vgpu can trigger at will: rate-limited per
+ * instance, and named after the instance (its mdev UUID).
+ */
+#define mgpu_vgpu_log(vgpu, level, fmt, ...)				\
+do {									\
+	if (__ratelimit(&(vgpu)->ratelimit))				\
+		dev_printk(level, (vgpu)->vdev.dev, fmt, ##__VA_ARGS__); \
+} while (0)
 
 static inline struct mgpu_vgpu *vdev_to_vgpu(struct vfio_device *vdev)
 {
@@ -316,25 +438,30 @@ static inline struct mgpu_vgpu *vdev_to_vgpu(struct vfio_device *vdev)
 
 /* parent.c */
 extern const struct attribute_group *mgpu_parent_groups[];
-void mgpu_parent_init(struct mgpu_parent *parent,
-		      const struct mgpu_backend_ops *ops, u64 vram_size,
-		      u32 nr_queues);
+int mgpu_parent_init(struct mgpu_parent *parent,
+		     const struct mgpu_backend_ops *ops, u64 vram_size,
+		     u32 nr_queues);
 int mgpu_parent_register(struct mgpu_parent *parent, struct device *dev);
 void mgpu_parent_unregister(struct mgpu_parent *parent);
+void mgpu_parent_get(struct mgpu_parent *parent);
+void mgpu_parent_put(struct mgpu_parent *parent);
+void mgpu_parent_wait_all(void);
 int mgpu_parent_claim(struct mgpu_parent *parent, struct mgpu_type *type,
 		      unsigned int *first_unit);
 void mgpu_parent_release(struct mgpu_parent *parent, struct mgpu_type *type,
 			 unsigned int first_unit);
 unsigned int mgpu_parent_get_available(struct mdev_type *mtype);
 ssize_t mgpu_parent_show_description(struct mdev_type *mtype, char *buf);
-u64 mgpu_type_vram_size(const struct mgpu_type *type);
-u32 mgpu_type_nr_queues(const struct mgpu_type *type);
+u64 mgpu_parent_type_vram_size(const struct mgpu_type *type);
+u32 mgpu_parent_type_nr_queues(const struct mgpu_type *type);
+
+/* main.c */
+extern struct class *mgpu_class;
 
 /* swgpu.c */
 int mgpu_swgpu_add(u64 vram_size, u32 nr_queues);
 int mgpu_swgpu_remove(const char *name);
 void mgpu_swgpu_remove_all(void);
-extern struct class *mgpu_class;
 
 /* vgpu.c */
 extern struct mdev_driver mgpu_mdev_driver;
@@ -359,6 +486,14 @@ ssize_t mgpu_vram_rw(struct mgpu_vgpu *vgpu, u64 pos, char __user *buf,
 		     size_t count, bool write);
 int mgpu_vram_mmap(struct mgpu_vgpu *vgpu, u64 pos,
 		   struct vm_area_struct *vma);
+bool mgpu_vram_range_ok(u64 vram_size, u64 addr, u64 len);
+void mgpu_vram_read(struct mgpu_vgpu *vgpu, u64 off, void *buf, u64 len);
+int mgpu_vram_write(struct mgpu_vgpu *vgpu, u64 off, const void *buf,
+		    u64 len);
+int mgpu_vram_fill32(struct mgpu_vgpu *vgpu, u64 off, u32 pattern, u64 len);
+int mgpu_vram_copy(struct mgpu_vgpu *vgpu, u64 dst, u64 src, u64 len);
+void *mgpu_vram_ptr(struct mgpu_vgpu *vgpu, u64 off, bool alloc);
+void mgpu_vram_discard(struct mgpu_vgpu *vgpu);
 
 /* irq.c */
 long mgpu_irq_get_info(struct mgpu_vgpu *vgpu, void __user *arg);
@@ -375,15 +510,40 @@ void mgpu_queue_write(struct mgpu_vgpu *vgpu, u32 off, u32 val);
 void mgpu_queue_stop_all(struct mgpu_vgpu *vgpu);
 void mgpu_queue_set_error(struct mgpu_vgpu *vgpu, struct mgpu_queue *q,
 			  u32 error, u32 head);
+bool mgpu_queue_has_work(struct mgpu_vgpu *vgpu, struct mgpu_queue *q);
+bool mgpu_queue_any_work(struct mgpu_vgpu *vgpu, unsigned int *hint);
 
 /* engine.c */
 extern unsigned int mgpu_cmd_budget_ms;
 int mgpu_engine_init(struct mgpu_parent *parent);
+int mgpu_engine_start(struct mgpu_parent *parent);
+void mgpu_engine_stop(struct mgpu_parent *parent);
 void mgpu_engine_fini(struct mgpu_parent *parent);
-void mgpu_engine_attach(struct mgpu_vgpu *vgpu);
+int mgpu_engine_attach(struct mgpu_vgpu *vgpu);
 void mgpu_engine_detach(struct mgpu_vgpu *vgpu);
 void mgpu_engine_quiesce(struct mgpu_vgpu *vgpu);
 void mgpu_engine_kick(struct mgpu_parent *parent);
+
+/* cmd.c */
+int mgpu_cmd_validate(u64 vram_size, const struct mgpu_cmd *cmd);
+bool mgpu_cmd_needs_dma(const struct mgpu_cmd *cmd);
+int mgpu_cmd_step(void *scratch, struct mgpu_vgpu *vgpu,
+		  const struct mgpu_cmd *cmd, u64 *progress);
+int mgpu_cmd_complete(struct mgpu_vgpu *vgpu, const struct mgpu_cmd *cmd);
+void mgpu_cmd_account(struct mgpu_vgpu *vgpu, const struct mgpu_cmd *cmd);
+
+/* dma.c */
+void mgpu_dma_init(struct mgpu_vgpu *vgpu);
+int mgpu_dma_start(struct mgpu_vgpu *vgpu);
+void mgpu_dma_stop(struct mgpu_vgpu *vgpu);
+int mgpu_dma_rw(struct mgpu_vgpu *vgpu, u64 iova, void *buf, size_t len,
+		bool write);
+bool mgpu_dma_submit(struct mgpu_vgpu *vgpu, struct mgpu_queue *q,
+		     enum mgpu_dma_kind kind, u64 iova);
+bool mgpu_dma_collect(struct mgpu_vgpu *vgpu, struct mgpu_queue *q,
+		      int *result);
+bool mgpu_dma_pending(struct mgpu_vgpu *vgpu, struct mgpu_queue *q);
+void mgpu_dma_cancel(struct mgpu_vgpu *vgpu, bool wait);
 
 /* sched.c */
 void mgpu_sched_init(struct mgpu_engine *e);
@@ -398,11 +558,13 @@ int mgpu_sched_set_slice(struct mgpu_engine *e, u32 us);
 int mgpu_sched_set_weight(struct mgpu_vgpu *vgpu, u32 weight);
 int mgpu_sched_set_cap(struct mgpu_vgpu *vgpu, u32 pct);
 u32 mgpu_sched_utilization(struct mgpu_engine *e, u64 now);
+struct mgpu_vgpu *mgpu_sched_pick(struct mgpu_engine *e, unsigned int *hint,
+				  u64 *run_ns, u64 *wait_ns);
 
 /* gemm.c, gemm_fp.c */
-void mgpu_gemm_i8_row(const s8 *a, const s8 *b, s32 *c, u32 n, u32 p0,
-		      u32 p1, s32 alpha, s32 beta);
-void mgpu_gemm_f32_row(const void *a, const void *b, void *c, u32 n, u32 p0,
-		       u32 p1, u32 alpha_bits, u32 beta_bits);
+void mgpu_gemm_i8_row(const s8 *a, const s8 *b, s32 *c, u32 n, u32 np,
+		      bool first, s32 alpha, s32 beta);
+void mgpu_gemm_f32_row(const void *a, const void *b, void *c, u32 n, u32 np,
+		       bool first, u32 alpha_bits, u32 beta_bits);
 
 #endif /* _MGPU_DRV_H */

@@ -9,6 +9,7 @@
 #include <linux/kernel.h>
 #include <linux/sysfs.h>
 #include <linux/timekeeping.h>
+#include <linux/wait_bit.h>
 
 #include "mgpu_drv.h"
 
@@ -39,23 +40,23 @@ static u32 mgpu_units_mask(unsigned int first, unsigned int nr)
 }
 
 /**
- * mgpu_type_vram_size() - VRAM of one instance of @type
+ * mgpu_parent_type_vram_size() - VRAM of one instance of @type
  * @type: the type
  *
  * Return: bytes of VRAM.
  */
-u64 mgpu_type_vram_size(const struct mgpu_type *type)
+u64 mgpu_parent_type_vram_size(const struct mgpu_type *type)
 {
 	return type->parent->vram_size >> type->order;
 }
 
 /**
- * mgpu_type_nr_queues() - command queues of one instance of @type
+ * mgpu_parent_type_nr_queues() - command queues of one instance of @type
  * @type: the type
  *
  * Return: number of queues.
  */
-u32 mgpu_type_nr_queues(const struct mgpu_type *type)
+u32 mgpu_parent_type_nr_queues(const struct mgpu_type *type)
 {
 	return type->parent->nr_queues >> type->order;
 }
@@ -201,8 +202,8 @@ ssize_t mgpu_parent_show_description(struct mdev_type *mtype, char *buf)
 	struct mgpu_type *type = to_mgpu_type(mtype);
 
 	return sysfs_emit(buf, "vram=%lluM, queues=%u, max_instances=%u\n",
-			  mgpu_type_vram_size(type) >> 20,
-			  mgpu_type_nr_queues(type), 1U << type->order);
+			  mgpu_parent_type_vram_size(type) >> 20,
+			  mgpu_parent_type_nr_queues(type), 1U << type->order);
 }
 
 /* Parent attributes, on the parent's device. */
@@ -218,6 +219,15 @@ static ssize_t vram_size_show(struct device *dev,
 	return sysfs_emit(buf, "%llu\n", dev_to_parent(dev)->vram_size);
 }
 static DEVICE_ATTR_RO(vram_size);
+
+static ssize_t vram_resident_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	struct mgpu_parent *parent = dev_to_parent(dev);
+
+	return sysfs_emit(buf, "%llu\n", parent->ops->vram_resident(parent));
+}
+static DEVICE_ATTR_RO(vram_resident);
 
 static ssize_t queues_show(struct device *dev, struct device_attribute *attr,
 			   char *buf)
@@ -303,6 +313,7 @@ static DEVICE_ATTR_RO(utilization);
 
 static struct attribute *mgpu_parent_attrs[] = {
 	&dev_attr_vram_size.attr,
+	&dev_attr_vram_resident.attr,
 	&dev_attr_queues.attr,
 	&dev_attr_backend.attr,
 	&dev_attr_last_error.attr,
@@ -326,18 +337,30 @@ const struct attribute_group *mgpu_parent_groups[] = {
 	NULL,
 };
 
+/* Parents whose last reference is not dropped yet; module unload waits. */
+static atomic_t mgpu_parents_alive = ATOMIC_INIT(0);
+
 /**
  * mgpu_parent_init() - set up a parent before its device exists
  * @parent: the parent, zeroed, embedded in the backend's structure
  * @ops: backend operations
  * @vram_size: bytes of VRAM (a power of two, checked by the backend)
  * @nr_queues: command queues (a power of two, checked by the backend)
+ *
+ * Everything the parent's sysfs attributes reach is valid on return, so
+ * the backend may create the device with mgpu_parent_groups right after.
+ * The caller holds the first reference; it drops it with
+ * mgpu_parent_put() after mgpu_parent_unregister() (or, if registration
+ * never happened, instead of it).
+ *
+ * Return: 0 or -ENOMEM.
  */
-void mgpu_parent_init(struct mgpu_parent *parent,
-		      const struct mgpu_backend_ops *ops, u64 vram_size,
-		      u32 nr_queues)
+int mgpu_parent_init(struct mgpu_parent *parent,
+		     const struct mgpu_backend_ops *ops, u64 vram_size,
+		     u32 nr_queues)
 {
 	unsigned int i;
+	int ret;
 
 	parent->ops = ops;
 	parent->vram_size = vram_size;
@@ -352,6 +375,62 @@ void mgpu_parent_init(struct mgpu_parent *parent,
 		type->order = i;
 		parent->mdev_types[i] = &type->mdev_type;
 	}
+	ret = mgpu_engine_init(parent);
+	if (ret) {
+		mutex_destroy(&parent->lock);
+		return ret;
+	}
+	kref_init(&parent->ref);
+	atomic_inc(&mgpu_parents_alive);
+	return 0;
+}
+
+/**
+ * mgpu_parent_get() - take a reference to a parent
+ * @parent: the parent
+ */
+void mgpu_parent_get(struct mgpu_parent *parent)
+{
+	kref_get(&parent->ref);
+}
+
+static void mgpu_parent_free(struct kref *ref)
+{
+	struct mgpu_parent *parent = container_of(ref, struct mgpu_parent,
+						  ref);
+
+	WARN_ON(parent->nr_instances);
+	mgpu_engine_fini(parent);
+	mutex_destroy(&parent->lock);
+	parent->ops->release(parent);
+	if (atomic_dec_and_test(&mgpu_parents_alive))
+		wake_up_var(&mgpu_parents_alive);
+}
+
+/**
+ * mgpu_parent_put() - drop a reference to a parent
+ * @parent: the parent
+ *
+ * The last reference frees it through the backend's release operation.
+ */
+void mgpu_parent_put(struct mgpu_parent *parent)
+{
+	kref_put(&parent->ref, mgpu_parent_free);
+}
+
+/**
+ * mgpu_parent_wait_all() - wait until every parent is freed
+ *
+ * Module unload calls this after removing its parents: a vfio_device
+ * released late still runs our release callback, which must find both
+ * its parent and this module's code.
+ */
+void mgpu_parent_wait_all(void)
+{
+	if (atomic_read(&mgpu_parents_alive))
+		pr_info("unload waits for %d parent(s) still referenced by VFIO devices\n",
+			atomic_read(&mgpu_parents_alive));
+	wait_var_event(&mgpu_parents_alive, !atomic_read(&mgpu_parents_alive));
 }
 
 /**
@@ -366,7 +445,7 @@ int mgpu_parent_register(struct mgpu_parent *parent, struct device *dev)
 	int ret;
 
 	parent->dev = dev;
-	ret = mgpu_engine_init(parent);
+	ret = mgpu_engine_start(parent);
 	if (ret)
 		return ret;
 	ret = mdev_register_parent(&parent->mdev_parent, dev,
@@ -377,7 +456,7 @@ int mgpu_parent_register(struct mgpu_parent *parent, struct device *dev)
 	return 0;
 
 err_engine:
-	mgpu_engine_fini(parent);
+	mgpu_engine_stop(parent);
 	return ret;
 }
 
@@ -386,12 +465,12 @@ err_engine:
  * @parent: a registered parent
  *
  * Blocks while an instance is open by a user, who is asked to release it
- * through the VFIO request interrupt.
+ * through the VFIO request interrupt.  The parent's sysfs attributes stay
+ * usable until the backend removes its device; the parent itself lives
+ * until its last reference is dropped.
  */
 void mgpu_parent_unregister(struct mgpu_parent *parent)
 {
 	mdev_unregister_parent(&parent->mdev_parent);
-	WARN_ON(parent->nr_instances);
-	mgpu_engine_fini(parent);
-	mutex_destroy(&parent->lock);
+	mgpu_engine_stop(parent);
 }

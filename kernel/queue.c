@@ -11,6 +11,7 @@
  */
 #include <linux/kernel.h>
 #include <linux/log2.h>
+#include <linux/timekeeping.h>
 
 #include "mgpu_drv.h"
 
@@ -24,6 +25,7 @@ static const char * const mgpu_err_names[] = {
 	[MGPU_ERR_TIMEOUT]	= "command exceeded the watchdog budget",
 	[MGPU_ERR_BAD_TAIL]	= "tail beyond the ring",
 	[MGPU_ERR_ALIGN]	= "misaligned address",
+	[MGPU_ERR_NO_MEMORY]	= "no host memory left to back VRAM",
 };
 
 static struct mgpu_queue *mgpu_queue_of(struct mgpu_vgpu *vgpu, u32 off,
@@ -60,11 +62,10 @@ void mgpu_queue_set_error(struct mgpu_vgpu *vgpu, struct mgpu_queue *q,
 	q->error_head = head;
 	q->gen++;
 	WRITE_ONCE(vgpu->stats.errors, vgpu->stats.errors + 1);
-	dev_info_ratelimited(vgpu->vdev.dev,
-			     "queue %td stopped at command %u: %s\n",
-			     q - vgpu->queues, head,
-			     error < ARRAY_SIZE(mgpu_err_names) ?
-			     mgpu_err_names[error] : "?");
+	mgpu_vgpu_log(vgpu, KERN_INFO, "queue %td stopped at command %u: %s\n",
+		      q - vgpu->queues, head,
+		      error < ARRAY_SIZE(mgpu_err_names) ?
+		      mgpu_err_names[error] : "?");
 	mgpu_irq_raise(vgpu, MGPU_INT_ERROR);
 }
 
@@ -218,9 +219,9 @@ void mgpu_queue_write(struct mgpu_vgpu *vgpu, u32 off, u32 val)
 
 	q = mgpu_queue_of(vgpu, off, &reg, &index);
 	if (!q) {
-		dev_info_ratelimited(vgpu->vdev.dev,
-				     "write %#x to unknown register %#x ignored\n",
-				     val, off);
+		mgpu_vgpu_log(vgpu, KERN_INFO,
+			      "write %#x to unknown register %#x ignored\n",
+			      val, off);
 		return;
 	}
 
@@ -262,4 +263,94 @@ void mgpu_queue_write(struct mgpu_vgpu *vgpu, u32 off, u32 val)
 	default:
 		return;		/* read-only */
 	}
+}
+
+/**
+ * mgpu_queue_has_work() - does a queue have a command to run?
+ * @vgpu: the instance; its lock held
+ * @q: one of its queues
+ *
+ * Reads the polled tail of a TAIL_POLL queue from VRAM; a tail beyond the
+ * ring stops the queue with MGPU_ERR_BAD_TAIL.
+ *
+ * Return: true if the queue is enabled, healthy and HEAD != TAIL.
+ */
+bool mgpu_queue_has_work(struct mgpu_vgpu *vgpu, struct mgpu_queue *q)
+{
+	lockdep_assert_held(&vgpu->lock);
+
+	/* A step with the DMA thread: nothing to do until it is done. */
+	if (q->dma_busy)
+		return !mgpu_dma_pending(vgpu, q);
+	if (!(q->ctrl & MGPU_QCTRL_ENABLE) || q->error)
+		return false;
+	if (q->ctrl & MGPU_QCTRL_TAIL_POLL) {
+		u32 *p = mgpu_vram_ptr(vgpu, q->tail_addr, false);
+		u32 tail = IS_ERR_OR_NULL(p) ? 0 : READ_ONCE(*p);
+
+		tail = le32_to_cpu((__force __le32)tail);
+		if (tail >= q->ring_size) {
+			mgpu_queue_set_error(vgpu, q, MGPU_ERR_BAD_TAIL,
+					     q->head);
+			return false;
+		}
+		q->tail = tail;
+	}
+	return q->head != q->tail;
+}
+
+/*
+ * The watchdog of a step that waits for guest memory: the DMA thread is
+ * told to give up, the queue stops with MGPU_ERR_TIMEOUT when the result
+ * comes back.  Engine thread only.
+ */
+static void mgpu_queue_dma_watchdog(struct mgpu_vgpu *vgpu,
+				    struct mgpu_queue *q, u64 now)
+{
+	u64 budget = (u64)READ_ONCE(mgpu_cmd_budget_ms) * NSEC_PER_MSEC;
+
+	if (q->dma_timed_out || now - q->dma_start <= budget)
+		return;
+	q->dma_timed_out = true;
+	mgpu_dma_cancel(vgpu, false);
+}
+
+/**
+ * mgpu_queue_any_work() - does any queue of a vGPU have work?
+ * @vgpu: the instance; its lock must not be held (engine thread only)
+ * @hint: what the engine must watch while idle: MGPU_HINT_POLL if a
+ *	queue has a polled tail, MGPU_HINT_DMA if a step waits for guest
+ *	memory (for its watchdog); or-ed in
+ *
+ * Called by the scheduler's pick with the engine lock held, so it never
+ * waits for the vGPU's lock: a vGPU whose lock is taken (its user is
+ * accessing a register) may have work, and the engine finds out when it
+ * runs it, without the engine lock.  Nothing holds a vGPU's lock for
+ * long (guest memory is only touched by its DMA thread, unlocked).
+ *
+ * Return: true if at least one queue may have a command to run.
+ */
+bool mgpu_queue_any_work(struct mgpu_vgpu *vgpu, unsigned int *hint)
+{
+	u64 now = ktime_get_ns();
+	bool work = false;
+	u32 i;
+
+	if (!mutex_trylock(&vgpu->lock))
+		return true;
+	for (i = 0; i < vgpu->nr_queues; i++) {
+		struct mgpu_queue *q = &vgpu->queues[i];
+
+		if ((q->ctrl & MGPU_QCTRL_TAIL_POLL) && !q->error &&
+		    (q->ctrl & MGPU_QCTRL_ENABLE))
+			*hint |= MGPU_HINT_POLL;
+		if (q->dma_busy && mgpu_dma_pending(vgpu, q)) {
+			*hint |= MGPU_HINT_DMA;
+			mgpu_queue_dma_watchdog(vgpu, q, now);
+		}
+		if (mgpu_queue_has_work(vgpu, q))
+			work = true;
+	}
+	mutex_unlock(&vgpu->lock);
+	return work;
 }

@@ -2,12 +2,15 @@
 /*
  * BAR0: the vGPU's register file, trapped on every access.
  *
- * Registers are 32 bits wide and little endian; an access must be a whole
- * number of naturally aligned registers.  Unknown offsets read 0 and
- * ignore writes, with a rate-limited log line so a guest cannot flood the
- * host log.  Documentation/device-model.rst is the specification.
+ * Registers are 32 bits wide and little endian.  Accesses of any width
+ * and alignment are answered (see mgpu_regs_write_part() for narrow
+ * writes).  Unknown offsets read 0 and ignore writes, with a rate-limited
+ * log line so a guest cannot flood the host log.
+ * Documentation/device-model.rst is the specification.
  */
 #include <linux/kernel.h>
+#include <linux/sched.h>
+#include <linux/string.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 
@@ -101,46 +104,89 @@ static void mgpu_regs_write32(struct mgpu_vgpu *vgpu, u32 off, u32 val)
 	}
 }
 
+/*
+ * Accesses narrower than a register (a VMM forwards guest accesses of
+ * every PCI width) are never an error.  A narrow read returns the bytes
+ * it addresses.  A narrow write depends on the register:
+ *  - a register whose write is a command (a queue's TAIL doorbell and
+ *    CTRL) ignores it, with a log line: half a command is no command;
+ *  - INT_STATUS (write one to clear) takes the written bytes with zeroes
+ *    in the others, which clear nothing;
+ *  - every other register merges the bytes into its current value.
+ */
+static bool mgpu_regs_narrow_ignored(u32 reg)
+{
+	u32 qreg;
+
+	if (reg < MGPU_REG_QUEUE_BASE)
+		return false;
+	qreg = (reg - MGPU_REG_QUEUE_BASE) % MGPU_REG_QUEUE_STRIDE;
+	return qreg == MGPU_Q_CTRL || qreg == MGPU_Q_TAIL;
+}
+
+static void mgpu_regs_write_part(struct mgpu_vgpu *vgpu, u32 reg,
+				 unsigned int shift, const u8 *bytes,
+				 unsigned int n)
+{
+	__le32 cur;
+
+	lockdep_assert_held(&vgpu->lock);
+
+	if (n == 4) {
+		memcpy(&cur, bytes, 4);
+		mgpu_regs_write32(vgpu, reg, le32_to_cpu(cur));
+		return;
+	}
+	if (mgpu_regs_narrow_ignored(reg)) {
+		mgpu_vgpu_log(vgpu, KERN_INFO,
+			      "%u-byte write at %#x ignored: register %#x takes 32-bit writes only\n",
+			      n, reg + shift, reg);
+		return;
+	}
+	if (reg == MGPU_REG_INT_STATUS)
+		cur = 0;
+	else
+		cur = cpu_to_le32(mgpu_regs_read32(vgpu, reg));
+	memcpy((u8 *)&cur + shift, bytes, n);
+	mgpu_regs_write32(vgpu, reg, le32_to_cpu(cur));
+}
+
 /**
  * mgpu_regs_rw() - access the BAR0 region
  * @vgpu: the instance
  * @pos: offset, checked to lie within the region with @count
  * @buf: user buffer
- * @count: bytes: a multiple of 4
+ * @count: bytes: any width and alignment (see mgpu_regs_write_part())
  * @write: direction
  *
- * Return: @count, -EINVAL for an access that is not made of aligned 32-bit
- * registers, or -EFAULT.
+ * Return: @count or -EFAULT.
  */
 ssize_t mgpu_regs_rw(struct mgpu_vgpu *vgpu, u64 pos, char __user *buf,
 		     size_t count, bool write)
 {
-	size_t done;
-	__le32 val;
+	size_t done, n;
 
-	if (!IS_ALIGNED(pos, 4) || !IS_ALIGNED(count, 4)) {
-		dev_info_ratelimited(vgpu->vdev.dev,
-				     "BAR0 %s of %zu bytes at %#llx rejected: registers take aligned 32-bit accesses\n",
-				     write ? "write" : "read", count, pos);
-		return -EINVAL;
-	}
+	for (done = 0; done < count; done += n) {
+		u32 off = pos + done, reg = off & ~3U, shift = off & 3;
+		u8 bytes[4];
+		__le32 val;
 
-	for (done = 0; done < count; done += 4) {
-		u32 off = pos + done;
-
+		n = min_t(size_t, count - done, 4 - shift);
 		if (write) {
-			if (copy_from_user(&val, buf + done, 4))
+			if (copy_from_user(bytes, buf + done, n))
 				return -EFAULT;
 			mutex_lock(&vgpu->lock);
-			mgpu_regs_write32(vgpu, off, le32_to_cpu(val));
+			mgpu_regs_write_part(vgpu, reg, shift, bytes, n);
 			mutex_unlock(&vgpu->lock);
 		} else {
 			mutex_lock(&vgpu->lock);
-			val = cpu_to_le32(mgpu_regs_read32(vgpu, off));
+			val = cpu_to_le32(mgpu_regs_read32(vgpu, reg));
 			mutex_unlock(&vgpu->lock);
-			if (copy_to_user(buf + done, &val, 4))
+			memcpy(bytes, (u8 *)&val + shift, n);
+			if (copy_to_user(buf + done, bytes, n))
 				return -EFAULT;
 		}
+		cond_resched();
 	}
 	return count;
 }

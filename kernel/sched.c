@@ -20,6 +20,7 @@
 #include <linux/kernel.h>
 #include <linux/math64.h>
 #include <linux/string.h>
+#include <linux/timekeeping.h>
 
 #include "mgpu_drv.h"
 
@@ -124,6 +125,49 @@ u64 mgpu_sched_run_ns(struct mgpu_engine *e, struct mgpu_vgpu *vgpu)
 }
 
 /**
+ * mgpu_sched_pick() - choose the vGPU the engine runs next
+ * @e: the engine; its lock must not be held
+ * @hint: MGPU_HINT_* bits of what an idle engine must keep watching
+ * @run_ns: how long the chosen vGPU may run
+ * @wait_ns: if nothing may run now but a vGPU with work waits for its
+ *	share, how long until the next period; 0 otherwise
+ *
+ * Round robin over the open vGPUs with work that the policy lets run;
+ * the chosen one goes to the back of the line and becomes e->running.
+ *
+ * Return: the vGPU, or NULL when none may run now.
+ */
+struct mgpu_vgpu *mgpu_sched_pick(struct mgpu_engine *e, unsigned int *hint,
+				  u64 *run_ns, u64 *wait_ns)
+{
+	struct mgpu_vgpu *vgpu, *found = NULL;
+	u64 now = ktime_get_ns();
+	bool throttled = false;
+
+	mutex_lock(&e->lock);
+	if (!mgpu_sched_period_left(e, now))
+		mgpu_sched_new_period(e, now);
+	list_for_each_entry(vgpu, &e->vgpus, engine_node) {
+		if (!mgpu_queue_any_work(vgpu, hint))
+			continue;
+		*run_ns = mgpu_sched_run_ns(e, vgpu);
+		if (*run_ns) {
+			found = vgpu;
+			break;
+		}
+		throttled = true;
+	}
+	*wait_ns = throttled ? mgpu_sched_period_left(e, now) : 0;
+	if (found) {
+		/* The next pick starts after this one. */
+		list_move_tail(&found->engine_node, &e->vgpus);
+		WRITE_ONCE(e->running, found);
+	}
+	mutex_unlock(&e->lock);
+	return found;
+}
+
+/**
  * mgpu_sched_charge() - account engine time used by @vgpu
  * @e: the engine; its lock held
  * @vgpu: the instance
@@ -134,8 +178,9 @@ void mgpu_sched_charge(struct mgpu_engine *e, struct mgpu_vgpu *vgpu, u64 ns)
 	lockdep_assert_held(&e->lock);
 
 	vgpu->budget_ns -= ns;
-	vgpu->stats.busy_ns += ns;
-	e->busy_ns += ns;
+	/* Read without a lock by sysfs (READ_ONCE). */
+	WRITE_ONCE(vgpu->stats.busy_ns, vgpu->stats.busy_ns + ns);
+	WRITE_ONCE(e->busy_ns, e->busy_ns + ns);
 }
 
 /* Restart the period so that a change takes effect at once. */
@@ -171,7 +216,7 @@ int mgpu_sched_set_policy(struct mgpu_engine *e, const char *name)
 	if (i < 0)
 		return -EINVAL;
 	mutex_lock(&e->lock);
-	e->policy = i;
+	WRITE_ONCE(e->policy, i);
 	mgpu_sched_changed(e);
 	mutex_unlock(&e->lock);
 	return 0;
@@ -189,7 +234,7 @@ int mgpu_sched_set_slice(struct mgpu_engine *e, u32 us)
 	if (us < MGPU_SCHED_MIN_SLICE_US || us > MGPU_SCHED_MAX_SLICE_US)
 		return -EINVAL;
 	mutex_lock(&e->lock);
-	e->slice_ns = (u64)us * NSEC_PER_USEC;
+	WRITE_ONCE(e->slice_ns, (u64)us * NSEC_PER_USEC);
 	mgpu_sched_changed(e);
 	mutex_unlock(&e->lock);
 	return 0;
@@ -209,7 +254,7 @@ int mgpu_sched_set_weight(struct mgpu_vgpu *vgpu, u32 weight)
 	if (!weight || weight > MGPU_SCHED_MAX_WEIGHT)
 		return -EINVAL;
 	mutex_lock(&e->lock);
-	vgpu->weight = weight;
+	WRITE_ONCE(vgpu->weight, weight);
 	mgpu_sched_changed(e);
 	mutex_unlock(&e->lock);
 	return 0;
@@ -229,7 +274,7 @@ int mgpu_sched_set_cap(struct mgpu_vgpu *vgpu, u32 pct)
 	if (pct > 100)
 		return -EINVAL;
 	mutex_lock(&e->lock);
-	vgpu->cap_pct = pct == 100 ? 0 : pct;
+	WRITE_ONCE(vgpu->cap_pct, pct == 100 ? 0 : pct);
 	mgpu_sched_changed(e);
 	mutex_unlock(&e->lock);
 	return 0;

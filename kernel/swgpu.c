@@ -3,9 +3,10 @@
  * The software GPU backend: a parent GPU whose VRAM is host memory.
  *
  * Every host can instantiate one, so mgpu is usable and testable without
- * partitionable hardware.  VRAM comes from vmalloc_user(): zeroed, and
- * mappable into user space (and from there into a guest) page by page
- * with remap_vmalloc_range(), so BAR2 accesses of a guest never trap.
+ * partitionable hardware.  VRAM is host pages, allocated zeroed on first
+ * touch (a write by the engine or the VFIO user, or a fault of a BAR2
+ * mapping) and freed when the instance that owns them is scrubbed, so a
+ * software GPU costs host memory only for what its tenants touch.
  */
 #include <linux/device.h>
 #include <linux/idr.h>
@@ -16,25 +17,26 @@
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <linux/vmalloc.h>
+#include <linux/xarray.h>
 
 #include "mgpu_drv.h"
-
-/* Bulk VRAM work is chunked so that it never hogs a CPU. */
-#define MGPU_SWGPU_CHUNK	(1U << 20)
 
 /**
  * struct mgpu_swgpu - a software GPU
  * @parent: the backend-neutral parent (drvdata of @dev)
  * @dev: "swgpuN" in the mgpu class
- * @vram: @parent.vram_size bytes from vmalloc_user()
+ * @pages: the host pages backing VRAM, indexed by VRAM page number; a
+ *	page is allocated (zeroed) on first touch and freed when the slice
+ *	it belongs to is scrubbed
+ * @nr_pages: pages in @pages (statistics)
  * @id: N in "swgpuN"
  * @node: entry in mgpu_swgpus, under mgpu_swgpus_lock
  */
 struct mgpu_swgpu {
 	struct mgpu_parent parent;
 	struct device *dev;
-	void *vram;
+	struct xarray pages;
+	atomic_long_t nr_pages;
 	int id;
 	struct list_head node;
 };
@@ -49,58 +51,106 @@ static struct mgpu_swgpu *to_swgpu(struct mgpu_parent *parent)
 	return container_of(parent, struct mgpu_swgpu, parent);
 }
 
-static ssize_t mgpu_swgpu_vram_rw(struct mgpu_parent *parent, u64 offset,
-				  char __user *buf, size_t count, bool write)
+/*
+ * The page backing VRAM at @offset; allocated if absent and @alloc.
+ * Return: the page, NULL (absent, !@alloc), or ERR_PTR(-ENOMEM).
+ */
+static struct page *mgpu_swgpu_page(struct mgpu_swgpu *sw, u64 offset,
+				    bool alloc)
 {
-	void *vram = to_swgpu(parent)->vram + offset;
-	unsigned long left;
+	unsigned long index = offset >> PAGE_SHIFT;
+	struct page *page, *old;
 
-	if (write)
-		left = copy_from_user(vram, buf, count);
-	else
-		left = copy_to_user(buf, vram, count);
-	return left ? -EFAULT : count;
+	page = xa_load(&sw->pages, index);
+	if (page || !alloc)
+		return page;
+
+	page = alloc_page(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN);
+	if (!page)
+		return ERR_PTR(-ENOMEM);
+	old = xa_cmpxchg(&sw->pages, index, NULL, page, GFP_KERNEL);
+	if (old) {
+		/* Lost a race with another toucher, or xa_err(). */
+		__free_page(page);
+		return xa_is_err(old) ? ERR_PTR(xa_err(old)) : old;
+	}
+	atomic_long_inc(&sw->nr_pages);
+	return page;
 }
 
-static int mgpu_swgpu_vram_mmap(struct mgpu_parent *parent, u64 offset,
-				struct vm_area_struct *vma)
+static void *mgpu_swgpu_vram_kaddr(struct mgpu_parent *parent, u64 offset,
+				   bool alloc)
 {
-	return remap_vmalloc_range(vma, to_swgpu(parent)->vram + offset, 0);
+	struct page *page = mgpu_swgpu_page(to_swgpu(parent), offset, alloc);
+
+	if (IS_ERR_OR_NULL(page))
+		return page;
+	return page_address(page) + offset_in_page(offset);
 }
 
-static void mgpu_swgpu_vram_clear(struct mgpu_parent *parent, u64 offset,
-				  u64 size)
+static int mgpu_swgpu_vram_pfn(struct mgpu_parent *parent, u64 offset,
+			       unsigned long *pfn)
 {
-	void *vram = to_swgpu(parent)->vram + offset;
-	u64 done, n;
+	struct page *page = mgpu_swgpu_page(to_swgpu(parent), offset, true);
 
-	for (done = 0; done < size; done += n) {
-		n = min_t(u64, size - done, MGPU_SWGPU_CHUNK);
-		memset(vram + done, 0, n);
+	if (IS_ERR(page))
+		return PTR_ERR(page);
+	*pfn = page_to_pfn(page);
+	return 0;
+}
+
+/* Give back the pages of [offset, offset + size): they read as zero. */
+static void mgpu_swgpu_vram_discard(struct mgpu_parent *parent, u64 offset,
+				    u64 size)
+{
+	struct mgpu_swgpu *sw = to_swgpu(parent);
+	unsigned long index, first = offset >> PAGE_SHIFT;
+	unsigned long last = (offset + size - 1) >> PAGE_SHIFT;
+	struct page *page;
+
+	xa_for_each_range(&sw->pages, index, page, first, last) {
+		xa_erase(&sw->pages, index);
+		__free_page(page);
+		atomic_long_dec(&sw->nr_pages);
 		cond_resched();
 	}
 }
 
-static void *mgpu_swgpu_vram_vaddr(struct mgpu_parent *parent)
+static u64 mgpu_swgpu_vram_resident(struct mgpu_parent *parent)
 {
-	return to_swgpu(parent)->vram;
+	return (u64)atomic_long_read(&to_swgpu(parent)->nr_pages) << PAGE_SHIFT;
+}
+
+/* The last reference to the parent is gone: nobody can reach VRAM. */
+static void mgpu_swgpu_release(struct mgpu_parent *parent)
+{
+	struct mgpu_swgpu *sw = to_swgpu(parent);
+
+	mgpu_swgpu_vram_discard(parent, 0, parent->vram_size);
+	xa_destroy(&sw->pages);
+	kfree(sw);
 }
 
 static const struct mgpu_backend_ops mgpu_swgpu_ops = {
 	.name = "software",
-	.vram_rw = mgpu_swgpu_vram_rw,
-	.vram_mmap = mgpu_swgpu_vram_mmap,
-	.vram_clear = mgpu_swgpu_vram_clear,
-	.vram_vaddr = mgpu_swgpu_vram_vaddr,
+	.vram_kaddr = mgpu_swgpu_vram_kaddr,
+	.vram_pfn = mgpu_swgpu_vram_pfn,
+	.vram_discard = mgpu_swgpu_vram_discard,
+	.vram_resident = mgpu_swgpu_vram_resident,
+	.release = mgpu_swgpu_release,
 };
 
+/*
+ * Teardown in the mirror order of mgpu_swgpu_add(): instances and types
+ * first, then the device and its attributes, then our reference.  The
+ * structure itself goes with the last reference (mgpu_swgpu_release()).
+ */
 static void mgpu_swgpu_destroy(struct mgpu_swgpu *sw)
 {
 	mgpu_parent_unregister(&sw->parent);
 	device_unregister(sw->dev);
 	ida_free(&mgpu_swgpu_ida, sw->id);
-	vfree(sw->vram);
-	kfree(sw);
+	mgpu_parent_put(&sw->parent);
 }
 
 /**
@@ -132,15 +182,13 @@ int mgpu_swgpu_add(u64 vram_size, u32 nr_queues)
 	sw = kzalloc(sizeof(*sw), GFP_KERNEL);
 	if (!sw)
 		return -ENOMEM;
-	mgpu_parent_init(&sw->parent, &mgpu_swgpu_ops, vram_size, nr_queues);
-
-	sw->vram = vmalloc_user(vram_size);
-	if (!sw->vram) {
-		pr_warn("software GPU: cannot allocate %lluM of VRAM from host memory\n",
-			vram_size >> 20);
-		ret = -ENOMEM;
+	/* VRAM is backed on first touch: nothing to allocate up front. */
+	xa_init(&sw->pages);
+	/* From here on the parent's reference owns sw (and frees it). */
+	ret = mgpu_parent_init(&sw->parent, &mgpu_swgpu_ops, vram_size,
+			       nr_queues);
+	if (ret)
 		goto err_free;
-	}
 
 	mutex_lock(&mgpu_swgpus_lock);
 	ret = ida_alloc(&mgpu_swgpu_ida, GFP_KERNEL);
@@ -172,7 +220,9 @@ err_ida:
 	ida_free(&mgpu_swgpu_ida, sw->id);
 err_unlock:
 	mutex_unlock(&mgpu_swgpus_lock);
-	vfree(sw->vram);
+	mgpu_parent_put(&sw->parent);
+	return ret;
+
 err_free:
 	kfree(sw);
 	return ret;

@@ -44,14 +44,14 @@ static int mgpu_vgpu_region_info(struct mgpu_vgpu *vgpu,
 	return 0;
 }
 
-#ifdef HAVE_VFIO_GET_REGION_INFO_CAPS
-static int mgpu_vgpu_get_region_info_caps(struct vfio_device *vdev,
-					  struct vfio_region_info *info,
-					  struct vfio_info_cap *caps)
+/* .get_region_info_caps, on kernels that have it (see compat.h) */
+static int __maybe_unused
+mgpu_vgpu_get_region_info_caps(struct vfio_device *vdev,
+			       struct vfio_region_info *info,
+			       struct vfio_info_cap *caps)
 {
 	return mgpu_vgpu_region_info(vdev_to_vgpu(vdev), info);
 }
-#endif
 
 static void mgpu_vgpu_reset_locked(struct mgpu_vgpu *vgpu)
 {
@@ -110,10 +110,10 @@ static int mgpu_vgpu_init(struct vfio_device *vdev)
 
 	vgpu->parent = parent;
 	vgpu->type = type;
-	vgpu->vram_size = mgpu_type_vram_size(type);
+	vgpu->vram_size = mgpu_parent_type_vram_size(type);
 	vgpu->vram_offset = (parent->vram_size / MGPU_UNITS) *
 			    vgpu->first_unit;
-	vgpu->nr_queues = mgpu_type_nr_queues(type);
+	vgpu->nr_queues = mgpu_parent_type_nr_queues(type);
 	vgpu->queue_base = (parent->nr_queues / MGPU_UNITS) *
 			   vgpu->first_unit;
 	vgpu->queues = kcalloc(vgpu->nr_queues, sizeof(*vgpu->queues),
@@ -124,12 +124,19 @@ static int mgpu_vgpu_init(struct vfio_device *vdev)
 	}
 	INIT_LIST_HEAD(&vgpu->engine_node);
 	mgpu_sched_vgpu_init(vgpu);
+	mgpu_dma_init(vgpu);
 	mutex_init(&vgpu->lock);
+	ratelimit_state_init(&vgpu->ratelimit, 5 * HZ, 10);
+	ratelimit_set_flags(&vgpu->ratelimit, RATELIMIT_MSG_ON_RELEASE);
 	mgpu_cfg_init(vgpu);
 	mgpu_regs_reset(vgpu);
-
-	/* A new tenant never sees what a previous one left in VRAM. */
-	parent->ops->vram_clear(parent, vgpu->vram_offset, vgpu->vram_size);
+	/*
+	 * No clearing here: free VRAM is always zero (it starts zeroed and
+	 * every user's close scrubs its slice), so a create costs the same
+	 * whatever the VRAM size.  The instance holds its parent until the
+	 * VFIO core releases it, which may be after the parent's removal.
+	 */
+	mgpu_parent_get(parent);
 	return 0;
 
 err_release:
@@ -141,10 +148,13 @@ static void mgpu_vgpu_release(struct vfio_device *vdev)
 {
 	struct mgpu_vgpu *vgpu = vdev_to_vgpu(vdev);
 
-	mgpu_parent_release(vgpu->parent, vgpu->type, vgpu->first_unit);
+	struct mgpu_parent *parent = vgpu->parent;
+
+	mgpu_parent_release(parent, vgpu->type, vgpu->first_unit);
 	kfree(vgpu->queues);
 	mutex_destroy(&vgpu->lock);
 	mgpu_compat_vfio_release_done(vdev);
+	mgpu_parent_put(parent);
 }
 
 static int mgpu_vgpu_open_device(struct vfio_device *vdev)
@@ -153,8 +163,7 @@ static int mgpu_vgpu_open_device(struct vfio_device *vdev)
 
 	/* Every user starts from a device in its power-on state. */
 	mgpu_vgpu_reset(vgpu);
-	mgpu_engine_attach(vgpu);
-	return 0;
+	return mgpu_engine_attach(vgpu);
 }
 
 static void mgpu_vgpu_close_device(struct vfio_device *vdev)
@@ -165,6 +174,12 @@ static void mgpu_vgpu_close_device(struct vfio_device *vdev)
 	mgpu_engine_detach(vgpu);
 	mgpu_irq_disable_all(vgpu);
 	mgpu_vgpu_reset(vgpu);
+	/*
+	 * The next user (another VM on a persistent mdev) starts from zeroed
+	 * VRAM, and a removed instance leaves nothing behind.  No mapping of
+	 * BAR2 is left: each held a reference to the device file.
+	 */
+	mgpu_vram_discard(vgpu);
 }
 
 static ssize_t mgpu_vgpu_rw(struct mgpu_vgpu *vgpu, char __user *buf,

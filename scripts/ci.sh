@@ -83,9 +83,12 @@ bench)
 	fi
 	echo mgpu-bench >"$bdir/list"
 	echo timeout=600 >"$bdir/settings"
+	# The baseline of the create/remove figures: the kernel's mtty sample.
+	"$S/build-mtty.sh" "$ver"
 	# The LSTM comparison runs nested guests (scripts/nested.sh).
 	"$S/build-guest.sh"
-	MGPU_NESTED=1 MGPU_TESTS_DIR=$bdir "$S/mkinitramfs.sh" "$ver"
+	MGPU_NESTED=1 MGPU_TESTS_DIR=$bdir MGPU_EXTRA_KO=$MGPU_BUILD/$ver/mtty/mtty.ko \
+		"$S/mkinitramfs.sh" "$ver"
 	MGPU_QEMU_TIMEOUT=${MGPU_QEMU_TIMEOUT:-1800} "$S/run-qemu.sh" "$ver" bench
 	res=$MGPU_BUILD/$ver/result.log
 	grep -q '=== mgpu bench done ===' "$res" 2>/dev/null ||

@@ -62,6 +62,11 @@ done | while read -r kind path _; do
 	echo "$name" >>"$order"
 done
 cp "$ko" "$stage/mgpu/mgpu.ko"
+# Other modules a run needs (make bench: the mtty sample), in /mgpu/extra.
+for extra_ko in ${MGPU_EXTRA_KO:-}; do
+	mkdir -p "$stage/mgpu/extra"
+	cp "$extra_ko" "$stage/mgpu/extra/"
+done
 
 # Selftests (static programs; there is no libc in here).
 : >"$stage/mgpu/tests/list"

@@ -109,6 +109,7 @@
 #define MGPU_ERR_TIMEOUT		6	/* ran past the watchdog budget */
 #define MGPU_ERR_BAD_TAIL		7	/* tail >= ring size */
 #define MGPU_ERR_ALIGN			8	/* misaligned address */
+#define MGPU_ERR_NO_MEMORY		9	/* host memory for VRAM ran out */
 
 /*
  * Commands.  Every command is 64 bytes, little endian.  Addresses are VRAM
@@ -176,7 +177,7 @@ struct mgpu_cmd_gemm {
 /* "MGPU" in little-endian byte order */
 #define MGPU_MAGIC			0x5550474dU
 #define MGPU_VERSION_MAJOR		1
-#define MGPU_VERSION_MINOR		1
+#define MGPU_VERSION_MINOR		2
 #define MGPU_VERSION			((MGPU_VERSION_MAJOR << 16) | \
 					 MGPU_VERSION_MINOR)
 

@@ -43,6 +43,16 @@ static inline void mgpu_compat_vm_flags_clear(struct vm_area_struct *vma,
 #endif
 }
 
+static inline void mgpu_compat_vm_flags_set(struct vm_area_struct *vma,
+					    vm_flags_t flags)
+{
+#ifdef HAVE_VM_FLAGS_SET
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
+#endif
+}
+
 /* class_create() lost its owner argument in 6.4. */
 static inline struct class *mgpu_compat_class_create(const char *name)
 {

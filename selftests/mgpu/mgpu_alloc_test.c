@@ -21,10 +21,10 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "mgpu_test.h"
+#include "mgpu_harness.h"
 
 #define UNITS		16
-#define PT		0	/* index of mgpu-passthrough in mgpu_types[] */
+#define PT		0	/* index of mgpu-passthrough in mgpu_test_types[] */
 #define T16		4	/* mgpu-1_16 */
 #define CHECK_EVERY	100	/* ops between create-until-failure checks */
 
@@ -42,7 +42,7 @@ struct model {
 
 static unsigned int type_units(int type)
 {
-	return UNITS / mgpu_types[type].denom;
+	return UNITS / mgpu_test_types[type].denom;
 }
 
 static void model_init(struct model *m)
@@ -171,7 +171,7 @@ static void kernel_mem(struct kmem *k)
 	 * that only real leaks remain.
 	 */
 	sync();
-	mgpu_write_attr("/proc/sys/vm/drop_caches", "3");
+	mgpu_test_write_attr("/proc/sys/vm/drop_caches", "3");
 	/* inodes, dentries and kernfs nodes are freed after an RCU grace */
 	usleep(500 * 1000);
 	f = fopen("/proc/meminfo", "r");
@@ -248,7 +248,7 @@ FIXTURE(alloc) {
 	char parent[32];
 	uint64_t unit;
 	struct model m;
-	struct mgpu_instances inst;
+	struct mgpu_test_instances inst;
 };
 
 /* Names of the swgpu parents, as a bitmap of N in swgpuN. */
@@ -273,19 +273,19 @@ FIXTURE_SETUP(alloc)
 {
 	uint64_t before, after, vram;
 
-	if (!mgpu_loaded())
+	if (!mgpu_test_loaded())
 		SKIP(return, "mgpu.ko not loaded (no %s)", MGPU_CLASS_DIR);
 	before = swgpu_set();
-	ASSERT_OK(mgpu_add_swgpu("vram=16M queues=16"));
+	ASSERT_OK(mgpu_test_add_swgpu("vram=16M queues=16"));
 	after = swgpu_set() & ~before;
 	ASSERT_NE(0ULL, after)
 		TH_LOG("add_swgpu created no new swgpuN");
 	snprintf(self->parent, sizeof(self->parent), "swgpu%d",
 		 __builtin_ctzll(after));
-	ASSERT_OK(mgpu_parent_u64(self->parent, "vram_size", &vram));
+	ASSERT_OK(mgpu_test_parent_u64(self->parent, "vram_size", &vram));
 	ASSERT_EQ(16 * MiB, vram);
 	self->unit = vram / UNITS;
-	ASSERT_EQ(0, mgpu_parent_instances(self->parent));
+	ASSERT_EQ(0, mgpu_test_parent_instances(self->parent));
 	model_init(&self->m);
 	self->inst.n = 0;
 }
@@ -294,9 +294,9 @@ FIXTURE_TEARDOWN_PARENT(alloc)
 {
 	if (!self->parent[0])
 		return;
-	if (mgpu_instances_cleanup(&self->inst))
+	if (mgpu_test_instances_cleanup(&self->inst))
 		TH_LOG("could not remove every instance");
-	if (mgpu_remove_swgpu(self->parent))
+	if (mgpu_test_remove_swgpu(self->parent))
 		TH_LOG("could not remove %s", self->parent);
 }
 
@@ -307,10 +307,10 @@ static void check_avail(struct __test_metadata *_metadata,
 	int t, got;
 
 	for (t = 0; t < MGPU_NUM_TYPES; t++) {
-		got = mgpu_available(self->parent, mgpu_types[t].dir);
+		got = mgpu_test_available(self->parent, mgpu_test_types[t].dir);
 		ASSERT_EQ(model_available(&self->m, t), got)
 			TH_LOG("op %d: %s available_instances %d, model %d",
-			       op, mgpu_types[t].dir, got,
+			       op, mgpu_test_types[t].dir, got,
 			       model_available(&self->m, t));
 	}
 }
@@ -321,17 +321,17 @@ static void check_last_error(struct __test_metadata *_metadata,
 	const char *want = model_reason(&self->m, type);
 	char buf[256];
 
-	ASSERT_LT(0, mgpu_parent_read(self->parent, "last_error", buf,
-				      sizeof(buf)))
+	ASSERT_LT(0, mgpu_test_parent_read(self->parent, "last_error", buf,
+					   sizeof(buf)))
 		TH_LOG("op %d: %s: ENOSPC with an empty last_error", op,
-		       mgpu_types[type].dir);
+		       mgpu_test_types[type].dir);
 	/* It names the type as mdev does: "1_4" for mgpu-1_4. */
-	EXPECT_NE(NULL, strstr(buf, mgpu_types[type].dir + strlen("mgpu-")))
+	EXPECT_NE(NULL, strstr(buf, mgpu_test_types[type].dir + strlen("mgpu-")))
 		TH_LOG("op %d: last_error '%s' does not name %s", op, buf,
-		       mgpu_types[type].dir);
+		       mgpu_test_types[type].dir);
 	EXPECT_NE(NULL, strstr(buf, want))
 		TH_LOG("op %d: %s: last_error '%s', expected a reason with '%s'",
-		       op, mgpu_types[type].dir, buf, want);
+		       op, mgpu_test_types[type].dir, buf, want);
 	/* "needs N/16" must not be the message of the fragmented case */
 	if (!strcmp(want, "needs"))
 		EXPECT_EQ(NULL, strstr(buf, "fragmented"))
@@ -351,35 +351,35 @@ static int model_create(struct __test_metadata *_metadata,
 	char uuid[MGPU_UUID_BUF], buf[256];
 	uint64_t off, size;
 
-	ret = mgpu_instances_create(&self->inst, self->parent,
-				    mgpu_types[type].dir, uuid);
+	ret = mgpu_test_instances_create(&self->inst, self->parent,
+					 mgpu_test_types[type].dir, uuid);
 	if (!avail) {
 		ASSERT_EQ(-ENOSPC, ret)
 			TH_LOG("op %d: %s: %s, model has no room", op,
-			       mgpu_types[type].dir,
+			       mgpu_test_types[type].dir,
 			       ret ? strerror(-ret) : "created");
 		check_last_error(_metadata, self, type, op);
 		return -ENOSPC;
 	}
 	ASSERT_EQ(0, ret)
 		TH_LOG("op %d: %s failed (%s), model has room for %d", op,
-		       mgpu_types[type].dir, strerror(-ret), avail);
-	ASSERT_OK(mgpu_instance_u64(uuid, "vram_offset", &off));
-	ASSERT_OK(mgpu_instance_u64(uuid, "vram_size", &size));
+		       mgpu_test_types[type].dir, strerror(-ret), avail);
+	ASSERT_OK(mgpu_test_instance_u64(uuid, "vram_offset", &off));
+	ASSERT_OK(mgpu_test_instance_u64(uuid, "vram_size", &size));
 	nr = type_units(type);
 	ASSERT_EQ(nr * self->unit, size);
 	ASSERT_EQ(0ULL, off % size)
 		TH_LOG("op %d: %s at %#llx is not aligned to its size", op,
-		       mgpu_types[type].dir, (unsigned long long)off);
+		       mgpu_test_types[type].dir, (unsigned long long)off);
 	first = off / self->unit;
 	ASSERT_LE(first + nr, UNITS);
 	ASSERT_TRUE(model_block_free(&self->m, first, nr))
 		TH_LOG("op %d: %s placed on used units %d..%d", op,
-		       mgpu_types[type].dir, first, first + nr - 1);
+		       mgpu_test_types[type].dir, first, first + nr - 1);
 	model_add(&self->m, uuid, type, first);
 	/* A successful create clears last_error. */
-	ASSERT_LE(0, mgpu_parent_read(self->parent, "last_error", buf,
-				      sizeof(buf)));
+	ASSERT_LE(0, mgpu_test_parent_read(self->parent, "last_error", buf,
+					   sizeof(buf)));
 	EXPECT_STREQ("", buf);
 	return 0;
 }
@@ -390,8 +390,8 @@ static void model_remove(struct __test_metadata *_metadata,
 	char uuid[MGPU_UUID_BUF];
 
 	memcpy(uuid, self->m.inst[idx].uuid, sizeof(uuid));
-	ASSERT_OK(mgpu_instances_remove(&self->inst, uuid));
-	ASSERT_FALSE(mgpu_instance_exists(uuid));
+	ASSERT_OK(mgpu_test_instances_remove(&self->inst, uuid));
+	ASSERT_FALSE(mgpu_test_instance_exists(uuid));
 	model_del(&self->m, idx);
 }
 
@@ -406,14 +406,14 @@ static void fill_check(struct __test_metadata *_metadata,
 
 	for (t = 0; t < MGPU_NUM_TYPES; t++) {
 		keep = self->m.n;
-		want = mgpu_available(self->parent, mgpu_types[t].dir);
+		want = mgpu_test_available(self->parent, mgpu_test_types[t].dir);
 		ASSERT_EQ(model_available(&self->m, t), want);
 		for (got = 0; got <= UNITS; got++)
 			if (model_create(_metadata, self, t, op))
 				break;
 		EXPECT_EQ(want, got)
 			TH_LOG("op %d: %s: %d created until ENOSPC, available_instances said %d",
-			       op, mgpu_types[t].dir, got, want);
+			       op, mgpu_test_types[t].dir, got, want);
 		while (self->m.n > keep)
 			model_remove(_metadata, self, self->m.n - 1);
 		check_avail(_metadata, self, op);
@@ -491,9 +491,9 @@ TEST_F_TIMEOUT(alloc, random_ops, 110)
 	while (self->m.n)
 		model_remove(_metadata, self, self->m.n - 1);
 	for (t = 0; t < MGPU_NUM_TYPES; t++)
-		EXPECT_EQ((int)mgpu_types[t].denom,
-			  mgpu_available(self->parent, mgpu_types[t].dir));
-	EXPECT_EQ(0, mgpu_parent_instances(self->parent));
+		EXPECT_EQ((int)mgpu_test_types[t].denom,
+			  mgpu_test_available(self->parent, mgpu_test_types[t].dir));
+	EXPECT_EQ(0, mgpu_test_parent_instances(self->parent));
 
 	kernel_mem(&k1);
 	slab_snap(&slab1);
@@ -536,7 +536,7 @@ TEST_F(alloc, enospc_reasons)
 	for (i = 0; i < UNITS; i += 2)
 		model_remove(_metadata, self, self->m.owner[i]);
 	ASSERT_EQ(8, model_free_units(&self->m));
-	ASSERT_EQ(0, mgpu_available(self->parent, mgpu_types[t8].dir));
+	ASSERT_EQ(0, mgpu_test_available(self->parent, mgpu_test_types[t8].dir));
 	ASSERT_EQ(-ENOSPC, model_create(_metadata, self, t8, 5));
 	ASSERT_EQ(-ENOSPC, model_create(_metadata, self, t2, 5));
 	check_avail(_metadata, self, 5);
@@ -553,4 +553,4 @@ TEST_F(alloc, enospc_reasons)
 	check_avail(_metadata, self, 8);
 }
 
-TEST_HARNESS_MAIN
+MGPU_TEST_HARNESS_MAIN

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "mgpu_test.h"
+#include "mgpu_harness.h"
 
 #define REQ_TIMEOUT_MS		10000	/* request eventfd must fire by then */
 #define REMOVE_TIMEOUT_MS	20000	/* removal must complete by then */
@@ -27,11 +27,14 @@ static pid_t async_write(const char *path, const char *str)
 	if (pid == 0) {
 		int fd;
 
-		/* Drop the inherited VFIO fds: they would keep it open. */
+		/*
+		 * Drop the inherited VFIO fds: they would keep it open.  (The
+		 * BAR2 mapping is not inherited: MADV_DONTFORK.)
+		 */
 		for (fd = 3; fd < 1024; fd++)
 			close(fd);
 		alarm(60);	/* never outlive the test for long */
-		_exit(-mgpu_write_attr(path, str));
+		_exit(-mgpu_test_write_attr(path, str));
 	}
 	return pid;
 }
@@ -66,18 +69,18 @@ static bool wait_gone(const char *path, int ms)
 	int waited;
 
 	for (waited = 0; waited < ms; waited += 10) {
-		if (!mgpu_path_exists(path))
+		if (!mgpu_test_path_exists(path))
 			return true;
 		usleep(10000);
 	}
-	return !mgpu_path_exists(path);
+	return !mgpu_test_path_exists(path);
 }
 
 FIXTURE(remove) {
-	struct mgpu_instances inst;
+	struct mgpu_test_instances inst;
 	char parent[32];
 	char uuid[MGPU_UUID_BUF];
-	struct mgpu_vfio v;
+	struct mgpu_test_vfio v;
 	int efd;
 	pid_t child;
 };
@@ -97,31 +100,28 @@ FIXTURE_SETUP(remove)
 	self->inst.n = 0;
 	self->parent[0] = '\0';
 	if (variant->whole_parent) {
-		if (!mgpu_loaded())
+		if (!mgpu_test_loaded())
 			SKIP(return, "mgpu.ko not loaded (no %s)",
 			     MGPU_CLASS_DIR);
 		for (n = 1; n < 64; n++) {
 			snprintf(self->parent, sizeof(self->parent),
 				 "swgpu%d", n);
-			if (!mgpu_parent_exists(self->parent))
+			if (!mgpu_test_parent_exists(self->parent))
 				break;
 		}
-		ASSERT_OK(mgpu_add_swgpu("vram=16M queues=16"));
-		ASSERT_TRUE(mgpu_parent_exists(self->parent));
+		ASSERT_OK(mgpu_test_add_swgpu("vram=16M queues=16"));
+		ASSERT_TRUE(mgpu_test_parent_exists(self->parent));
 	} else {
-		MGPU_REQUIRE_EMPTY_PARENT(MGPU_PARENT);
-		snprintf(self->parent, sizeof(self->parent), "%s", MGPU_PARENT);
+		MGPU_REQUIRE_EMPTY_PARENT(mgpu_test_parent);
+		snprintf(self->parent, sizeof(self->parent), "%s",
+			 mgpu_test_parent);
 	}
-	if (!mgpu_path_exists("/dev/vfio/vfio"))
-		SKIP(return, "no /dev/vfio/vfio (vfio not loaded?)");
-	ret = mgpu_instances_create(&self->inst, self->parent, "mgpu-1_4",
-				    self->uuid);
-	if (!ret)
-		ret = mgpu_vfio_open(&self->v, self->uuid);
+	MGPU_REQUIRE_VFIO();
+	ret = mgpu_test_instance_open(&self->inst, self->parent, "mgpu-1_4",
+				      self->uuid, NULL, &self->v);
 	if (ret) {
-		mgpu_instances_cleanup(&self->inst);
 		if (variant->whole_parent)
-			mgpu_remove_swgpu(self->parent);
+			mgpu_test_remove_swgpu(self->parent);
 		ASSERT_OK(ret);
 	}
 }
@@ -133,9 +133,9 @@ FIXTURE_TEARDOWN_PARENT(remove)
 		kill(self->child, SIGKILL);
 		waitpid(self->child, NULL, 0);
 	}
-	EXPECT_EQ(0, mgpu_instances_cleanup(&self->inst));
-	if (variant->whole_parent && mgpu_parent_exists(self->parent))
-		EXPECT_OK(mgpu_remove_swgpu(self->parent));
+	EXPECT_EQ(0, mgpu_test_instances_cleanup(&self->inst));
+	if (variant->whole_parent && mgpu_test_parent_exists(self->parent))
+		EXPECT_OK(mgpu_test_remove_swgpu(self->parent));
 }
 
 static pid_t start_remove(FIXTURE_DATA(remove) *self,
@@ -146,8 +146,8 @@ static pid_t start_remove(FIXTURE_DATA(remove) *self,
 	if (variant->whole_parent)
 		return async_write(MGPU_CLASS_DIR "/remove_swgpu",
 				   self->parent);
-	return async_write(mgpu_path(path, sizeof(path), "%s/%s/remove",
-				     MGPU_MDEV_DIR, self->uuid), "1");
+	return async_write(mgpu_test_path(path, sizeof(path), "%s/%s/remove",
+					  MGPU_MDEV_DIR, self->uuid), "1");
 }
 
 static void check_gone(struct __test_metadata *_metadata,
@@ -161,11 +161,11 @@ static void check_gone(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, ret) TH_LOG("removal: %s", strerror(-ret));
 	if (ret != -ETIMEDOUT)
 		self->child = 0;
-	EXPECT_TRUE(wait_gone(mgpu_path(path, sizeof(path), "%s/%s",
-					MGPU_MDEV_DIR, self->uuid), 1000))
+	EXPECT_TRUE(wait_gone(mgpu_test_path(path, sizeof(path), "%s/%s",
+					     MGPU_MDEV_DIR, self->uuid), 1000))
 		TH_LOG("%s still exists", path);
 	if (variant->whole_parent)
-		EXPECT_FALSE(mgpu_parent_exists(self->parent));
+		EXPECT_FALSE(mgpu_test_parent_exists(self->parent));
 	self->inst.n = 0;
 }
 
@@ -178,7 +178,7 @@ TEST_F_TIMEOUT(remove, request_eventfd, 60)
 
 	self->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ASSERT_LE(0, self->efd);
-	ASSERT_OK(mgpu_set_req_eventfd(self->v.device, self->efd));
+	ASSERT_OK(mgpu_test_set_req_eventfd(self->v.device, self->efd));
 
 	self->child = start_remove(self, variant);
 	ASSERT_LT(0, self->child);
@@ -201,7 +201,7 @@ TEST_F_TIMEOUT(remove, request_eventfd, 60)
 	EXPECT_EQ(-ETIMEDOUT, wait_child(self->child, 0))
 		TH_LOG("removal completed while the device was open");
 
-	mgpu_vfio_close(&self->v);
+	mgpu_test_vfio_close(&self->v);
 	close(self->efd);
 	check_gone(_metadata, self, variant);
 }
@@ -220,7 +220,7 @@ TEST_F_TIMEOUT(remove, no_request_eventfd, 60)
 	if (ret != -ETIMEDOUT)
 		self->child = 0;
 
-	mgpu_vfio_close(&self->v);
+	mgpu_test_vfio_close(&self->v);
 	if (self->child)
 		check_gone(_metadata, self, variant);
 }
@@ -229,10 +229,10 @@ TEST_F_TIMEOUT(remove, no_request_eventfd, 60)
 TEST_F(remove, closed)
 {
 	ASSERT_EQ(0, ioctl(self->v.device, VFIO_DEVICE_RESET));
-	mgpu_vfio_close(&self->v);
+	mgpu_test_vfio_close(&self->v);
 	self->child = start_remove(self, variant);
 	ASSERT_LT(0, self->child);
 	check_gone(_metadata, self, variant);
 }
 
-TEST_HARNESS_MAIN
+MGPU_TEST_HARNESS_MAIN

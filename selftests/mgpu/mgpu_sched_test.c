@@ -2,7 +2,7 @@
 /*
  * mgpu scheduler: shares of the engine measured under load.
  *
- * Instances of swgpu0 are opened through VFIO with libmgpu and kept busy
+ * Instances of the parent under test (swgpu0 unless given) are opened through VFIO with libmgpu and kept busy
  * by streams of int8 GEMMs, one thread per instance.  A share is the
  * growth of an instance's mgpu/busy_ns over a window of a few seconds,
  * against the others' (or against the wall clock).  Checked:
@@ -21,7 +21,8 @@
  * are then 30 ms with three instances) and restored afterwards, as are
  * the policy and the weights.  Numbers go out as "# " lines.
  *
- * It drives the engine through libmgpu and sysfs through lib/mgpu_util.
+ * It drives the engine through libmgpu, sysfs and the busy streams
+ * through libmgpu_test (lib/).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,53 +35,40 @@
 
 #include "kselftest_harness.h"
 #include "libmgpu.h"
-#include "mgpu_util.h"
+#include "mgpu_harness.h"
 
-#define PARENT		"swgpu0"
-#define CLASS_DIR	"/sys/class/mgpu/" PARENT
 #define TYPE		"mgpu-1_16"
-#define MDEV_DIR	"/sys/bus/mdev/devices"
 #define NINST		3
-#define UUID_BUF	37
 #define SLICE_US	10000		/* time slice during the tests */
 
 /* The work item: an int8 GEMM of DIM^3 multiply-adds. */
 #define DIM		64
 #define BATCH		16		/* GEMMs per fence */
-#define DEPTH		4		/* batches in flight */
 /* The exactness stream: DIM x DIM x EXACT_K GEMMs, several engine steps */
 #define EXACT_K		256
 
 /* ---- sysfs ---- */
 
-static uint64_t read_u64(const char *path)
+static uint64_t read_u64(const char *attr)
 {
-	char buf[64];
+	uint64_t val = 0;
 
-	if (mgpu_read_attr(path, buf, sizeof(buf)) <= 0)
-		return 0;
-	return strtoull(buf, NULL, 0);
+	mgpu_test_parent_u64(mgpu_test_parent, attr, &val);
+	return val;
 }
 
 static uint64_t inst_u64(const char *uuid, const char *attr)
 {
-	char path[256];
+	uint64_t val = 0;
 
-	snprintf(path, sizeof(path), MDEV_DIR "/%s/mgpu/%s", uuid, attr);
-	return read_u64(path);
-}
-
-static int inst_write(const char *uuid, const char *attr, const char *val)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), MDEV_DIR "/%s/mgpu/%s", uuid, attr);
-	return mgpu_write_attr(path, val);
+	mgpu_test_instance_u64(uuid, attr, &val);
+	return val;
 }
 
 static int set_policy(const char *policy)
 {
-	return mgpu_write_attr(CLASS_DIR "/sched_policy", policy);
+	return mgpu_test_parent_write(mgpu_test_parent, "sched_policy",
+				      policy);
 }
 
 static int set_weight(const char *uuid, unsigned int w)
@@ -88,20 +76,7 @@ static int set_weight(const char *uuid, unsigned int w)
 	char buf[16];
 
 	snprintf(buf, sizeof(buf), "%u", w);
-	return inst_write(uuid, "weight", buf);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static void sleep_ms(unsigned int ms)
-{
-	usleep(ms * 1000);
+	return mgpu_test_instance_write(uuid, "weight", buf);
 }
 
 /* ---- workers: one thread per instance ---- */
@@ -110,7 +85,7 @@ struct worker {
 	const char *uuid;
 	struct mgpu_dev *dev;
 	struct mgpu_queue *q;
-	uint64_t a, b, c;
+	struct mgpu_test_load load;	/* the busy stream */
 	pthread_t thread;
 	bool started;
 	volatile bool stop;
@@ -140,17 +115,7 @@ static int worker_open(struct worker *w, const char *uuid, unsigned int id)
 	ret = mgpu_queue_open(w->dev, 0, 256, 0, &w->q);
 	if (ret)
 		return ret;
-	ret = mgpu_vram_alloc(w->dev, DIM * DIM, 0, &w->a);
-	if (!ret)
-		ret = mgpu_vram_alloc(w->dev, DIM * DIM, 0, &w->b);
-	if (!ret)
-		ret = mgpu_vram_alloc(w->dev, DIM * DIM * 4, 0, &w->c);
-	if (ret)
-		return ret;
-	/* All ones: C = A x B is DIM everywhere. */
-	memset(mgpu_vram_ptr(w->dev, w->a), 1, DIM * DIM);
-	memset(mgpu_vram_ptr(w->dev, w->b), 1, DIM * DIM);
-	return 0;
+	return mgpu_test_load_gemm_i8(&w->load, w->dev, w->q, DIM, BATCH);
 }
 
 static void worker_close(struct worker *w)
@@ -163,41 +128,13 @@ static void worker_close(struct worker *w)
 	w->dev = NULL;
 }
 
-/*
- * Keep the queue busy: a batch of GEMMs and a fence, and the next batch
- * queued before waiting for the previous one, so the engine never finds
- * the queue empty while the thread sleeps.
- */
+/* Keep the queue busy: libmgpu_test's loop of GEMM batches. */
 static void *busy_thread(void *arg)
 {
-	uint64_t seq, inflight[DEPTH];
-	struct mgpu_cmd cmds[BATCH];
 	struct worker *w = arg;
-	unsigned int head = 0, n = 0;
-	int i, ret = 0;
 
-	for (i = 0; i < BATCH; i++)
-		mgpu_cmd_gemm_i8(&cmds[i], w->a, w->b, w->c, DIM, DIM, DIM,
-				 1, 0);
-	while (!w->stop && !ret) {
-		ret = mgpu_submit(w->q, cmds, BATCH);
-		if (!ret)
-			ret = mgpu_queue_fence(w->q, &seq);
-		if (ret)
-			break;
-		inflight[(head + n++) % DEPTH] = seq;
-		if (n < DEPTH)
-			continue;
-		/* DEPTH batches queued: wait for the oldest */
-		ret = mgpu_fence_wait(w->q, inflight[head], 30000);
-		head = (head + 1) % DEPTH;
-		n--;
-		w->gemms += BATCH;
-	}
-	if (!ret && n)
-		ret = mgpu_fence_wait(w->q, inflight[(head + n - 1) % DEPTH],
-				      30000);
-	w->err = ret;
+	mgpu_test_load_run(&w->load);
+	w->err = w->load.err;
 	return NULL;
 }
 
@@ -246,9 +183,9 @@ static void *exact_thread(void *arg)
 
 static int start(struct worker *w, void *(*fn)(void *))
 {
-	w->stop = false;
-	w->gemms = 0;
-	w->err = 0;
+	w->stop = w->load.stop = false;
+	w->gemms = w->load.done = 0;
+	w->err = w->load.err = 0;
 	if (pthread_create(&w->thread, NULL, fn, w))
 		return -errno;
 	w->started = true;
@@ -262,7 +199,7 @@ static int stop_all(void)
 	for (i = 0; i < NINST; i++) {
 		if (!workers[i].started)
 			continue;
-		workers[i].stop = true;
+		workers[i].stop = workers[i].load.stop = true;
 		pthread_join(workers[i].thread, NULL);
 		workers[i].started = false;
 		if (workers[i].err && !err)
@@ -284,11 +221,11 @@ static void sample(struct sample *s, int n)
 {
 	int i;
 
-	s->t = now_ns();
-	s->engine = read_u64(CLASS_DIR "/engine_busy_ns");
+	s->t = mgpu_test_now_ns();
+	s->engine = read_u64("engine_busy_ns");
 	for (i = 0; i < n; i++) {
 		s->busy[i] = inst_u64(workers[i].uuid, "busy_ns");
-		s->gemms[i] = workers[i].gemms;
+		s->gemms[i] = workers[i].gemms + workers[i].load.done;
 	}
 }
 
@@ -323,9 +260,9 @@ static void *noise_thread(void *arg)
 	(void)arg;
 	noise_lost = 0;
 	while (!noise_stop) {
-		t = now_ns();
+		t = mgpu_test_now_ns();
 		usleep(TICK_US);
-		dt = now_ns() - t;
+		dt = mgpu_test_now_ns() - t;
 		/* more than 3 ticks late: the vCPU was not running */
 		if (dt > 4 * TICK_US * 1000ULL)
 			noise_lost += dt - TICK_US * 1000ULL;
@@ -344,7 +281,7 @@ static void measure(struct window *w, int n, unsigned int ms)
 	noise_stop = false;
 	pthread_create(&noise, NULL, noise_thread, NULL);
 	sample(&a, n);
-	sleep_ms(ms);
+	mgpu_test_sleep_ms(ms);
 	sample(&b, n);
 	noise_stop = true;
 	pthread_join(noise, NULL);
@@ -413,7 +350,8 @@ static void print_window(const char *what, const struct window *w, int n)
 /* ---- fixture ---- */
 
 FIXTURE(sched) {
-	char uuid[NINST][UUID_BUF];
+	struct mgpu_test_instances inst;
+	char uuid[NINST][MGPU_UUID_BUF];
 	char policy[32];
 	char slice[32];
 	bool saved;
@@ -421,25 +359,24 @@ FIXTURE(sched) {
 
 FIXTURE_SETUP(sched)
 {
-	char path[256], buf[64];
+	const char *parent = mgpu_test_parent;
+	char buf[64];
 	int i, ret;
 
-	if (access(CLASS_DIR, F_OK))
-		SKIP(return, "no %s (mgpu.ko not loaded?)", CLASS_DIR);
-	ASSERT_LT(0, mgpu_read_attr(CLASS_DIR "/sched_policy", self->policy,
-			       sizeof(self->policy)));
-	ASSERT_LT(0, mgpu_read_attr(CLASS_DIR "/time_slice_us", self->slice,
-			       sizeof(self->slice)));
+	if (!mgpu_test_parent_exists(parent))
+		SKIP(return, "no parent %s (mgpu.ko not loaded?)", parent);
+	ASSERT_LT(0, mgpu_test_parent_read(parent, "sched_policy",
+					   self->policy,
+					   sizeof(self->policy)));
+	ASSERT_LT(0, mgpu_test_parent_read(parent, "time_slice_us",
+					   self->slice, sizeof(self->slice)));
 	self->saved = true;
 	snprintf(buf, sizeof(buf), "%u", SLICE_US);
-	ASSERT_EQ(0, mgpu_write_attr(CLASS_DIR "/time_slice_us", buf));
+	ASSERT_EQ(0, mgpu_test_parent_write(parent, "time_slice_us", buf));
 
 	for (i = 0; i < NINST; i++) {
-		ASSERT_LT(0, mgpu_read_attr("/proc/sys/kernel/random/uuid",
-				       self->uuid[i], UUID_BUF));
-		snprintf(path, sizeof(path),
-			 CLASS_DIR "/mdev_supported_types/" TYPE "/create");
-		ret = mgpu_write_attr(path, self->uuid[i]);
+		ret = mgpu_test_instances_create(&self->inst, parent, TYPE,
+						 self->uuid[i]);
 		ASSERT_EQ(0, ret)
 			TH_LOG("create %s: %s", TYPE, strerror(-ret));
 	}
@@ -453,21 +390,13 @@ FIXTURE_SETUP(sched)
 
 FIXTURE_TEARDOWN_PARENT(sched)
 {
-	char path[256];
-	int i;
-
 	/* The test child has exited: its devices are closed. */
-	for (i = 0; i < NINST; i++) {
-		if (!self->uuid[i][0])
-			continue;
-		snprintf(path, sizeof(path), MDEV_DIR "/%s/remove",
-			 self->uuid[i]);
-		if (!access(path, F_OK) && mgpu_write_attr(path, "1"))
-			TH_LOG("cannot remove %s", self->uuid[i]);
-	}
+	EXPECT_EQ(0, mgpu_test_instances_cleanup(&self->inst));
 	if (self->saved) {
-		mgpu_write_attr(CLASS_DIR "/sched_policy", self->policy);
-		mgpu_write_attr(CLASS_DIR "/time_slice_us", self->slice);
+		mgpu_test_parent_write(mgpu_test_parent, "sched_policy",
+				       self->policy);
+		mgpu_test_parent_write(mgpu_test_parent, "time_slice_us",
+				       self->slice);
 	}
 }
 
@@ -478,7 +407,7 @@ static void run_busy(struct __test_metadata *_metadata, int busy)
 
 	for (i = 0; i < busy; i++)
 		ASSERT_EQ(0, start(&workers[i], busy_thread));
-	sleep_ms(300);
+	mgpu_test_sleep_ms(300);
 }
 
 static void finish(struct __test_metadata *_metadata)
@@ -637,7 +566,7 @@ TEST_F_TIMEOUT(sched, switch_exactly_once, 90)
 		c0[i] = inst_u64(self->uuid[i], "commands");
 	}
 	ASSERT_EQ(0, set_policy("best_effort"));
-	t0 = now_ns();
+	t0 = mgpu_test_now_ns();
 	for (i = 0; i < NINST; i++)
 		ASSERT_EQ(0, start(&workers[i], exact_thread));
 	/*
@@ -652,16 +581,16 @@ TEST_F_TIMEOUT(sched, switch_exactly_once, 90)
 			running |= !workers[i].submitted;
 		if (!running)
 			break;
-		if (now_ns() - t0 > 10000000000ULL)
+		if (mgpu_test_now_ns() - t0 > 10000000000ULL)
 			for (i = 0; i < NINST; i++)
 				workers[i].stop = true;
-		sleep_ms(50);
+		mgpu_test_sleep_ms(50);
 		ASSERT_EQ(0, set_policy(policies[switches % 3]));
 		switches++;
 	}
 	ASSERT_EQ(0, stop_all());
 	printf("# switch: %u policy switches in %.2f s while %d streams ran (%u, %u, %u batches of %d GEMMs + fence)\n",
-	       switches, (now_ns() - t0) / 1e9, NINST, workers[0].batches,
+	       switches, (mgpu_test_now_ns() - t0) / 1e9, NINST, workers[0].batches,
 	       workers[1].batches, workers[2].batches, BATCH);
 	EXPECT_LE(5, switches);
 
@@ -696,4 +625,4 @@ TEST_F_TIMEOUT(sched, switch_exactly_once, 90)
 	finish(_metadata);
 }
 
-TEST_HARNESS_MAIN
+MGPU_TEST_HARNESS_MAIN

@@ -12,7 +12,7 @@
 #include <linux/pci_regs.h>
 
 #include "kselftest_harness.h"
-#include "mgpu_test.h"
+#include "mgpu_harness.h"
 
 /* VRAM is sampled, not scanned: TCG is slow.  One word every STRIDE. */
 #define STRIDE		(64 * 1024)
@@ -23,16 +23,16 @@ static uint64_t pattern(uint64_t off, uint64_t salt)
 }
 
 FIXTURE(vfio) {
-	struct mgpu_instances inst;
+	struct mgpu_test_instances inst;
 	char uuid[MGPU_UUID_BUF];
-	struct mgpu_vfio v;
+	struct mgpu_test_vfio v;
 	int dev;
 	uint64_t vram;		/* instance VRAM, from sysfs */
 	uint64_t queues;
 };
 
 FIXTURE_VARIANT(vfio) {
-	int idx;	/* into mgpu_types[] */
+	int idx;	/* into mgpu_test_types[] */
 };
 
 FIXTURE_VARIANT_ADD(vfio, passthrough) { .idx = 0 };
@@ -43,24 +43,16 @@ FIXTURE_VARIANT_ADD(vfio, sixteenth) { .idx = 4 };
 
 FIXTURE_SETUP(vfio)
 {
-	const struct mgpu_type *t = &mgpu_types[variant->idx];
-	int ret;
+	const struct mgpu_test_type *t = &mgpu_test_types[variant->idx];
 
-	MGPU_REQUIRE_EMPTY_PARENT(MGPU_PARENT);
-	if (!mgpu_path_exists("/dev/vfio/vfio"))
-		SKIP(return, "no /dev/vfio/vfio (vfio not loaded?)");
+	MGPU_REQUIRE_EMPTY_PARENT(mgpu_test_parent);
+	MGPU_REQUIRE_VFIO();
 	self->inst.n = 0;
-	ASSERT_OK(mgpu_instances_create(&self->inst, MGPU_PARENT, t->dir,
-					self->uuid));
-	ASSERT_OK(mgpu_instance_u64(self->uuid, "vram_size", &self->vram));
-	ASSERT_OK(mgpu_instance_u64(self->uuid, "queues", &self->queues));
-	ret = mgpu_vfio_open(&self->v, self->uuid);
-	if (ret) {
-		/* Teardown only runs after a complete setup. */
-		mgpu_instances_cleanup(&self->inst);
-		ASSERT_OK(ret);
-	}
+	ASSERT_OK(mgpu_test_instance_open(&self->inst, mgpu_test_parent,
+					  t->dir, self->uuid, &self->vram,
+					  &self->v));
 	self->dev = self->v.device;
+	ASSERT_OK(mgpu_test_instance_u64(self->uuid, "queues", &self->queues));
 }
 
 /*
@@ -69,14 +61,14 @@ FIXTURE_SETUP(vfio)
  */
 FIXTURE_TEARDOWN_PARENT(vfio)
 {
-	EXPECT_EQ(0, mgpu_instances_cleanup(&self->inst));
+	EXPECT_EQ(0, mgpu_test_instances_cleanup(&self->inst));
 }
 
 TEST_F(vfio, device_info)
 {
 	struct vfio_device_info info;
 
-	ASSERT_OK(mgpu_device_info(self->dev, &info));
+	ASSERT_OK(mgpu_test_device_info(self->dev, &info));
 	EXPECT_TRUE(!!(info.flags & VFIO_DEVICE_FLAGS_PCI));
 	EXPECT_TRUE(!!(info.flags & VFIO_DEVICE_FLAGS_RESET));
 	EXPECT_EQ((__u32)VFIO_PCI_NUM_REGIONS, info.num_regions);
@@ -110,7 +102,7 @@ TEST_F(vfio, regions)
 				VFIO_REGION_INFO_FLAG_WRITE;
 			break;
 		}
-		ASSERT_OK(mgpu_region_info(self->dev, i, &ri));
+		ASSERT_OK(mgpu_test_region_info(self->dev, i, &ri));
 		EXPECT_EQ(i, ri.index);
 		EXPECT_EQ(size, ri.size) TH_LOG("region %u size", i);
 		if (size) {
@@ -122,10 +114,10 @@ TEST_F(vfio, regions)
 				TH_LOG("region %u flags %#x", i, ri.flags);
 		}
 	}
-	EXPECT_ERRNO(EINVAL, mgpu_region_info(self->dev, VFIO_PCI_NUM_REGIONS,
-					      &ri));
-	EXPECT_ERRNO(EINVAL, mgpu_region_info(self->dev, 100, &ri));
-	EXPECT_ERRNO(EINVAL, mgpu_region_info(self->dev, ~0U, &ri));
+	EXPECT_ERRNO(EINVAL, mgpu_test_region_info(self->dev, VFIO_PCI_NUM_REGIONS,
+						   &ri));
+	EXPECT_ERRNO(EINVAL, mgpu_test_region_info(self->dev, 100, &ri));
+	EXPECT_ERRNO(EINVAL, mgpu_test_region_info(self->dev, ~0U, &ri));
 }
 
 TEST_F(vfio, irqs)
@@ -147,58 +139,58 @@ TEST_F(vfio, irqs)
 	unsigned int i;
 
 	for (i = 0; i < VFIO_PCI_NUM_IRQS; i++) {
-		ASSERT_OK(mgpu_irq_info(self->dev, i, &ii));
+		ASSERT_OK(mgpu_test_irq_info(self->dev, i, &ii));
 		EXPECT_EQ(want[i].count, ii.count) TH_LOG("irq index %u", i);
 		if (want[i].count) {
 			EXPECT_EQ(want[i].flags, ii.flags & want[i].flags)
 				TH_LOG("irq index %u flags %#x", i, ii.flags);
 		}
 	}
-	EXPECT_ERRNO(EINVAL, mgpu_irq_info(self->dev, VFIO_PCI_NUM_IRQS, &ii));
-	EXPECT_ERRNO(EINVAL, mgpu_irq_info(self->dev, 1000, &ii));
+	EXPECT_ERRNO(EINVAL, mgpu_test_irq_info(self->dev, VFIO_PCI_NUM_IRQS, &ii));
+	EXPECT_ERRNO(EINVAL, mgpu_test_irq_info(self->dev, 1000, &ii));
 
 	/* A request eventfd can be registered, and unregistered. */
 	{
 		int efd = eventfd(0, EFD_CLOEXEC);
 
 		ASSERT_LE(0, efd);
-		EXPECT_OK(mgpu_set_req_eventfd(self->dev, efd));
-		EXPECT_OK(mgpu_set_req_eventfd(self->dev, -1));
+		EXPECT_OK(mgpu_test_set_req_eventfd(self->dev, efd));
+		EXPECT_OK(mgpu_test_set_req_eventfd(self->dev, -1));
 		close(efd);
 	}
 }
 
 TEST_F(vfio, config_ids)
 {
-	const struct mgpu_type *t = &mgpu_types[variant->idx];
+	const struct mgpu_test_type *t = &mgpu_test_types[variant->idx];
 	uint8_t cfg[4096];
 	uint32_t off;
 
-	EXPECT_EQ(MGPU_PCI_VENDOR_ID, mgpu_cfg_read16(self->dev, PCI_VENDOR_ID));
-	EXPECT_EQ(MGPU_PCI_DEVICE_ID, mgpu_cfg_read16(self->dev, PCI_DEVICE_ID));
+	EXPECT_EQ(MGPU_PCI_VENDOR_ID, mgpu_test_cfg_read16(self->dev, PCI_VENDOR_ID));
+	EXPECT_EQ(MGPU_PCI_DEVICE_ID, mgpu_test_cfg_read16(self->dev, PCI_DEVICE_ID));
 	EXPECT_EQ(MGPU_PCI_REVISION,
-		  mgpu_cfg_read8(self->dev, PCI_REVISION_ID));
+		  mgpu_test_cfg_read8(self->dev, PCI_REVISION_ID));
 	EXPECT_EQ(0x030200U,
-		  mgpu_cfg_read32(self->dev, PCI_CLASS_REVISION) >> 8);
+		  mgpu_test_cfg_read32(self->dev, PCI_CLASS_REVISION) >> 8);
 	EXPECT_EQ(PCI_HEADER_TYPE_NORMAL,
-		  mgpu_cfg_read8(self->dev, PCI_HEADER_TYPE));
+		  mgpu_test_cfg_read8(self->dev, PCI_HEADER_TYPE));
 	EXPECT_EQ(MGPU_PCI_SUBSYS_VENDOR_ID,
-		  mgpu_cfg_read16(self->dev, PCI_SUBSYSTEM_VENDOR_ID));
+		  mgpu_test_cfg_read16(self->dev, PCI_SUBSYSTEM_VENDOR_ID));
 	EXPECT_EQ(MGPU_PCI_SUBSYS_BASE + t->log2,
-		  mgpu_cfg_read16(self->dev, PCI_SUBSYSTEM_ID));
-	EXPECT_EQ(1, mgpu_cfg_read8(self->dev, PCI_INTERRUPT_PIN));
+		  mgpu_test_cfg_read16(self->dev, PCI_SUBSYSTEM_ID));
+	EXPECT_EQ(1, mgpu_test_cfg_read8(self->dev, PCI_INTERRUPT_PIN));
 
 	/* One big read sees what the small ones saw. */
 	memset(cfg, 0xa5, sizeof(cfg));
-	ASSERT_EQ(256, mgpu_region_read(self->dev, VFIO_PCI_CONFIG_REGION_INDEX,
-					0, cfg, 256));
+	ASSERT_EQ(256, mgpu_test_region_read(self->dev, VFIO_PCI_CONFIG_REGION_INDEX,
+					     0, cfg, 256));
 	EXPECT_EQ(MGPU_PCI_VENDOR_ID, cfg[0] | cfg[1] << 8);
 	EXPECT_EQ(MGPU_PCI_DEVICE_ID, cfg[2] | cfg[3] << 8);
 	EXPECT_EQ(0x40, cfg[PCI_CAPABILITY_LIST]);
 	memset(cfg, 0xa5, sizeof(cfg));
-	ASSERT_EQ(4096, mgpu_region_read(self->dev,
-					 VFIO_PCI_CONFIG_REGION_INDEX, 0, cfg,
-					 4096));
+	ASSERT_EQ(4096, mgpu_test_region_read(self->dev,
+					      VFIO_PCI_CONFIG_REGION_INDEX, 0, cfg,
+					      4096));
 	EXPECT_EQ(MGPU_PCI_VENDOR_ID, cfg[0] | cfg[1] << 8);
 	for (off = 0x100; off < 4096; off++) {
 		if (cfg[off]) {
@@ -208,9 +200,9 @@ TEST_F(vfio, config_ids)
 		}
 	}
 	/* Unaligned and odd-sized accesses work too. */
-	EXPECT_EQ(MGPU_PCI_VENDOR_ID >> 8, mgpu_cfg_read8(self->dev, 1));
-	ASSERT_EQ(3, mgpu_region_read(self->dev, VFIO_PCI_CONFIG_REGION_INDEX,
-				      1, cfg, 3));
+	EXPECT_EQ(MGPU_PCI_VENDOR_ID >> 8, mgpu_test_cfg_read8(self->dev, 1));
+	ASSERT_EQ(3, mgpu_test_region_read(self->dev, VFIO_PCI_CONFIG_REGION_INDEX,
+					   1, cfg, 3));
 	EXPECT_EQ(MGPU_PCI_VENDOR_ID >> 8, cfg[0]);
 	EXPECT_EQ(MGPU_PCI_DEVICE_ID, cfg[1] | cfg[2] << 8);
 }
@@ -232,15 +224,15 @@ TEST_F(vfio, config_read_only)
 	uint32_t ones = 0xffffffff, zero = 0;
 	size_t i;
 
-	ASSERT_EQ(256, mgpu_region_read(self->dev, VFIO_PCI_CONFIG_REGION_INDEX,
-					0, before, 256));
+	ASSERT_EQ(256, mgpu_test_region_read(self->dev, VFIO_PCI_CONFIG_REGION_INDEX,
+					     0, before, 256));
 	for (i = 0; i < ARRAY_SIZE(ro); i++) {
 		/* Writes are accepted (and ignored), like on hardware. */
-		EXPECT_OK(mgpu_cfg_write(self->dev, ro[i].off, &ones, ro[i].size));
-		EXPECT_OK(mgpu_cfg_write(self->dev, ro[i].off, &zero, ro[i].size));
+		EXPECT_OK(mgpu_test_cfg_write(self->dev, ro[i].off, &ones, ro[i].size));
+		EXPECT_OK(mgpu_test_cfg_write(self->dev, ro[i].off, &zero, ro[i].size));
 	}
-	ASSERT_EQ(256, mgpu_region_read(self->dev, VFIO_PCI_CONFIG_REGION_INDEX,
-					0, after, 256));
+	ASSERT_EQ(256, mgpu_test_region_read(self->dev, VFIO_PCI_CONFIG_REGION_INDEX,
+					     0, after, 256));
 	for (i = 0; i < ARRAY_SIZE(ro); i++) {
 		EXPECT_EQ(0, memcmp(before + ro[i].off, after + ro[i].off,
 				    ro[i].size))
@@ -261,29 +253,29 @@ TEST_F(vfio, config_command_status)
 			      PCI_STATUS_DETECTED_PARITY;
 	uint16_t cmd, status;
 
-	mgpu_cfg_write16(self->dev, PCI_COMMAND, rw | PCI_COMMAND_IO);
-	cmd = mgpu_cfg_read16(self->dev, PCI_COMMAND);
+	mgpu_test_cfg_write16(self->dev, PCI_COMMAND, rw | PCI_COMMAND_IO);
+	cmd = mgpu_test_cfg_read16(self->dev, PCI_COMMAND);
 	EXPECT_EQ(rw, cmd & rw);
 	EXPECT_EQ(0, cmd & PCI_COMMAND_IO);
-	mgpu_cfg_write16(self->dev, PCI_COMMAND, 0);
-	EXPECT_EQ(0, mgpu_cfg_read16(self->dev, PCI_COMMAND) & rw);
+	mgpu_test_cfg_write16(self->dev, PCI_COMMAND, 0);
+	EXPECT_EQ(0, mgpu_test_cfg_read16(self->dev, PCI_COMMAND) & rw);
 	/* A byte write reaches the low byte only. */
-	mgpu_cfg_write8(self->dev, PCI_COMMAND, PCI_COMMAND_MEMORY);
+	mgpu_test_cfg_write8(self->dev, PCI_COMMAND, PCI_COMMAND_MEMORY);
 	EXPECT_EQ(PCI_COMMAND_MEMORY,
-		  mgpu_cfg_read16(self->dev, PCI_COMMAND) & rw);
+		  mgpu_test_cfg_read16(self->dev, PCI_COMMAND) & rw);
 
-	mgpu_cfg_write16(self->dev, PCI_STATUS, 0);
-	status = mgpu_cfg_read16(self->dev, PCI_STATUS);
+	mgpu_test_cfg_write16(self->dev, PCI_STATUS, 0);
+	status = mgpu_test_cfg_read16(self->dev, PCI_STATUS);
 	EXPECT_TRUE(!!(status & PCI_STATUS_CAP_LIST));
-	mgpu_cfg_write16(self->dev, PCI_STATUS, 0xffff);
-	status = mgpu_cfg_read16(self->dev, PCI_STATUS);
+	mgpu_test_cfg_write16(self->dev, PCI_STATUS, 0xffff);
+	status = mgpu_test_cfg_read16(self->dev, PCI_STATUS);
 	EXPECT_TRUE(!!(status & PCI_STATUS_CAP_LIST));
 	EXPECT_EQ(0, status & rw1c) TH_LOG("status %#x", status);
 	/* Through a 32-bit write of command + status as well. */
-	mgpu_cfg_write32(self->dev, PCI_COMMAND, 0xffff0000 | rw);
-	status = mgpu_cfg_read16(self->dev, PCI_STATUS);
+	mgpu_test_cfg_write32(self->dev, PCI_COMMAND, 0xffff0000 | rw);
+	status = mgpu_test_cfg_read16(self->dev, PCI_STATUS);
 	EXPECT_EQ(0, status & rw1c) TH_LOG("status %#x", status);
-	EXPECT_EQ(rw, mgpu_cfg_read16(self->dev, PCI_COMMAND) & rw);
+	EXPECT_EQ(rw, mgpu_test_cfg_read16(self->dev, PCI_COMMAND) & rw);
 }
 
 TEST_F(vfio, config_bar_sizing)
@@ -291,37 +283,37 @@ TEST_F(vfio, config_bar_sizing)
 	uint32_t want_lo;
 	int bar;
 
-	mgpu_cfg_write32(self->dev, PCI_BASE_ADDRESS_0, 0xffffffff);
-	EXPECT_EQ(0xffff0000, mgpu_cfg_read32(self->dev, PCI_BASE_ADDRESS_0));
+	mgpu_test_cfg_write32(self->dev, PCI_BASE_ADDRESS_0, 0xffffffff);
+	EXPECT_EQ(0xffff0000, mgpu_test_cfg_read32(self->dev, PCI_BASE_ADDRESS_0));
 	/* An address reads back. */
-	mgpu_cfg_write32(self->dev, PCI_BASE_ADDRESS_0, 0xfebf0000);
-	EXPECT_EQ(0xfebf0000, mgpu_cfg_read32(self->dev, PCI_BASE_ADDRESS_0));
+	mgpu_test_cfg_write32(self->dev, PCI_BASE_ADDRESS_0, 0xfebf0000);
+	EXPECT_EQ(0xfebf0000, mgpu_test_cfg_read32(self->dev, PCI_BASE_ADDRESS_0));
 
 	want_lo = ((uint32_t)~(self->vram - 1) & 0xfffffff0) |
 		  PCI_BASE_ADDRESS_MEM_TYPE_64 | PCI_BASE_ADDRESS_MEM_PREFETCH;
-	mgpu_cfg_write32(self->dev, PCI_BASE_ADDRESS_2, 0xffffffff);
-	mgpu_cfg_write32(self->dev, PCI_BASE_ADDRESS_3, 0xffffffff);
-	EXPECT_EQ(want_lo, mgpu_cfg_read32(self->dev, PCI_BASE_ADDRESS_2));
+	mgpu_test_cfg_write32(self->dev, PCI_BASE_ADDRESS_2, 0xffffffff);
+	mgpu_test_cfg_write32(self->dev, PCI_BASE_ADDRESS_3, 0xffffffff);
+	EXPECT_EQ(want_lo, mgpu_test_cfg_read32(self->dev, PCI_BASE_ADDRESS_2));
 	if (self->vram < (1ULL << 32))
 		EXPECT_EQ(0xffffffff,
-			  mgpu_cfg_read32(self->dev, PCI_BASE_ADDRESS_3));
-	mgpu_cfg_write32(self->dev, PCI_BASE_ADDRESS_2, 0);
-	mgpu_cfg_write32(self->dev, PCI_BASE_ADDRESS_3, 0);
+			  mgpu_test_cfg_read32(self->dev, PCI_BASE_ADDRESS_3));
+	mgpu_test_cfg_write32(self->dev, PCI_BASE_ADDRESS_2, 0);
+	mgpu_test_cfg_write32(self->dev, PCI_BASE_ADDRESS_3, 0);
 	EXPECT_EQ((uint32_t)PCI_BASE_ADDRESS_MEM_TYPE_64 | PCI_BASE_ADDRESS_MEM_PREFETCH,
-		  mgpu_cfg_read32(self->dev, PCI_BASE_ADDRESS_2));
-	EXPECT_EQ(0U, mgpu_cfg_read32(self->dev, PCI_BASE_ADDRESS_3));
+		  mgpu_test_cfg_read32(self->dev, PCI_BASE_ADDRESS_2));
+	EXPECT_EQ(0U, mgpu_test_cfg_read32(self->dev, PCI_BASE_ADDRESS_3));
 
 	for (bar = 1; bar <= 5; bar += (bar == 1) ? 3 : 1) {
 		uint32_t off = PCI_BASE_ADDRESS_0 + 4 * bar;
 
-		mgpu_cfg_write32(self->dev, off, 0xffffffff);
-		EXPECT_EQ(0U, mgpu_cfg_read32(self->dev, off))
+		mgpu_test_cfg_write32(self->dev, off, 0xffffffff);
+		EXPECT_EQ(0U, mgpu_test_cfg_read32(self->dev, off))
 			TH_LOG("BAR%d is not implemented", bar);
 	}
-	mgpu_cfg_write32(self->dev, PCI_ROM_ADDRESS, 0xffffffff);
-	EXPECT_EQ(0U, mgpu_cfg_read32(self->dev, PCI_ROM_ADDRESS));
-	mgpu_cfg_write32(self->dev, PCI_ROM_ADDRESS, 0xfeb00001);
-	EXPECT_EQ(0U, mgpu_cfg_read32(self->dev, PCI_ROM_ADDRESS));
+	mgpu_test_cfg_write32(self->dev, PCI_ROM_ADDRESS, 0xffffffff);
+	EXPECT_EQ(0U, mgpu_test_cfg_read32(self->dev, PCI_ROM_ADDRESS));
+	mgpu_test_cfg_write32(self->dev, PCI_ROM_ADDRESS, 0xfeb00001);
+	EXPECT_EQ(0U, mgpu_test_cfg_read32(self->dev, PCI_ROM_ADDRESS));
 }
 
 TEST_F(vfio, config_capabilities)
@@ -329,77 +321,77 @@ TEST_F(vfio, config_capabilities)
 	uint8_t pos, exp, msi, seen = 0;
 	uint16_t flags;
 
-	ASSERT_TRUE(!!(mgpu_cfg_read16(self->dev, PCI_STATUS) &
+	ASSERT_TRUE(!!(mgpu_test_cfg_read16(self->dev, PCI_STATUS) &
 		       PCI_STATUS_CAP_LIST));
-	exp = mgpu_cfg_read8(self->dev, PCI_CAPABILITY_LIST);
+	exp = mgpu_test_cfg_read8(self->dev, PCI_CAPABILITY_LIST);
 	ASSERT_EQ(0x40, exp);
-	ASSERT_EQ(PCI_CAP_ID_EXP, mgpu_cfg_read8(self->dev, exp));
-	flags = mgpu_cfg_read16(self->dev, exp + PCI_EXP_FLAGS);
+	ASSERT_EQ(PCI_CAP_ID_EXP, mgpu_test_cfg_read8(self->dev, exp));
+	flags = mgpu_test_cfg_read16(self->dev, exp + PCI_EXP_FLAGS);
 	EXPECT_EQ(PCI_EXP_TYPE_ENDPOINT, (flags & PCI_EXP_FLAGS_TYPE) >> 4);
 	EXPECT_LE(1, flags & PCI_EXP_FLAGS_VERS);
-	EXPECT_TRUE(!!(mgpu_cfg_read32(self->dev, exp + PCI_EXP_DEVCAP) &
+	EXPECT_TRUE(!!(mgpu_test_cfg_read32(self->dev, exp + PCI_EXP_DEVCAP) &
 		       PCI_EXP_DEVCAP_FLR));
 
-	msi = mgpu_cfg_read8(self->dev, exp + PCI_CAP_LIST_NEXT);
+	msi = mgpu_test_cfg_read8(self->dev, exp + PCI_CAP_LIST_NEXT);
 	ASSERT_NE(0, msi);
 	EXPECT_EQ(0, msi & 3);
 	EXPECT_LE(0x40, msi);
-	ASSERT_EQ(PCI_CAP_ID_MSI, mgpu_cfg_read8(self->dev, msi));
-	flags = mgpu_cfg_read16(self->dev, msi + PCI_MSI_FLAGS);
+	ASSERT_EQ(PCI_CAP_ID_MSI, mgpu_test_cfg_read8(self->dev, msi));
+	flags = mgpu_test_cfg_read16(self->dev, msi + PCI_MSI_FLAGS);
 	EXPECT_TRUE(!!(flags & PCI_MSI_FLAGS_64BIT));
 	EXPECT_EQ(0, flags & PCI_MSI_FLAGS_QMASK) TH_LOG("MSI: 1 vector");
-	EXPECT_EQ(0, mgpu_cfg_read8(self->dev, msi + PCI_CAP_LIST_NEXT));
+	EXPECT_EQ(0, mgpu_test_cfg_read8(self->dev, msi + PCI_CAP_LIST_NEXT));
 
 	/* The generic walk finds both and terminates. */
-	EXPECT_EQ(exp, mgpu_cfg_find_cap(self->dev, PCI_CAP_ID_EXP));
-	EXPECT_EQ(msi, mgpu_cfg_find_cap(self->dev, PCI_CAP_ID_MSI));
-	EXPECT_EQ(0, mgpu_cfg_find_cap(self->dev, PCI_CAP_ID_MSIX));
+	EXPECT_EQ(exp, mgpu_test_cfg_find_cap(self->dev, PCI_CAP_ID_EXP));
+	EXPECT_EQ(msi, mgpu_test_cfg_find_cap(self->dev, PCI_CAP_ID_MSI));
+	EXPECT_EQ(0, mgpu_test_cfg_find_cap(self->dev, PCI_CAP_ID_MSIX));
 	for (pos = exp; pos && seen < 48; seen++)
-		pos = mgpu_cfg_read8(self->dev, pos + PCI_CAP_LIST_NEXT);
+		pos = mgpu_test_cfg_read8(self->dev, pos + PCI_CAP_LIST_NEXT);
 	EXPECT_EQ(2, seen);
 }
 
 TEST_F(vfio, bar0_registers)
 {
-	const struct mgpu_type *t = &mgpu_types[variant->idx];
+	const struct mgpu_test_type *t = &mgpu_test_types[variant->idx];
 	static const uint32_t scratch[] = { 0xdeadbeef, 0, 0x12345678,
 					    0xffffffff };
 	uint32_t val, lo, hi;
 	size_t i;
 
-	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_MAGIC, &val));
+	ASSERT_OK(mgpu_test_bar0_read(self->dev, MGPU_REG_MAGIC, &val));
 	EXPECT_EQ(MGPU_MAGIC, val);
-	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_VERSION, &val));
+	ASSERT_OK(mgpu_test_bar0_read(self->dev, MGPU_REG_VERSION, &val));
 	EXPECT_EQ((uint32_t)MGPU_VERSION, val);
-	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_VRAM_SIZE_LO, &lo));
-	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_VRAM_SIZE_HI, &hi));
+	ASSERT_OK(mgpu_test_bar0_read(self->dev, MGPU_REG_VRAM_SIZE_LO, &lo));
+	ASSERT_OK(mgpu_test_bar0_read(self->dev, MGPU_REG_VRAM_SIZE_HI, &hi));
 	EXPECT_EQ(self->vram, (uint64_t)hi << 32 | lo);
-	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_NUM_QUEUES, &val));
+	ASSERT_OK(mgpu_test_bar0_read(self->dev, MGPU_REG_NUM_QUEUES, &val));
 	EXPECT_EQ(self->queues, val);
-	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_FRACTION, &val));
+	ASSERT_OK(mgpu_test_bar0_read(self->dev, MGPU_REG_FRACTION, &val));
 	EXPECT_EQ(t->denom, val);
 
 	for (i = 0; i < ARRAY_SIZE(scratch); i++) {
-		ASSERT_OK(mgpu_bar0_write(self->dev, MGPU_REG_SCRATCH,
-					 scratch[i]));
-		ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_SCRATCH, &val));
+		ASSERT_OK(mgpu_test_bar0_write(self->dev, MGPU_REG_SCRATCH,
+					       scratch[i]));
+		ASSERT_OK(mgpu_test_bar0_read(self->dev, MGPU_REG_SCRATCH, &val));
 		EXPECT_EQ(scratch[i], val);
 	}
 
 	/* Read-only registers keep their value. */
-	mgpu_bar0_write(self->dev, MGPU_REG_MAGIC, 0);
-	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_MAGIC, &val));
+	mgpu_test_bar0_write(self->dev, MGPU_REG_MAGIC, 0);
+	ASSERT_OK(mgpu_test_bar0_read(self->dev, MGPU_REG_MAGIC, &val));
 	EXPECT_EQ(MGPU_MAGIC, val);
-	mgpu_bar0_write(self->dev, MGPU_REG_FRACTION, 0x77);
-	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_FRACTION, &val));
+	mgpu_test_bar0_write(self->dev, MGPU_REG_FRACTION, 0x77);
+	ASSERT_OK(mgpu_test_bar0_read(self->dev, MGPU_REG_FRACTION, &val));
 	EXPECT_EQ(t->denom, val);
 
 	/* Unknown offsets: read 0, writes ignored. */
-	EXPECT_OK(mgpu_bar0_write(self->dev, 0x00f0, 0xffffffff));
-	ASSERT_OK(mgpu_bar0_read(self->dev, 0x00f0, &val));
+	EXPECT_OK(mgpu_test_bar0_write(self->dev, 0x00f0, 0xffffffff));
+	ASSERT_OK(mgpu_test_bar0_read(self->dev, 0x00f0, &val));
 	EXPECT_EQ(0U, val);
-	EXPECT_OK(mgpu_bar0_write(self->dev, MGPU_REGS_SIZE - 4, 0xffffffff));
-	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REGS_SIZE - 4, &val));
+	EXPECT_OK(mgpu_test_bar0_write(self->dev, MGPU_REGS_SIZE - 4, 0xffffffff));
+	ASSERT_OK(mgpu_test_bar0_read(self->dev, MGPU_REGS_SIZE - 4, &val));
 	EXPECT_EQ(0U, val);
 }
 
@@ -429,22 +421,22 @@ TEST_F(vfio, bar2_mmap_coherent)
 		map[off / 8] = pattern(off, 1);
 	map[(self->vram - 8) / 8] = pattern(self->vram - 8, 1);
 	for (off = 0; off < self->vram; off += STRIDE) {
-		ASSERT_EQ(8, mgpu_region_read(self->dev,
-					      VFIO_PCI_BAR2_REGION_INDEX, off,
-					      &val, 8));
+		ASSERT_EQ(8, mgpu_test_region_read(self->dev,
+						   VFIO_PCI_BAR2_REGION_INDEX, off,
+						   &val, 8));
 		ASSERT_EQ(pattern(off, 1), val)
 			TH_LOG("mmap write, pread at %#llx",
 			       (unsigned long long)off);
 	}
-	ASSERT_EQ(8, mgpu_region_read(self->dev, VFIO_PCI_BAR2_REGION_INDEX,
-				      self->vram - 8, &val, 8));
+	ASSERT_EQ(8, mgpu_test_region_read(self->dev, VFIO_PCI_BAR2_REGION_INDEX,
+					   self->vram - 8, &val, 8));
 	EXPECT_EQ(pattern(self->vram - 8, 1), val);
 
 	for (off = 4096; off < self->vram; off += STRIDE) {
 		val = pattern(off, 2);
-		ASSERT_EQ(8, mgpu_region_write(self->dev,
-					       VFIO_PCI_BAR2_REGION_INDEX, off,
-					       &val, 8));
+		ASSERT_EQ(8, mgpu_test_region_write(self->dev,
+						    VFIO_PCI_BAR2_REGION_INDEX, off,
+						    &val, 8));
 	}
 	for (off = 4096; off < self->vram; off += STRIDE)
 		ASSERT_EQ(pattern(off, 2), map[off / 8])
@@ -477,37 +469,37 @@ static void check_reset(struct __test_metadata *_metadata,
 	uint16_t ctl;
 	uint8_t exp;
 
-	ASSERT_EQ(8, mgpu_region_write(self->dev, VFIO_PCI_BAR2_REGION_INDEX,
-				       128, &mark, 8));
-	ASSERT_OK(mgpu_bar0_write(self->dev, MGPU_REG_SCRATCH, 0xcafef00d));
-	mgpu_cfg_write16(self->dev, PCI_COMMAND,
-			 PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
-	mgpu_cfg_write32(self->dev, PCI_BASE_ADDRESS_0, 0xfebf0000);
+	ASSERT_EQ(8, mgpu_test_region_write(self->dev, VFIO_PCI_BAR2_REGION_INDEX,
+					    128, &mark, 8));
+	ASSERT_OK(mgpu_test_bar0_write(self->dev, MGPU_REG_SCRATCH, 0xcafef00d));
+	mgpu_test_cfg_write16(self->dev, PCI_COMMAND,
+			      PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	mgpu_test_cfg_write32(self->dev, PCI_BASE_ADDRESS_0, 0xfebf0000);
 
 	if (flr) {
-		exp = mgpu_cfg_find_cap(self->dev, PCI_CAP_ID_EXP);
+		exp = mgpu_test_cfg_find_cap(self->dev, PCI_CAP_ID_EXP);
 		ASSERT_NE(0, exp);
-		ctl = mgpu_cfg_read16(self->dev, exp + PCI_EXP_DEVCTL);
-		mgpu_cfg_write16(self->dev, exp + PCI_EXP_DEVCTL,
-				 ctl | PCI_EXP_DEVCTL_BCR_FLR);
+		ctl = mgpu_test_cfg_read16(self->dev, exp + PCI_EXP_DEVCTL);
+		mgpu_test_cfg_write16(self->dev, exp + PCI_EXP_DEVCTL,
+				      ctl | PCI_EXP_DEVCTL_BCR_FLR);
 		/* Initiate FLR reads back 0. */
-		EXPECT_EQ(0, mgpu_cfg_read16(self->dev, exp + PCI_EXP_DEVCTL) &
-			     PCI_EXP_DEVCTL_BCR_FLR);
+		EXPECT_EQ(0, mgpu_test_cfg_read16(self->dev, exp + PCI_EXP_DEVCTL) &
+			  PCI_EXP_DEVCTL_BCR_FLR);
 	} else {
 		ASSERT_EQ(0, ioctl(self->dev, VFIO_DEVICE_RESET))
 			TH_LOG("VFIO_DEVICE_RESET: %s", strerror(errno));
 	}
 
-	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_SCRATCH, &reg));
+	ASSERT_OK(mgpu_test_bar0_read(self->dev, MGPU_REG_SCRATCH, &reg));
 	EXPECT_EQ(0U, reg);
-	EXPECT_EQ(0, mgpu_cfg_read16(self->dev, PCI_COMMAND));
-	EXPECT_EQ(0U, mgpu_cfg_read32(self->dev, PCI_BASE_ADDRESS_0));
+	EXPECT_EQ(0, mgpu_test_cfg_read16(self->dev, PCI_COMMAND));
+	EXPECT_EQ(0U, mgpu_test_cfg_read32(self->dev, PCI_BASE_ADDRESS_0));
 	/* Identity survives, VRAM keeps its content. */
-	EXPECT_EQ(MGPU_PCI_VENDOR_ID, mgpu_cfg_read16(self->dev, PCI_VENDOR_ID));
-	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_MAGIC, &reg));
+	EXPECT_EQ(MGPU_PCI_VENDOR_ID, mgpu_test_cfg_read16(self->dev, PCI_VENDOR_ID));
+	ASSERT_OK(mgpu_test_bar0_read(self->dev, MGPU_REG_MAGIC, &reg));
 	EXPECT_EQ(MGPU_MAGIC, reg);
-	ASSERT_EQ(8, mgpu_region_read(self->dev, VFIO_PCI_BAR2_REGION_INDEX,
-				      128, &val, 8));
+	ASSERT_EQ(8, mgpu_test_region_read(self->dev, VFIO_PCI_BAR2_REGION_INDEX,
+					   128, &val, 8));
 	EXPECT_EQ(mark, val);
 }
 
@@ -526,22 +518,22 @@ TEST_F(vfio, reopen)
 {
 	uint32_t val;
 
-	ASSERT_OK(mgpu_bar0_write(self->dev, MGPU_REG_SCRATCH, 0x5a5a5a5a));
-	mgpu_vfio_close(&self->v);
-	ASSERT_OK(mgpu_vfio_open(&self->v, self->uuid));
+	ASSERT_OK(mgpu_test_bar0_write(self->dev, MGPU_REG_SCRATCH, 0x5a5a5a5a));
+	mgpu_test_vfio_close(&self->v);
+	ASSERT_OK(mgpu_test_vfio_open(&self->v, self->uuid));
 	self->dev = self->v.device;
-	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_MAGIC, &val));
+	ASSERT_OK(mgpu_test_bar0_read(self->dev, MGPU_REG_MAGIC, &val));
 	EXPECT_EQ(MGPU_MAGIC, val);
-	ASSERT_OK(mgpu_bar0_read(self->dev, MGPU_REG_SCRATCH, &val));
+	ASSERT_OK(mgpu_test_bar0_read(self->dev, MGPU_REG_SCRATCH, &val));
 	EXPECT_EQ(0U, val);
 }
 
 /* ---- two instances ---- */
 
 FIXTURE(pair) {
-	struct mgpu_instances inst;
+	struct mgpu_test_instances inst;
 	char uuid[2][MGPU_UUID_BUF];
-	struct mgpu_vfio v[2];
+	struct mgpu_test_vfio v[2];
 	uint64_t vram[2];
 };
 
@@ -559,31 +551,24 @@ FIXTURE_VARIANT_ADD(pair, quarter_sixteenth) {
 
 FIXTURE_SETUP(pair)
 {
-	int i, ret;
+	int i;
 
-	MGPU_REQUIRE_EMPTY_PARENT(MGPU_PARENT);
-	if (!mgpu_path_exists("/dev/vfio/vfio"))
-		SKIP(return, "no /dev/vfio/vfio (vfio not loaded?)");
+	MGPU_REQUIRE_EMPTY_PARENT(mgpu_test_parent);
+	MGPU_REQUIRE_VFIO();
 	self->inst.n = 0;
 	for (i = 0; i < 2; i++) {
-		self->v[i] = (struct mgpu_vfio)MGPU_VFIO_INIT;
-		ret = mgpu_instances_create(&self->inst, MGPU_PARENT,
-					    variant->type[i], self->uuid[i]);
-		if (!ret)
-			ret = mgpu_instance_u64(self->uuid[i], "vram_size",
-						&self->vram[i]);
-		if (!ret)
-			ret = mgpu_vfio_open(&self->v[i], self->uuid[i]);
-		if (ret) {
-			mgpu_instances_cleanup(&self->inst);
-			ASSERT_OK(ret);
-		}
+		self->v[i] = (struct mgpu_test_vfio)MGPU_TEST_VFIO_INIT;
+		ASSERT_OK(mgpu_test_instance_open(&self->inst,
+						  mgpu_test_parent,
+						  variant->type[i],
+						  self->uuid[i],
+						  &self->vram[i], &self->v[i]));
 	}
 }
 
 FIXTURE_TEARDOWN_PARENT(pair)
 {
-	EXPECT_EQ(0, mgpu_instances_cleanup(&self->inst));
+	EXPECT_EQ(0, mgpu_test_instances_cleanup(&self->inst));
 }
 
 TEST_F(pair, vram_disjoint)
@@ -594,8 +579,8 @@ TEST_F(pair, vram_disjoint)
 	int i;
 
 	for (i = 0; i < 2; i++) {
-		ASSERT_OK(mgpu_instance_u64(self->uuid[i], "vram_offset",
-					    &off[i]));
+		ASSERT_OK(mgpu_test_instance_u64(self->uuid[i], "vram_offset",
+						 &off[i]));
 		p = mmap(NULL, self->vram[i], PROT_READ | PROT_WRITE,
 			 MAP_SHARED, self->v[i].device,
 			 MGPU_REGION_OFFSET(VFIO_PCI_BAR2_REGION_INDEX));
@@ -633,34 +618,34 @@ TEST_F(pair, vram_zeroed_on_create)
 {
 	uint64_t off, old_off, new_off, val, size = self->vram[0];
 	char uuid[MGPU_UUID_BUF];
-	struct mgpu_vfio v;
+	struct mgpu_test_vfio v;
 
-	ASSERT_OK(mgpu_instance_u64(self->uuid[0], "vram_offset", &old_off));
+	ASSERT_OK(mgpu_test_instance_u64(self->uuid[0], "vram_offset", &old_off));
 	for (off = 0; off < size; off += STRIDE) {
 		val = pattern(off, 3) | 1;
-		ASSERT_EQ(8, mgpu_region_write(self->v[0].device,
-					       VFIO_PCI_BAR2_REGION_INDEX, off,
-					       &val, 8));
+		ASSERT_EQ(8, mgpu_test_region_write(self->v[0].device,
+						    VFIO_PCI_BAR2_REGION_INDEX, off,
+						    &val, 8));
 	}
-	mgpu_vfio_close(&self->v[0]);
-	ASSERT_OK(mgpu_instances_remove(&self->inst, self->uuid[0]));
+	mgpu_test_vfio_close(&self->v[0]);
+	ASSERT_OK(mgpu_test_instances_remove(&self->inst, self->uuid[0]));
 
-	ASSERT_OK(mgpu_instances_create(&self->inst, MGPU_PARENT,
-					variant->type[0], uuid));
-	ASSERT_OK(mgpu_instance_u64(uuid, "vram_offset", &new_off));
+	ASSERT_OK(mgpu_test_instances_create(&self->inst, mgpu_test_parent,
+					     variant->type[0], uuid));
+	ASSERT_OK(mgpu_test_instance_u64(uuid, "vram_offset", &new_off));
 	if (new_off != old_off)
 		TH_LOG("new instance at %#llx, old one was at %#llx",
 		       (unsigned long long)new_off,
 		       (unsigned long long)old_off);
-	ASSERT_OK(mgpu_vfio_open(&v, uuid));
+	ASSERT_OK(mgpu_test_vfio_open(&v, uuid));
 	for (off = 0; off < size; off += STRIDE) {
-		ASSERT_EQ(8, mgpu_region_read(v.device,
-					      VFIO_PCI_BAR2_REGION_INDEX, off,
-					      &val, 8));
+		ASSERT_EQ(8, mgpu_test_region_read(v.device,
+						   VFIO_PCI_BAR2_REGION_INDEX, off,
+						   &val, 8));
 		ASSERT_EQ(0U, val) TH_LOG("stale VRAM at %#llx",
 					 (unsigned long long)off);
 	}
-	mgpu_vfio_close(&v);
+	mgpu_test_vfio_close(&v);
 }
 
-TEST_HARNESS_MAIN
+MGPU_TEST_HARNESS_MAIN

@@ -2,7 +2,8 @@
 /*
  * mgpu-bench: one table of ratios, every figure measured in the same run.
  *
- *   mgpu-bench [parent]        (default swgpu0, which must be empty)
+ *   mgpu-bench [parent]        (default $MGPU_TEST_PARENT, else swgpu0;
+ *                              it must be empty)
  *
  * Runs on a host with mgpu.ko loaded (make bench runs it in a QEMU
  * guest).  It creates the instances it needs on the parent, opens them
@@ -19,6 +20,8 @@
  *   equal_share          Jain's index of three busy instances
  *   fixed_share          achieved / configured share, weights 1:2:4
  *   best_effort          a lone busy instance's share of the wall clock
+ *   create, remove       mgpu 1/16 vs the kernel's mtty sample, and the
+ *                        whole VRAM (passthrough) vs 1/16 (create.c)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,98 +37,40 @@
 #include <unistd.h>
 
 #include "libmgpu.h"
+#include "create.h"
+#include "mgpu_test.h"
 
-#define MDEV_DIR	"/sys/bus/mdev/devices"
-#define UUID_BUF	37
+/* The kernel's mtty sample, put there by scripts/build-mtty.sh. */
+#define MTTY_KO		"/mgpu/extra/mtty.ko"
+
 #define NSCHED		3
 #define BUSY_DIM	64		/* int8 GEMM of the busy streams */
 #define BUSY_BATCH	16
-#define DEPTH		4		/* batches in flight */
 #define BUSY_SLICE_US	10000
 #define GEMM_DIM	256		/* engine vs userspace GEMM */
 
-static char class_dir[128];
-
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
-/* ---- sysfs, time ---- */
-
-static int read_attr(const char *path, char *buf, size_t size)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	if (n && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	return n;
-}
-
-static int write_attr(const char *path, const char *str)
-{
-	ssize_t n;
-	int fd, err = 0;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, str, strlen(str));
-	if (n < 0)
-		err = -errno;
-	else if ((size_t)n != strlen(str))
-		err = -EIO;
-	close(fd);
-	return err;
-}
-
-static uint64_t read_u64(const char *path)
-{
-	char buf[64];
-
-	if (read_attr(path, buf, sizeof(buf)) <= 0)
-		return 0;
-	return strtoull(buf, NULL, 0);
-}
+/* ---- sysfs ---- */
 
 static int parent_write(const char *attr, const char *val)
 {
-	char path[256];
-
-	snprintf(path, sizeof(path), "%s/%s", class_dir, attr);
-	return write_attr(path, val);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	return mgpu_test_parent_write(mgpu_test_parent, attr, val);
 }
 
 /* ---- instances: created here, removed at exit ---- */
 
-static char uuids[NSCHED + 1][UUID_BUF];
+static char uuids[NSCHED + 1][MGPU_UUID_BUF];
 static int nuuids;
 static char saved_policy[32], saved_slice[32];
 
 static void cleanup(void)
 {
-	char path[256];
 	int i;
 
-	for (i = 0; i < nuuids; i++) {
-		snprintf(path, sizeof(path), MDEV_DIR "/%s/remove", uuids[i]);
-		if (!access(path, F_OK))
-			write_attr(path, "1");
-	}
+	for (i = 0; i < nuuids; i++)
+		if (mgpu_test_instance_exists(uuids[i]))
+			mgpu_test_remove(uuids[i]);
 	nuuids = 0;
 	if (saved_policy[0])
 		parent_write("sched_policy", saved_policy);
@@ -148,15 +93,13 @@ static void die(const char *fmt, ...)
 
 static struct mgpu_dev *create_open(const char *type, const char **uuidp)
 {
-	char path[256], *uuid = uuids[nuuids];
+	char *uuid = uuids[nuuids];
 	struct mgpu_dev *dev;
 	int ret;
 
-	if (read_attr("/proc/sys/kernel/random/uuid", uuid, UUID_BUF) <= 0)
+	if (mgpu_test_uuid_random(uuid))
 		die("no /proc/sys/kernel/random/uuid");
-	snprintf(path, sizeof(path), "%s/mdev_supported_types/%s/create",
-		 class_dir, type);
-	ret = write_attr(path, uuid);
+	ret = mgpu_test_create(mgpu_test_parent, type, uuid);
 	if (ret)
 		die("create %s: %s", type, strerror(-ret));
 	nuuids++;
@@ -171,16 +114,13 @@ static struct mgpu_dev *create_open(const char *type, const char **uuidp)
 
 static void close_remove_all(struct mgpu_dev **devs, int n)
 {
-	char path[256];
 	int i;
 
 	for (i = 0; i < n; i++)
 		mgpu_close(devs[i]);
-	for (i = 0; i < nuuids; i++) {
-		snprintf(path, sizeof(path), MDEV_DIR "/%s/remove", uuids[i]);
-		if (write_attr(path, "1"))
+	for (i = 0; i < nuuids; i++)
+		if (mgpu_test_remove(uuids[i]))
 			die("cannot remove %s", uuids[i]);
-	}
 	nuuids = 0;
 }
 
@@ -220,20 +160,31 @@ static char *fmt(char *buf, size_t size, const char *f, double v)
 	return buf;
 }
 
+/* A row of measured / baseline, both formatted with their own format. */
+static void ratio_row(const char *metric, const char *vfmt, double val,
+		      const char *bfmt, double base)
+{
+	char v[40], b[48];
+
+	snprintf(v, sizeof(v), vfmt, val);
+	snprintf(b, sizeof(b), bfmt, base);
+	row(metric, val / base, v, b);
+}
+
 /* ---- 1: BAR2 bandwidth ---- */
 
 /* GB/s of memcpy(dst, src, size), repeated for at least 300 ms. */
 static double copy_gbs(void *dst, const void *src, size_t size)
 {
-	uint64_t t0 = now_ns(), t;
+	uint64_t t0 = mgpu_test_now_ns(), t;
 	unsigned int n = 0;
 
 	memcpy(dst, src, size);		/* fault everything in */
-	t0 = now_ns();
+	t0 = mgpu_test_now_ns();
 	do {
 		memcpy(dst, src, size);
 		n++;
-		t = now_ns() - t0;
+		t = mgpu_test_now_ns() - t0;
 	} while (t < 300000000ULL);
 	return (double)size * n / t;
 }
@@ -295,18 +246,18 @@ static struct qperf bench_queue(struct mgpu_dev *dev, unsigned int flags)
 	for (i = 0; i < 20; i++)		/* warm up */
 		CHECK(mgpu_queue_sync(q, 10000));
 	for (i = 0; i < RTT_N; i++) {
-		t0 = now_ns();
+		t0 = mgpu_test_now_ns();
 		CHECK(mgpu_queue_sync(q, 10000));
-		lat[i] = (now_ns() - t0) / 1e3;
+		lat[i] = (mgpu_test_now_ns() - t0) / 1e3;
 	}
 	qsort(lat, RTT_N, sizeof(lat[0]), cmp_double);
 	p.rtt_us = lat[RTT_N / 2];
 
-	t0 = now_ns();
+	t0 = mgpu_test_now_ns();
 	for (i = 0; i < NOP_N; i++)
 		CHECK(mgpu_submit(q, &nop, 1));
 	CHECK(mgpu_queue_sync(q, 60000));
-	p.cmds_s = (NOP_N + 1) * 1e9 / (now_ns() - t0);
+	p.cmds_s = (NOP_N + 1) * 1e9 / (mgpu_test_now_ns() - t0);
 	mgpu_queue_close(q);
 	return p;
 }
@@ -343,11 +294,11 @@ static double engine_gflops(struct mgpu_dev *dev, bool int8)
 		mgpu_cmd_gemm_i8(&cmd, a, b, cc, d, d, d, 1, 0);
 	else
 		mgpu_cmd_gemm_f32(&cmd, a, b, cc, d, d, d, 1.0f, 0.0f);
-	t0 = now_ns();
+	t0 = mgpu_test_now_ns();
 	for (i = 0; i < reps; i++)
 		CHECK(mgpu_submit(q, &cmd, 1));
 	CHECK(mgpu_queue_sync(q, 120000));
-	t = now_ns() - t0;
+	t = mgpu_test_now_ns() - t0;
 	mgpu_vram_free(dev, a);
 	mgpu_vram_free(dev, b);
 	mgpu_vram_free(dev, cc);
@@ -356,41 +307,9 @@ static double engine_gflops(struct mgpu_dev *dev, bool int8)
 }
 
 /*
- * The userspace reference: the engine's loop order (for each row i of C,
- * for each p, C[i][:] += A[i][p] * B[p][:]), plain C, built with -O2.
+ * The userspace reference is libmgpu_test's GEMM: the engine's loop
+ * order, plain C, built with -O2.
  */
-static void cpu_gemm_f32(const float *a, const float *b, float *c, int n)
-{
-	int i, p, j;
-
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < n; j++)
-			c[i * n + j] = 0;
-		for (p = 0; p < n; p++) {
-			float ap = a[i * n + p];
-
-			for (j = 0; j < n; j++)
-				c[i * n + j] += ap * b[p * n + j];
-		}
-	}
-}
-
-static void cpu_gemm_i8(const int8_t *a, const int8_t *b, int32_t *c, int n)
-{
-	int i, p, j;
-
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < n; j++)
-			c[i * n + j] = 0;
-		for (p = 0; p < n; p++) {
-			int32_t ap = a[i * n + p];
-
-			for (j = 0; j < n; j++)
-				c[i * n + j] += ap * b[p * n + j];
-		}
-	}
-}
-
 static volatile int32_t sink;
 
 static double cpu_gflops(bool int8)
@@ -412,15 +331,15 @@ static double cpu_gflops(bool int8)
 		}
 		n = 0;
 	}
-	t0 = now_ns();
+	t0 = mgpu_test_now_ns();
 	do {
 		if (int8)
-			cpu_gemm_i8(a, b, c, d);
+			mgpu_test_gemm_i8(a, b, c, d, d, d, 1, 0);
 		else
-			cpu_gemm_f32(a, b, c, d);
+			mgpu_test_gemm_f32(a, b, c, d, d, d, 1.0f, 0.0f);
 		sink += ((int32_t *)c)[n % (d * d)];
 		n++;
-		t = now_ns() - t0;
+		t = mgpu_test_now_ns() - t0;
 	} while (t < 500000000ULL);
 	free(a);
 	free(b);
@@ -434,52 +353,18 @@ struct worker {
 	const char *uuid;
 	struct mgpu_dev *dev;
 	struct mgpu_queue *q;
-	uint64_t a, b, c;
+	struct mgpu_test_load load;
 	pthread_t thread;
-	volatile bool stop;
-	int err;
 };
 
 static struct worker workers[NSCHED];
 
-static void *busy_thread(void *arg)
-{
-	uint64_t seq, inflight[DEPTH];
-	struct mgpu_cmd cmds[BUSY_BATCH];
-	struct worker *w = arg;
-	unsigned int head = 0, n = 0;
-	int i, ret = 0;
-
-	for (i = 0; i < BUSY_BATCH; i++)
-		mgpu_cmd_gemm_i8(&cmds[i], w->a, w->b, w->c, BUSY_DIM, BUSY_DIM, BUSY_DIM,
-				 1, 0);
-	while (!w->stop && !ret) {
-		ret = mgpu_submit(w->q, cmds, BUSY_BATCH);
-		if (!ret)
-			ret = mgpu_queue_fence(w->q, &seq);
-		if (ret)
-			break;
-		inflight[(head + n++) % DEPTH] = seq;
-		if (n < DEPTH)
-			continue;
-		/* DEPTH batches queued: wait for the oldest */
-		ret = mgpu_fence_wait(w->q, inflight[head], 30000);
-		head = (head + 1) % DEPTH;
-		n--;
-	}
-	if (!ret && n)
-		ret = mgpu_fence_wait(w->q, inflight[(head + n - 1) % DEPTH],
-				      30000);
-	w->err = ret;
-	return NULL;
-}
-
 static uint64_t busy_ns(const char *uuid)
 {
-	char path[256];
+	uint64_t val = 0;
 
-	snprintf(path, sizeof(path), MDEV_DIR "/%s/mgpu/busy_ns", uuid);
-	return read_u64(path);
+	mgpu_test_instance_u64(uuid, "busy_ns", &val);
+	return val;
 }
 
 /* Run @busy streams for @ms after a warm-up; shares of busy_ns. */
@@ -493,24 +378,25 @@ static double sched_window(const char *policy, int busy, unsigned int ms,
 	if (parent_write("sched_policy", policy))
 		die("cannot set %s", policy);
 	for (i = 0; i < busy; i++) {
-		workers[i].stop = false;
-		if (pthread_create(&workers[i].thread, NULL, busy_thread,
-				   &workers[i]))
+		workers[i].load.stop = false;
+		if (pthread_create(&workers[i].thread, NULL,
+				   mgpu_test_load_run, &workers[i].load))
 			die("pthread_create");
 	}
 	usleep(300000);
-	t0 = now_ns();
+	t0 = mgpu_test_now_ns();
 	for (i = 0; i < NSCHED; i++)
 		b0[i] = busy_ns(workers[i].uuid);
 	usleep(ms * 1000);
 	for (i = 0; i < NSCHED; i++)
 		b1[i] = busy_ns(workers[i].uuid);
-	t = now_ns() - t0;
+	t = mgpu_test_now_ns() - t0;
 	for (i = 0; i < busy; i++) {
-		workers[i].stop = true;
+		workers[i].load.stop = true;
 		pthread_join(workers[i].thread, NULL);
-		if (workers[i].err)
-			die("GEMM stream: %s", mgpu_strerror(workers[i].err));
+		if (workers[i].load.err)
+			die("GEMM stream: %s",
+			    mgpu_strerror(workers[i].load.err));
 	}
 	for (i = 0; i < NSCHED; i++)
 		sum += b1[i] - b0[i];
@@ -524,11 +410,10 @@ static double sched_window(const char *policy, int busy, unsigned int ms,
 
 static void set_weight(const char *uuid, unsigned int w)
 {
-	char path[256], buf[16];
+	char buf[16];
 
-	snprintf(path, sizeof(path), MDEV_DIR "/%s/mgpu/weight", uuid);
 	snprintf(buf, sizeof(buf), "%u", w);
-	if (write_attr(path, buf))
+	if (mgpu_test_instance_write(uuid, "weight", buf))
 		die("cannot set weight of %s", uuid);
 }
 
@@ -548,10 +433,8 @@ static void bench_sched(void)
 
 		w->dev = devs[i] = create_open("mgpu-1_16", &w->uuid);
 		CHECK(mgpu_queue_open(w->dev, 0, 256, 0, &w->q));
-		CHECK(mgpu_vram_alloc(w->dev, BUSY_DIM * BUSY_DIM, 0, &w->a));
-		CHECK(mgpu_vram_alloc(w->dev, BUSY_DIM * BUSY_DIM, 0, &w->b));
-		CHECK(mgpu_vram_alloc(w->dev, BUSY_DIM * BUSY_DIM * 4, 0,
-				      &w->c));
+		CHECK(mgpu_test_load_gemm_i8(&w->load, w->dev, w->q, BUSY_DIM,
+					     BUSY_BATCH));
 	}
 
 	sched_window("equal_share", NSCHED, 2000, share);
@@ -587,23 +470,67 @@ static void bench_sched(void)
 
 /* ---- main ---- */
 
+/*
+ * Create and remove: mgpu's smallest type against the kernel's mtty
+ * sample, and mgpu's largest type (the whole VRAM) against its smallest:
+ * the cost of a create must not depend on the VRAM it hands out.
+ */
+static void bench_create(void)
+{
+	struct bench_create_result r;
+	char v[40], b[48];
+
+	if (bench_create_remove(mgpu_test_parent, MTTY_KO, &r)) {
+		row("create/remove vs mtty", 0, "not measured",
+		    "(see the messages above)");
+		return;
+	}
+	snprintf(v, sizeof(v), "mgpu %.0f us [%.0f-%.0f]",
+		 r.mgpu_create.median_us, r.mgpu_create.min_us,
+		 r.mgpu_create.max_us);
+	snprintf(b, sizeof(b), "mtty %.0f us [%.0f-%.0f]",
+		 r.mtty_create.median_us, r.mtty_create.min_us,
+		 r.mtty_create.max_us);
+	row("create, mgpu 1/16 vs mtty sample",
+	    r.mgpu_create.median_us / r.mtty_create.median_us, v, b);
+	snprintf(v, sizeof(v), "mgpu %.0f us [%.0f-%.0f]",
+		 r.mgpu_remove.median_us, r.mgpu_remove.min_us,
+		 r.mgpu_remove.max_us);
+	snprintf(b, sizeof(b), "mtty %.0f us [%.0f-%.0f]",
+		 r.mtty_remove.median_us, r.mtty_remove.min_us,
+		 r.mtty_remove.max_us);
+	row("remove, mgpu 1/16 vs mtty sample",
+	    r.mgpu_remove.median_us / r.mtty_remove.median_us, v, b);
+	snprintf(v, sizeof(v), "whole %.0f us [%.0f-%.0f]",
+		 r.big_create.median_us, r.big_create.min_us,
+		 r.big_create.max_us);
+	snprintf(b, sizeof(b), "1/16 %.0f us", r.mgpu_create.median_us);
+	row("create, passthrough vs 1/16 (VRAM x16)",
+	    r.big_create.median_us / r.mgpu_create.median_us, v, b);
+	snprintf(v, sizeof(v), "whole %.0f us [%.0f-%.0f]",
+		 r.big_remove.median_us, r.big_remove.min_us,
+		 r.big_remove.max_us);
+	snprintf(b, sizeof(b), "1/16 %.0f us", r.mgpu_remove.median_us);
+	row("remove, passthrough vs 1/16 (VRAM x16)",
+	    r.big_remove.median_us / r.mgpu_remove.median_us, v, b);
+}
+
 int main(int argc, char **argv)
 {
-	const char *parent = argc > 1 ? argv[1] : "swgpu0";
 	struct qperf frac, pt, poll;
 	double gf[2], gc[2];
 	struct mgpu_dev *dev;
 	struct utsname u;
-	char v[40], b[48], path[256];
+	char v[40], b[48];
 	int i;
 
-	snprintf(class_dir, sizeof(class_dir), "/sys/class/mgpu/%s", parent);
-	snprintf(path, sizeof(path), "%s/sched_policy", class_dir);
-	if (read_attr(path, saved_policy, sizeof(saved_policy)) <= 0)
-		die("no %s (is mgpu.ko loaded?)", path);
-	snprintf(path, sizeof(path), "%s/time_slice_us", class_dir);
-	if (read_attr(path, saved_slice, sizeof(saved_slice)) <= 0)
-		die("cannot read %s", path);
+	mgpu_test_parent_init(&argc, argv);
+	if (mgpu_test_parent_read(mgpu_test_parent, "sched_policy",
+				  saved_policy, sizeof(saved_policy)) <= 0)
+		die("no parent %s (is mgpu.ko loaded?)", mgpu_test_parent);
+	if (mgpu_test_parent_read(mgpu_test_parent, "time_slice_us",
+				  saved_slice, sizeof(saved_slice)) <= 0)
+		die("cannot read %s's time_slice_us", mgpu_test_parent);
 	if (parent_write("sched_policy", "best_effort"))
 		die("cannot set best_effort");
 	uname(&u);
@@ -624,18 +551,14 @@ int main(int argc, char **argv)
 	pt = bench_queue(dev, 0);
 	close_remove_all(&dev, 1);
 
-	snprintf(b, sizeof(b), "passthrough %.1f us", pt.rtt_us);
-	row("fence round trip, 1/4 vs passthrough", frac.rtt_us / pt.rtt_us,
-	    fmt(v, sizeof(v), "1/4 %.1f us", frac.rtt_us), b);
-	snprintf(b, sizeof(b), "passthrough %.0f/s", pt.cmds_s);
-	row("NOP+doorbell cmds/s, 1/4 vs pt", frac.cmds_s / pt.cmds_s,
-	    fmt(v, sizeof(v), "1/4 %.0f/s", frac.cmds_s), b);
-	snprintf(b, sizeof(b), "trapped TAIL %.1f us", frac.rtt_us);
-	row("fence round trip, TAIL_POLL vs TAIL", poll.rtt_us / frac.rtt_us,
-	    fmt(v, sizeof(v), "TAIL_POLL %.1f us", poll.rtt_us), b);
-	snprintf(b, sizeof(b), "trapped TAIL %.0f/s", frac.cmds_s);
-	row("cmds/s, TAIL_POLL vs trapped TAIL", poll.cmds_s / frac.cmds_s,
-	    fmt(v, sizeof(v), "TAIL_POLL %.0f/s", poll.cmds_s), b);
+	ratio_row("fence round trip, 1/4 vs passthrough", "1/4 %.1f us",
+		  frac.rtt_us, "passthrough %.1f us", pt.rtt_us);
+	ratio_row("NOP+doorbell cmds/s, 1/4 vs pt", "1/4 %.0f/s", frac.cmds_s,
+		  "passthrough %.0f/s", pt.cmds_s);
+	ratio_row("fence round trip, TAIL_POLL vs TAIL", "TAIL_POLL %.1f us",
+		  poll.rtt_us, "trapped TAIL %.1f us", frac.rtt_us);
+	ratio_row("cmds/s, TAIL_POLL vs trapped TAIL", "TAIL_POLL %.0f/s",
+		  poll.cmds_s, "trapped TAIL %.0f/s", frac.cmds_s);
 
 	gc[0] = cpu_gflops(false);
 	gc[1] = cpu_gflops(true);
@@ -650,6 +573,7 @@ int main(int argc, char **argv)
 	}
 
 	bench_sched();
+	bench_create();
 	cleanup();
 
 	printf("\n=== mgpu bench: %s %s, %ld CPUs ===\n", u.sysname, u.release,

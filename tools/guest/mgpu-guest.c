@@ -21,7 +21,6 @@
  * Output: KTAP on stdout; exit status 0 if every test passed.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +29,7 @@
 
 #include "libmgpu.h"
 #include "lstm.h"
+#include "mgpu_test.h"
 
 static struct mgpu_dev *dev;
 static struct mgpu_queue *q0;
@@ -79,14 +79,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static uint32_t rs = 777;
-
-static uint32_t rnd(void)
-{
-	rs = rs * 1103515245u + 12345u;
-	return rs >> 8;
 }
 
 /* ---- identity and --expect -------------------------------------------- */
@@ -158,31 +150,6 @@ static int t_zero(void)
 
 /* ---- test mode --------------------------------------------------------- */
 
-static int t_fill_copy(void)
-{
-	const uint64_t size = 256 << 10;
-	uint64_t a, b, i;
-	uint32_t *pa, *pb;
-
-	TRY(mgpu_vram_alloc(dev, size, 0, &a));
-	TRY(mgpu_vram_alloc(dev, size, 0, &b));
-	pa = mgpu_vram_ptr(dev, a);
-	pb = mgpu_vram_ptr(dev, b);
-	TRY(mgpu_fill(q0, a, size, 0x5a5aa5a5, 0));
-	for (i = 0; i < size / 4; i++)
-		if (pa[i] != 0x5a5aa5a5)
-			FAIL("FILL: word %llu = %#x", (unsigned long long)i,
-			     pa[i]);
-	for (i = 0; i < size / 4; i++)
-		pa[i] = (uint32_t)(i * 2654435761u);
-	TRY(mgpu_copy(q0, b, a, size, 0));
-	if (memcmp(pa, pb, size))
-		FAIL("COPY: destination differs from what the CPU wrote");
-	TRY(mgpu_vram_free(dev, a));
-	TRY(mgpu_vram_free(dev, b));
-	return 1;
-}
-
 /* Every queue at once: each FILLs its own block, then fences. */
 static int t_queues(void)
 {
@@ -221,103 +188,48 @@ static int t_queues(void)
 	return 1;
 }
 
+/* A libmgpu_test check: < 0 libmgpu's error, > 0 wrong data. */
+#define CHECKED(ret, msg) do {					\
+	if ((ret) < 0)							\
+		FAIL("%s %s", mgpu_strerror(ret), mgpu_last_error());	\
+	if (ret)							\
+		FAIL("%d wrong: %s", ret, msg);				\
+} while (0)
+
+static int t_fill_copy(void)
+{
+	char msg[160] = "";
+	int ret;
+
+	ret = mgpu_test_fill_copy_check(q0, 256 << 10, 0x5a5aa5a5, msg,
+					sizeof(msg));
+	CHECKED(ret, msg);
+	return 1;
+}
+
 static int t_gemm_f32(void)
 {
-	const uint32_t m = 37, n = 53, k = 129;
-	const float alpha = 1.5f, beta = -0.5f;
-	uint64_t a, b, c;
-	float *pa, *pb, *pc, *ref;
-	double maxerr = 0;
-	uint32_t i, j, p;
+	char msg[160] = "";
+	int ret;
 
 	if (!(mgpu_caps(dev) & MGPU_CAP_GEMM_FP32))
 		FAIL("no MGPU_CAP_GEMM_FP32");
-	TRY(mgpu_vram_alloc(dev, (uint64_t)m * k * 4, 0, &a));
-	TRY(mgpu_vram_alloc(dev, (uint64_t)k * n * 4, 0, &b));
-	TRY(mgpu_vram_alloc(dev, (uint64_t)m * n * 4, 0, &c));
-	pa = mgpu_vram_ptr(dev, a);
-	pb = mgpu_vram_ptr(dev, b);
-	pc = mgpu_vram_ptr(dev, c);
-	ref = malloc((size_t)m * n * sizeof(*ref));
-	if (!ref)
-		FAIL("out of memory");
-	for (i = 0; i < m * k; i++)
-		pa[i] = (float)((int)(rnd() % 2001) - 1000) / 256.0f;
-	for (i = 0; i < k * n; i++)
-		pb[i] = (float)((int)(rnd() % 2001) - 1000) / 256.0f;
-	for (i = 0; i < m * n; i++)
-		pc[i] = ref[i] = (float)((int)(rnd() % 201) - 100);
-	for (i = 0; i < m; i++)
-		for (j = 0; j < n; j++) {
-			double s = 0;
-
-			for (p = 0; p < k; p++)
-				s += (double)pa[i * k + p] * pb[p * n + j];
-			ref[i * n + j] = (float)(alpha * s + beta * ref[i * n + j]);
-		}
-	TRY(mgpu_gemm_f32(q0, a, b, c, m, n, k, alpha, beta));
-	for (i = 0; i < m * n; i++) {
-		double e = fabs((double)pc[i] - ref[i]) / (1.0 + fabs((double)ref[i]));
-
-		if (e > maxerr)
-			maxerr = e;
-	}
-	free(ref);
-	if (maxerr >= 1e-4)
-		FAIL("max relative error %g", maxerr);
-	TRY(mgpu_vram_free(dev, a));
-	TRY(mgpu_vram_free(dev, b));
-	TRY(mgpu_vram_free(dev, c));
+	ret = mgpu_test_gemm_f32_check(q0, 37, 53, 129, 1.5f, -0.5f, msg,
+				       sizeof(msg));
+	CHECKED(ret, msg);
 	return 1;
 }
 
 static int t_gemm_i8(void)
 {
-	const uint32_t m = 64, n = 48, k = 600;
-	const int32_t alpha = -3, beta = 7;
-	uint64_t a, b, c;
-	int8_t *pa, *pb;
-	int32_t *pc, *ref;
-	uint32_t i, j, p;
+	char msg[160] = "";
+	int ret;
 
 	if (!(mgpu_caps(dev) & MGPU_CAP_GEMM_INT8))
 		FAIL("no MGPU_CAP_GEMM_INT8");
-	TRY(mgpu_vram_alloc(dev, (uint64_t)m * k, 0, &a));
-	TRY(mgpu_vram_alloc(dev, (uint64_t)k * n, 0, &b));
-	TRY(mgpu_vram_alloc(dev, (uint64_t)m * n * 4, 0, &c));
-	pa = mgpu_vram_ptr(dev, a);
-	pb = mgpu_vram_ptr(dev, b);
-	pc = mgpu_vram_ptr(dev, c);
-	ref = malloc((size_t)m * n * sizeof(*ref));
-	if (!ref)
-		FAIL("out of memory");
-	for (i = 0; i < m * k; i++)
-		pa[i] = (int8_t)rnd();
-	for (i = 0; i < k * n; i++)
-		pb[i] = (int8_t)rnd();
-	for (i = 0; i < m * n; i++)
-		pc[i] = ref[i] = (int32_t)rnd();
-	for (i = 0; i < m; i++)
-		for (j = 0; j < n; j++) {
-			uint32_t s = 0;
-
-			for (p = 0; p < k; p++)
-				s += (uint32_t)(pa[i * k + p] * pb[p * n + j]);
-			ref[i * n + j] = (int32_t)((uint32_t)alpha * s +
-					 (uint32_t)beta * (uint32_t)ref[i * n + j]);
-		}
-	TRY(mgpu_gemm_i8(q0, a, b, c, m, n, k, alpha, beta));
-	for (i = 0; i < m * n; i++)
-		if (pc[i] != ref[i]) {
-			int32_t got = pc[i], want = ref[i];
-
-			free(ref);
-			FAIL("C[%u] = %d, expected %d", i, got, want);
-		}
-	free(ref);
-	TRY(mgpu_vram_free(dev, a));
-	TRY(mgpu_vram_free(dev, b));
-	TRY(mgpu_vram_free(dev, c));
+	ret = mgpu_test_gemm_i8_check(q0, 64, 48, 600, -3, 7, msg,
+				      sizeof(msg));
+	CHECKED(ret, msg);
 	return 1;
 }
 

@@ -6,18 +6,19 @@
  *   mgpu-smoke pci[:<bdf>]       inside a guest
  *
  * Prints the device's identity, then runs FILL, COPY (VRAM and, through
- * VFIO, system memory), fp32 and int8 GEMM against a CPU reference,
+ * VFIO, system memory), fp32 and int8 GEMM against a CPU reference
+ * (libmgpu_test, selftests/mgpu/lib),
  * TIMESTAMP, a fence with an interrupt (VFIO), an error and its recovery,
  * a trap-free (TAIL_POLL) queue, a system-memory ring and ring wrap.
  * Exit status 0 and "PASS" when everything passed.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "libmgpu.h"
+#include "mgpu_test.h"
 
 static int failures;
 
@@ -48,30 +49,21 @@ static uint32_t rnd(void)
 	return rnd_state >> 8;
 }
 
+/* libmgpu_test's checks: < 0 is libmgpu's error, > 0 wrong data. */
+#define CHECK_DATA(expr, what) do {					\
+	char __msg[160] = "";						\
+	int __r = (expr);						\
+	CHECK(__r >= 0, "%s: %s %s", what, mgpu_strerror(__r),		\
+	      mgpu_last_error());					\
+	CHECK(__r == 0, "%s: %d wrong: %s", what, __r, __msg);		\
+	printf("  %s: ok\n", what);					\
+} while (0)
+
 static int test_fill_copy(void)
 {
-	const uint64_t size = 1 << 20;
-	uint64_t a, b;
-	uint32_t *pa, *pb;
-	uint64_t i;
-
-	CHECK_OK(mgpu_vram_alloc(dev, size, 0, &a));
-	CHECK_OK(mgpu_vram_alloc(dev, size, 0, &b));
-	pa = mgpu_vram_ptr(dev, a);
-	pb = mgpu_vram_ptr(dev, b);
-
-	CHECK_OK(mgpu_fill(q0, a, size, 0xdeadbeef, 0));
-	for (i = 0; i < size / 4; i++)
-		CHECK(pa[i] == 0xdeadbeef, "FILL: word %llu = %#x",
-		      (unsigned long long)i, pa[i]);
-	for (i = 0; i < size / 4; i++)
-		pa[i] = (uint32_t)(i * 2654435761u);
-	CHECK_OK(mgpu_copy(q0, b, a, size, 0));
-	CHECK(!memcmp(pa, pb, size), "COPY: VRAM contents differ");
-
-	CHECK_OK(mgpu_vram_free(dev, a));
-	CHECK_OK(mgpu_vram_free(dev, b));
-	printf("  FILL + COPY 1 MiB in VRAM: ok\n");
+	CHECK_DATA(mgpu_test_fill_copy_check(q0, 1 << 20, 0xdeadbeef, __msg,
+					     sizeof(__msg)),
+		   "FILL + COPY 1 MiB in VRAM");
 	return 0;
 }
 
@@ -116,109 +108,25 @@ static int test_sysmem(void)
 
 static int test_gemm_f32(void)
 {
-	const uint32_t m = 37, n = 53, k = 129;
-	const float alpha = 1.5f, beta = -0.5f;
-	uint64_t a, b, c;
-	float *pa, *pb, *pc, *ref;
-	double maxerr = 0;
-	uint32_t i, j, p;
-
 	if (!(mgpu_caps(dev) & MGPU_CAP_GEMM_FP32)) {
 		printf("  GEMM fp32: skipped (no MGPU_CAP_GEMM_FP32)\n");
 		return 0;
 	}
-	CHECK_OK(mgpu_vram_alloc(dev, (uint64_t)m * k * 4, 0, &a));
-	CHECK_OK(mgpu_vram_alloc(dev, (uint64_t)k * n * 4, 0, &b));
-	CHECK_OK(mgpu_vram_alloc(dev, (uint64_t)m * n * 4, 0, &c));
-	pa = mgpu_vram_ptr(dev, a);
-	pb = mgpu_vram_ptr(dev, b);
-	pc = mgpu_vram_ptr(dev, c);
-	ref = malloc((size_t)m * n * sizeof(*ref));
-	CHECK(ref, "malloc");
-
-	for (i = 0; i < m * k; i++)
-		pa[i] = (float)((int)(rnd() % 2001) - 1000) / 256.0f;
-	for (i = 0; i < k * n; i++)
-		pb[i] = (float)((int)(rnd() % 2001) - 1000) / 256.0f;
-	for (i = 0; i < m * n; i++)
-		pc[i] = ref[i] = (float)((int)(rnd() % 201) - 100);
-	for (i = 0; i < m; i++)
-		for (j = 0; j < n; j++) {
-			double s = 0;
-
-			for (p = 0; p < k; p++)
-				s += (double)pa[i * k + p] * pb[p * n + j];
-			ref[i * n + j] = (float)(alpha * s +
-						 beta * ref[i * n + j]);
-		}
-
-	CHECK_OK(mgpu_gemm_f32(q0, a, b, c, m, n, k, alpha, beta));
-	for (i = 0; i < m * n; i++) {
-		double e = fabs((double)pc[i] - ref[i]) /
-			   (1.0 + fabs((double)ref[i]));
-
-		if (e > maxerr)
-			maxerr = e;
-	}
-	free(ref);
-	CHECK(maxerr < 1e-4, "GEMM fp32: max relative error %g", maxerr);
-
-	CHECK_OK(mgpu_vram_free(dev, a));
-	CHECK_OK(mgpu_vram_free(dev, b));
-	CHECK_OK(mgpu_vram_free(dev, c));
-	printf("  GEMM fp32 %ux%ux%u: ok (max rel. error %.2g)\n", m, n, k,
-	       maxerr);
+	CHECK_DATA(mgpu_test_gemm_f32_check(q0, 37, 53, 129, 1.5f, -0.5f,
+					    __msg, sizeof(__msg)),
+		   "GEMM fp32 37x53x129");
 	return 0;
 }
 
 static int test_gemm_i8(void)
 {
-	const uint32_t m = 64, n = 48, k = 600;
-	const int32_t alpha = -3, beta = 7;
-	uint64_t a, b, c;
-	int8_t *pa, *pb;
-	int32_t *pc, *ref;
-	uint32_t i, j, p;
-
 	if (!(mgpu_caps(dev) & MGPU_CAP_GEMM_INT8)) {
 		printf("  GEMM int8: skipped (no MGPU_CAP_GEMM_INT8)\n");
 		return 0;
 	}
-	CHECK_OK(mgpu_vram_alloc(dev, (uint64_t)m * k, 0, &a));
-	CHECK_OK(mgpu_vram_alloc(dev, (uint64_t)k * n, 0, &b));
-	CHECK_OK(mgpu_vram_alloc(dev, (uint64_t)m * n * 4, 0, &c));
-	pa = mgpu_vram_ptr(dev, a);
-	pb = mgpu_vram_ptr(dev, b);
-	pc = mgpu_vram_ptr(dev, c);
-	ref = malloc((size_t)m * n * sizeof(*ref));
-	CHECK(ref, "malloc");
-
-	for (i = 0; i < m * k; i++)
-		pa[i] = (int8_t)rnd();
-	for (i = 0; i < k * n; i++)
-		pb[i] = (int8_t)rnd();
-	for (i = 0; i < m * n; i++)
-		pc[i] = ref[i] = (int32_t)rnd();
-	for (i = 0; i < m; i++)
-		for (j = 0; j < n; j++) {
-			uint32_t s = 0;
-
-			for (p = 0; p < k; p++)
-				s += (uint32_t)(pa[i * k + p] * pb[p * n + j]);
-			ref[i * n + j] = (int32_t)((uint32_t)alpha * s +
-					 (uint32_t)beta * (uint32_t)ref[i * n + j]);
-		}
-
-	CHECK_OK(mgpu_gemm_i8(q0, a, b, c, m, n, k, alpha, beta));
-	for (i = 0; i < m * n; i++)
-		CHECK(pc[i] == ref[i], "GEMM int8: C[%u] = %d, expected %d",
-		      i, pc[i], ref[i]);
-	free(ref);
-
-	CHECK_OK(mgpu_vram_free(dev, a));
-	CHECK_OK(mgpu_vram_free(dev, b));
-	CHECK_OK(mgpu_vram_free(dev, c));
-	printf("  GEMM int8 %ux%ux%u: ok (exact)\n", m, n, k);
+	CHECK_DATA(mgpu_test_gemm_i8_check(q0, 64, 48, 600, -3, 7, __msg,
+					   sizeof(__msg)),
+		   "GEMM int8 64x48x600 (exact)");
 	return 0;
 }
 

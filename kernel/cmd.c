@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The command set: decode and validate a command, execute it one
+ * bounded step at a time, and complete it.
+ *
+ * A command is validated once, when the engine fetches it
+ * (mgpu_cmd_validate(): a pure function of the command and the size of
+ * the vGPU's VRAM, so it can be fuzzed in userspace).  Steps then run
+ * without checking again: COPY and FILL move at most a step's bytes,
+ * GEMM does at most a step's multiply-adds, so that the engine can switch
+ * tenants, notice a reset and enforce the watchdog between any two steps.
+ * Effects that must not outlive a reset (fence and timestamp values in
+ * VRAM, interrupts) happen in mgpu_cmd_complete(), under the vGPU's lock,
+ * after the engine checked that the queue was not stopped meanwhile.
+ * Steps that touch guest memory (mgpu_cmd_needs_dma()) run in the vGPU's
+ * DMA thread (dma.c); a reset waits for (and cancels) such a step.
+ */
+#include <linux/err.h>
+#include <linux/kernel.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
+#include <linux/vfio.h>
+#include <asm/fpu/api.h>
+
+#include "mgpu_drv.h"
+
+/* The work of one step: bytes for COPY/FILL (GEMM: MGPU_STEP_MACS). */
+#define MGPU_STEP_BYTES		(256 * 1024)
+
+static bool mgpu_cmd_args_zero(const struct mgpu_cmd *cmd, unsigned int from)
+{
+	unsigned int i;
+
+	for (i = from; i < ARRAY_SIZE(cmd->arg); i++)
+		if (cmd->arg[i])
+			return false;
+	return true;
+}
+
+static bool mgpu_cmd_overlap(u64 a, u64 alen, u64 b, u64 blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/* FENCE and TIMESTAMP: an aligned u64 destination, written on completion. */
+static int mgpu_cmd_validate_u64_dst(u64 vram_size, const struct mgpu_cmd *cmd)
+{
+	bool fence = cmd->opcode == MGPU_OP_FENCE;
+
+	if (cmd->flags & ~(MGPU_F_DST_SYSMEM | (fence ? MGPU_F_IRQ : 0)) ||
+	    !mgpu_cmd_args_zero(cmd, fence ? 2 : 1))
+		return MGPU_ERR_BAD_CMD;
+	if (!IS_ALIGNED(cmd->arg[0], 8))
+		return MGPU_ERR_ALIGN;
+	if (!(cmd->flags & MGPU_F_DST_SYSMEM) &&
+	    !mgpu_vram_range_ok(vram_size, cmd->arg[0], 8))
+		return MGPU_ERR_VRAM_RANGE;
+	return 0;
+}
+
+static int mgpu_cmd_validate_copy(u64 vram_size, const struct mgpu_cmd *cmd)
+{
+	bool src_sys = cmd->flags & MGPU_F_SRC_SYSMEM;
+	bool dst_sys = cmd->flags & MGPU_F_DST_SYSMEM;
+	u64 src = cmd->arg[0], dst = cmd->arg[1], size = cmd->arg[2];
+
+	if (cmd->flags & ~(MGPU_F_SRC_SYSMEM | MGPU_F_DST_SYSMEM) ||
+	    !mgpu_cmd_args_zero(cmd, 3))
+		return MGPU_ERR_BAD_CMD;
+	if ((!src_sys && !mgpu_vram_range_ok(vram_size, src, size)) ||
+	    (!dst_sys && !mgpu_vram_range_ok(vram_size, dst, size)))
+		return MGPU_ERR_VRAM_RANGE;
+	/* VRAM to VRAM copies are done in steps: no overlap. */
+	if (!src_sys && !dst_sys && size &&
+	    mgpu_cmd_overlap(src, size, dst, size))
+		return MGPU_ERR_BAD_CMD;
+	return 0;
+}
+
+static int mgpu_cmd_validate_fill(u64 vram_size, const struct mgpu_cmd *cmd)
+{
+	u64 dst = cmd->arg[0], size = cmd->arg[1];
+
+	if (cmd->flags & ~MGPU_F_DST_SYSMEM || cmd->arg[2] > U32_MAX ||
+	    !mgpu_cmd_args_zero(cmd, 3))
+		return MGPU_ERR_BAD_CMD;
+	if (!IS_ALIGNED(dst, 4) || !IS_ALIGNED(size, 4))
+		return MGPU_ERR_ALIGN;
+	if (!(cmd->flags & MGPU_F_DST_SYSMEM) &&
+	    !mgpu_vram_range_ok(vram_size, dst, size))
+		return MGPU_ERR_VRAM_RANGE;
+	return 0;
+}
+
+static int mgpu_cmd_validate_gemm(u64 vram_size, const struct mgpu_cmd *cmd)
+{
+	const struct mgpu_cmd_gemm *g = (const void *)cmd;
+	u64 esize = g->flags & MGPU_F_GEMM_INT8 ? 1 : 4;
+	u64 a_len, b_len, c_len;
+
+	if (g->flags & ~MGPU_F_GEMM_INT8 || g->reserved[0] ||
+	    g->reserved[1] || g->reserved[2] ||
+	    !g->m || !g->n || !g->k || g->m > MGPU_GEMM_MAX_DIM ||
+	    g->n > MGPU_GEMM_MAX_DIM || g->k > MGPU_GEMM_MAX_DIM)
+		return MGPU_ERR_BAD_CMD;
+	if (!IS_ALIGNED(g->a, 4) || !IS_ALIGNED(g->b, 4) ||
+	    !IS_ALIGNED(g->c, 4))
+		return MGPU_ERR_ALIGN;
+	a_len = (u64)g->m * g->k * esize;
+	b_len = (u64)g->k * g->n * esize;
+	c_len = (u64)g->m * g->n * 4;
+	if (!mgpu_vram_range_ok(vram_size, g->a, a_len) ||
+	    !mgpu_vram_range_ok(vram_size, g->b, b_len) ||
+	    !mgpu_vram_range_ok(vram_size, g->c, c_len))
+		return MGPU_ERR_VRAM_RANGE;
+	/* C is written in steps: it must not overlap an input. */
+	if (mgpu_cmd_overlap(g->c, c_len, g->a, a_len) ||
+	    mgpu_cmd_overlap(g->c, c_len, g->b, b_len))
+		return MGPU_ERR_BAD_CMD;
+	return 0;
+}
+
+/**
+ * mgpu_cmd_validate() - check a command before it runs
+ * @vram_size: bytes of VRAM of the vGPU that runs it
+ * @cmd: the command, as fetched from the ring
+ *
+ * Checks the opcode, reserved flags and arguments, alignment, and that
+ * every VRAM operand lies inside [0, @vram_size).  Guest memory operands
+ * are checked when they are accessed (the IOMMU knows what is mapped).
+ * Pure: depends on nothing but its arguments.
+ *
+ * Return: 0 if the command may run, or the MGPU_ERR_* code that stops
+ * its queue.
+ */
+int mgpu_cmd_validate(u64 vram_size, const struct mgpu_cmd *cmd)
+{
+	switch (cmd->opcode) {
+	case MGPU_OP_NOP:
+		if (cmd->flags || !mgpu_cmd_args_zero(cmd, 0))
+			return MGPU_ERR_BAD_CMD;
+		return 0;
+	case MGPU_OP_FENCE:
+	case MGPU_OP_TIMESTAMP:
+		return mgpu_cmd_validate_u64_dst(vram_size, cmd);
+	case MGPU_OP_COPY:
+		return mgpu_cmd_validate_copy(vram_size, cmd);
+	case MGPU_OP_FILL:
+		return mgpu_cmd_validate_fill(vram_size, cmd);
+	case MGPU_OP_GEMM:
+		return mgpu_cmd_validate_gemm(vram_size, cmd);
+	default:
+		return MGPU_ERR_BAD_OPCODE;
+	}
+}
+
+/**
+ * mgpu_cmd_needs_dma() - does a step of @cmd touch guest memory?
+ * @cmd: a validated command
+ *
+ * Such steps run in the vGPU's DMA thread (dma.c), never in the engine
+ * thread that all tenants share.
+ *
+ * Return: true if it reads or writes guest memory.
+ */
+bool mgpu_cmd_needs_dma(const struct mgpu_cmd *cmd)
+{
+	switch (cmd->opcode) {
+	case MGPU_OP_COPY:
+		return cmd->flags & (MGPU_F_SRC_SYSMEM | MGPU_F_DST_SYSMEM);
+	case MGPU_OP_FILL:
+	case MGPU_OP_FENCE:
+	case MGPU_OP_TIMESTAMP:
+		return cmd->flags & MGPU_F_DST_SYSMEM;
+	default:
+		return false;
+	}
+}
+
+/* The value a FENCE or TIMESTAMP stores. */
+static __le64 mgpu_cmd_u64_value(const struct mgpu_cmd *cmd)
+{
+	return cpu_to_le64(cmd->opcode == MGPU_OP_FENCE ? cmd->arg[1] :
+			   ktime_get_ns());
+}
+
+/*
+ * COPY, one step.  Steps that touch guest memory run in the DMA thread
+ * and move at most a bounce buffer; VRAM to VRAM moves MGPU_STEP_BYTES.
+ */
+static int mgpu_cmd_step_copy(void *scratch, struct mgpu_vgpu *vgpu,
+			      const struct mgpu_cmd *cmd, u64 *progress)
+{
+	bool src_sys = cmd->flags & MGPU_F_SRC_SYSMEM;
+	bool dst_sys = cmd->flags & MGPU_F_DST_SYSMEM;
+	u64 src = cmd->arg[0], dst = cmd->arg[1], size = cmd->arg[2];
+	u64 done = *progress, n;
+	int ret;
+
+	if (done == size)
+		return MGPU_CMD_DONE;
+	n = min_t(u64, size - done, src_sys || dst_sys ? MGPU_BOUNCE_SIZE :
+						      MGPU_STEP_BYTES);
+	if (!src_sys && !dst_sys) {
+		ret = mgpu_vram_copy(vgpu, dst + done, src + done, n);
+	} else {
+		if (src_sys)
+			ret = mgpu_dma_rw(vgpu, src + done, scratch, n, false);
+		else
+			ret = (mgpu_vram_read(vgpu, src + done, scratch, n), 0);
+		if (!ret && dst_sys)
+			ret = mgpu_dma_rw(vgpu, dst + done, scratch, n, true);
+		else if (!ret)
+			ret = mgpu_vram_write(vgpu, dst + done, scratch, n);
+	}
+	if (ret)
+		return ret;
+	*progress = done + n;
+	return *progress == size ? MGPU_CMD_DONE : MGPU_CMD_MORE;
+}
+
+static int mgpu_cmd_step_fill(void *scratch, struct mgpu_vgpu *vgpu,
+			      const struct mgpu_cmd *cmd, u64 *progress)
+{
+	u64 dst = cmd->arg[0], size = cmd->arg[1], done = *progress, n;
+	u32 pattern = (__force u32)cpu_to_le32((u32)cmd->arg[2]);
+	int ret;
+
+	if (done == size)
+		return MGPU_CMD_DONE;
+	if (!(cmd->flags & MGPU_F_DST_SYSMEM)) {
+		n = min_t(u64, size - done, MGPU_STEP_BYTES);
+		ret = mgpu_vram_fill32(vgpu, dst + done, pattern, n);
+	} else {
+		n = min_t(u64, size - done, MGPU_BOUNCE_SIZE);
+		memset32(scratch, pattern, n / 4);
+		ret = mgpu_dma_rw(vgpu, dst + done, scratch, n, true);
+	}
+	if (ret)
+		return ret;
+	*progress = done + n;
+	return *progress == size ? MGPU_CMD_DONE : MGPU_CMD_MORE;
+}
+
+/*
+ * GEMM, one step of at most MGPU_STEP_MACS multiply-adds.  Progress: row
+ * of C in the high half, inner index in the low half.  For each piece of
+ * a row, the operands are gathered from VRAM into the engine's scratch
+ * buffer (the slice of A's row, the block of B's rows, C's row: each one
+ * contiguous range of VRAM), computed, and C's row stored back, so that
+ * nothing of a step lives on between steps but the progress.
+ */
+static int mgpu_cmd_step_gemm(void *scratch, struct mgpu_vgpu *vgpu,
+			      const struct mgpu_cmd *cmd, u64 *progress)
+{
+	const struct mgpu_cmd_gemm *g = (const void *)cmd;
+	bool int8 = g->flags & MGPU_F_GEMM_INT8;
+	u64 esize = int8 ? 1 : 4, macs = MGPU_STEP_MACS;
+	u32 row = *progress >> 32, p = lower_32_bits(*progress), np;
+	void *a = scratch + MGPU_GEMM_SCRATCH_A;
+	void *b = scratch + MGPU_GEMM_SCRATCH_B;
+	void *c = scratch + MGPU_GEMM_SCRATCH_C;
+	int ret = 0;
+
+	while (row < g->m && macs) {
+		np = min_t(u64, g->k - p, max_t(u64, 1, macs / g->n));
+		mgpu_vram_read(vgpu, g->a + ((u64)row * g->k + p) * esize, a,
+			       np * esize);
+		mgpu_vram_read(vgpu, g->b + (u64)p * g->n * esize, b,
+			       (u64)np * g->n * esize);
+		mgpu_vram_read(vgpu, g->c + (u64)row * g->n * 4, c,
+			       (u64)g->n * 4);
+		if (int8) {
+			mgpu_gemm_i8_row(a, b, c, g->n, np, !p, g->alpha,
+					 g->beta);
+		} else {
+			kernel_fpu_begin();
+			mgpu_gemm_f32_row(a, b, c, g->n, np, !p, g->alpha,
+					  g->beta);
+			kernel_fpu_end();
+		}
+		ret = mgpu_vram_write(vgpu, g->c + (u64)row * g->n * 4, c,
+				      (u64)g->n * 4);
+		if (ret)
+			return ret;
+		macs -= min_t(u64, macs, (u64)np * g->n);
+		p += np;
+		if (p == g->k) {
+			row++;
+			p = 0;
+		}
+	}
+	*progress = ((u64)row << 32) | p;
+	return row == g->m ? MGPU_CMD_DONE : MGPU_CMD_MORE;
+}
+
+/**
+ * mgpu_cmd_step() - run one bounded step of a validated command
+ * @scratch: the caller's scratch buffer: the DMA thread's bounce buffer
+ *	(MGPU_BOUNCE_SIZE) for steps that touch guest memory, the engine's
+ *	(MGPU_GEMM_SCRATCH_SIZE) for the others
+ * @vgpu: the instance whose command it is
+ * @cmd: the command, accepted by mgpu_cmd_validate()
+ * @progress: how far the command has come; 0 before the first step
+ *
+ * Return: MGPU_CMD_DONE when the command's work is done (it still has to
+ * be completed), MGPU_CMD_MORE when steps remain, or an MGPU_ERR_* code.
+ */
+int mgpu_cmd_step(void *scratch, struct mgpu_vgpu *vgpu,
+		  const struct mgpu_cmd *cmd, u64 *progress)
+{
+	__le64 val;
+
+	switch (cmd->opcode) {
+	case MGPU_OP_COPY:
+		return mgpu_cmd_step_copy(scratch, vgpu, cmd, progress);
+	case MGPU_OP_FILL:
+		return mgpu_cmd_step_fill(scratch, vgpu, cmd, progress);
+	case MGPU_OP_GEMM:
+		return mgpu_cmd_step_gemm(scratch, vgpu, cmd, progress);
+	case MGPU_OP_FENCE:
+	case MGPU_OP_TIMESTAMP:
+		/*
+		 * A value for guest memory is written here, in the DMA
+		 * thread; one for VRAM at completion, under the lock.
+		 */
+		if (!(cmd->flags & MGPU_F_DST_SYSMEM))
+			return MGPU_CMD_DONE;
+		val = mgpu_cmd_u64_value(cmd);
+		return mgpu_dma_rw(vgpu, cmd->arg[0], &val, sizeof(val), true);
+	default:
+		/* NOP: all its work is completion. */
+		return MGPU_CMD_DONE;
+	}
+}
+
+/**
+ * mgpu_cmd_complete() - the effects of a finished command
+ * @vgpu: the instance; its lock held
+ * @cmd: the command
+ *
+ * Writes fence and timestamp values to VRAM and raises the fence
+ * interrupt.  Called only if the queue was not stopped or reset since the
+ * command was fetched, so none of this outlives a reset.  Never touches
+ * guest memory (that would hold the lock for as long as the VFIO user's
+ * memory takes to fault): a value for guest memory was written by the
+ * command's last step, in the DMA thread.
+ *
+ * Return: 0, or MGPU_ERR_NO_MEMORY if no host memory backs the fence.
+ */
+int mgpu_cmd_complete(struct mgpu_vgpu *vgpu, const struct mgpu_cmd *cmd)
+{
+	lockdep_assert_held(&vgpu->lock);
+
+	if (cmd->opcode != MGPU_OP_FENCE && cmd->opcode != MGPU_OP_TIMESTAMP)
+		return 0;
+
+	if (!(cmd->flags & MGPU_F_DST_SYSMEM)) {
+		__le64 *p = mgpu_vram_ptr(vgpu, cmd->arg[0], true);
+
+		if (IS_ERR_OR_NULL(p))
+			return MGPU_ERR_NO_MEMORY;
+		/* Aligned 64-bit store: a poller never sees half a value. */
+		WRITE_ONCE(*p, mgpu_cmd_u64_value(cmd));
+	}
+	if (cmd->opcode == MGPU_OP_FENCE && (cmd->flags & MGPU_F_IRQ))
+		mgpu_irq_raise(vgpu, MGPU_INT_FENCE);
+	return 0;
+}
+
+/**
+ * mgpu_cmd_account() - add a completed command to the statistics
+ * @vgpu: the instance; its lock held
+ * @cmd: the command
+ */
+void mgpu_cmd_account(struct mgpu_vgpu *vgpu, const struct mgpu_cmd *cmd)
+{
+	const struct mgpu_cmd_gemm *g = (const void *)cmd;
+	struct mgpu_vgpu_stats *st = &vgpu->stats;
+
+	lockdep_assert_held(&vgpu->lock);
+
+	WRITE_ONCE(st->commands, st->commands + 1);
+	if (cmd->opcode == MGPU_OP_COPY)
+		WRITE_ONCE(st->bytes, st->bytes + cmd->arg[2]);
+	else if (cmd->opcode == MGPU_OP_FILL)
+		WRITE_ONCE(st->bytes, st->bytes + cmd->arg[1]);
+	else if (cmd->opcode == MGPU_OP_GEMM)
+		WRITE_ONCE(st->flops, st->flops + 2ULL * g->m * g->n * g->k);
+}

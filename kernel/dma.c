@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest-memory access of a vGPU, in a kernel thread of its own.
+ *
+ * Reading or writing guest memory (vfio_dma_rw()) can take as long as
+ * the VFIO user makes it take: the IOVA may be backed by userfaultfd or
+ * FUSE memory that faults slowly, or never.  The parent's engine thread
+ * serves every tenant, so it never does such an access itself: it hands
+ * the step to the vGPU's DMA thread and goes on with other queues and
+ * other tenants, and collects the result once the thread is done.
+ *
+ * One request is outstanding per vGPU at a time.  A request that has to
+ * go (reset, close, the watchdog) is cancelled by sending the thread
+ * SIGKILL: page faults on user memory (userfaultfd, FUSE, lock_page) wait
+ * killably, so the access fails at once and the thread reports
+ * MGPU_ERR_DMA.  A killed VMM's exit therefore never waits on its own
+ * frozen memory, and neither does removal of the instance or parent.
+ */
+#include <linux/kthread.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/vfio.h>
+
+#include "mgpu_drv.h"
+
+/* Copy @len bytes between guest memory at @iova and @buf. */
+int mgpu_dma_rw(struct mgpu_vgpu *vgpu, u64 iova, void *buf, size_t len,
+		bool write)
+{
+	return vfio_dma_rw(&vgpu->vdev, iova, buf, len, write) ?
+	       MGPU_ERR_DMA : MGPU_CMD_DONE;
+}
+
+static int mgpu_dma_do(struct mgpu_vgpu *vgpu, struct mgpu_dma *d)
+{
+	struct mgpu_queue *q = d->q;
+
+	if (d->kind == MGPU_DMA_FETCH)
+		return mgpu_dma_rw(vgpu, d->iova, &q->cur, MGPU_CMD_SIZE,
+				   false);
+	return mgpu_cmd_step(d->bounce, vgpu, &q->cur, &q->progress);
+}
+
+static bool mgpu_dma_has_request(struct mgpu_dma *d)
+{
+	bool ret;
+
+	spin_lock(&d->lock);
+	ret = d->q && !d->done;
+	spin_unlock(&d->lock);
+	return ret;
+}
+
+static int mgpu_dma_thread(void *data)
+{
+	struct mgpu_vgpu *vgpu = data;
+	struct mgpu_dma *d = &vgpu->dma;
+
+	allow_signal(SIGKILL);
+	while (!kthread_should_stop()) {
+		bool cancelled;
+		int ret;
+
+		if (wait_event_interruptible(d->wq, mgpu_dma_has_request(d) ||
+					     kthread_should_stop()))
+			flush_signals(current);
+		if (!mgpu_dma_has_request(d))
+			continue;
+
+		spin_lock(&d->lock);
+		cancelled = d->cancel;
+		spin_unlock(&d->lock);
+		ret = cancelled ? MGPU_ERR_DMA : mgpu_dma_do(vgpu, d);
+		/* A cancel that came after the access completed: forget it. */
+		flush_signals(current);
+
+		spin_lock(&d->lock);
+		d->result = ret;
+		d->done = true;
+		spin_unlock(&d->lock);
+		wake_up_all(&d->idle_wq);
+		mgpu_engine_kick(vgpu->parent);
+	}
+	return 0;
+}
+
+/**
+ * mgpu_dma_submit() - hand a guest-memory step to the vGPU's DMA thread
+ * @vgpu: the instance (engine thread only)
+ * @q: the queue whose step it is; q->cur and q->progress belong to the
+ *	DMA thread until the result is collected
+ * @kind: MGPU_DMA_FETCH (read the command at @iova into q->cur) or
+ *	MGPU_DMA_STEP (one step of q->cur)
+ * @iova: for MGPU_DMA_FETCH, where the command is
+ *
+ * Return: true if submitted; false if another queue's request is still
+ * outstanding (try again later).
+ */
+bool mgpu_dma_submit(struct mgpu_vgpu *vgpu, struct mgpu_queue *q,
+		     enum mgpu_dma_kind kind, u64 iova)
+{
+	struct mgpu_dma *d = &vgpu->dma;
+
+	spin_lock(&d->lock);
+	if (d->q) {
+		spin_unlock(&d->lock);
+		return false;
+	}
+	d->q = q;
+	d->kind = kind;
+	d->iova = iova;
+	d->done = false;
+	d->cancel = false;
+	spin_unlock(&d->lock);
+	wake_up(&d->wq);
+	return true;
+}
+
+/**
+ * mgpu_dma_collect() - take the result of @q's request if it is done
+ * @vgpu: the instance (engine thread only)
+ * @q: the queue
+ * @result: MGPU_CMD_DONE, MGPU_CMD_MORE or MGPU_ERR_*
+ *
+ * Return: true if the request was done and is now collected.
+ */
+bool mgpu_dma_collect(struct mgpu_vgpu *vgpu, struct mgpu_queue *q,
+		      int *result)
+{
+	struct mgpu_dma *d = &vgpu->dma;
+	bool done = false;
+
+	spin_lock(&d->lock);
+	if (d->q == q && d->done) {
+		*result = d->result;
+		d->q = NULL;
+		done = true;
+	}
+	spin_unlock(&d->lock);
+	if (done)
+		wake_up_all(&d->idle_wq);
+	return done;
+}
+
+/**
+ * mgpu_dma_pending() - is @q's request still with the thread?
+ * @vgpu: the instance
+ * @q: a queue with a submitted request
+ *
+ * Return: true while the request is not done.
+ */
+bool mgpu_dma_pending(struct mgpu_vgpu *vgpu, struct mgpu_queue *q)
+{
+	struct mgpu_dma *d = &vgpu->dma;
+	bool ret;
+
+	spin_lock(&d->lock);
+	ret = d->q == q && !d->done;
+	spin_unlock(&d->lock);
+	return ret;
+}
+
+/**
+ * mgpu_dma_cancel() - make the outstanding request (if any) fail now
+ * @vgpu: the instance
+ * @wait: wait until the thread reported the (failed) result
+ *
+ * The engine's watchdog cancels without waiting; reset and close wait,
+ * so that no guest-memory access of the vGPU is in flight on return.
+ */
+void mgpu_dma_cancel(struct mgpu_vgpu *vgpu, bool wait)
+{
+	struct mgpu_dma *d = &vgpu->dma;
+
+	spin_lock(&d->lock);
+	if (d->q && !d->done && d->thread) {
+		d->cancel = true;
+		send_sig(SIGKILL, d->thread, 1);
+	}
+	spin_unlock(&d->lock);
+	if (wait)
+		wait_event(d->idle_wq, !mgpu_dma_has_request(d));
+}
+
+/**
+ * mgpu_dma_start() - start the vGPU's DMA thread (open)
+ * @vgpu: the instance, being opened
+ *
+ * Return: 0 or a negative errno.
+ */
+int mgpu_dma_start(struct mgpu_vgpu *vgpu)
+{
+	struct mgpu_dma *d = &vgpu->dma;
+	struct task_struct *t;
+
+	d->bounce = kmalloc(MGPU_BOUNCE_SIZE, GFP_KERNEL);
+	if (!d->bounce)
+		return -ENOMEM;
+	d->q = NULL;
+	d->done = false;
+	d->cancel = false;
+	t = kthread_run(mgpu_dma_thread, vgpu, "mgpu-dma/%.8s",
+			dev_name(vgpu->vdev.dev));
+	if (IS_ERR(t)) {
+		kfree(d->bounce);
+		d->bounce = NULL;
+		return PTR_ERR(t);
+	}
+	spin_lock(&d->lock);
+	d->thread = t;
+	spin_unlock(&d->lock);
+	return 0;
+}
+
+/**
+ * mgpu_dma_stop() - stop the vGPU's DMA thread (close)
+ * @vgpu: the instance, off the engine already
+ *
+ * Cancels and waits for an outstanding request, and forgets it: nobody
+ * will collect it any more.
+ */
+void mgpu_dma_stop(struct mgpu_vgpu *vgpu)
+{
+	struct mgpu_dma *d = &vgpu->dma;
+	struct task_struct *t;
+
+	mgpu_dma_cancel(vgpu, true);
+	spin_lock(&d->lock);
+	t = d->thread;
+	d->thread = NULL;
+	d->q = NULL;
+	spin_unlock(&d->lock);
+	if (t)
+		kthread_stop(t);
+	kfree(d->bounce);
+	d->bounce = NULL;
+}
+
+/**
+ * mgpu_dma_init() - DMA state of a new instance
+ * @vgpu: the instance
+ */
+void mgpu_dma_init(struct mgpu_vgpu *vgpu)
+{
+	struct mgpu_dma *d = &vgpu->dma;
+
+	spin_lock_init(&d->lock);
+	init_waitqueue_head(&d->wq);
+	init_waitqueue_head(&d->idle_wq);
+}

@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Faults a management stack or a hostile VMM causes: the VMM killed in
+ * the middle of a long command or of a guest-memory access that never
+ * completes, the module unloaded under an open device, and (on kernels
+ * with fault injection) an allocation failing at every point of create,
+ * open and command submission.  (Creating and removing at full speed:
+ * mgpu_stress_test.)  Every case must end with a clean errno and
+ * the driver exactly as before: capacity, VRAM and instances.
+ */
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "mgpu_harness.h"
+#include "libmgpu.h"
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+}
+
+/* Wait up to @ms for @pid: true if it was reaped. */
+static bool reaped_within(pid_t pid, unsigned int ms)
+{
+	uint64_t t0 = now_ms();
+	int status;
+
+	while (now_ms() - t0 < ms) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return true;
+		usleep(20 * 1000);
+	}
+	return false;
+}
+
+/* The parent's capacity and VRAM are back to those of an empty parent. */
+static void expect_parent_empty(struct __test_metadata *_metadata)
+{
+	uint64_t resident = 1;
+
+	EXPECT_EQ(0, mgpu_test_parent_instances(mgpu_test_parent));
+	EXPECT_EQ(16, mgpu_test_available(mgpu_test_parent, "mgpu-1_16"));
+	EXPECT_EQ(1, mgpu_test_available(mgpu_test_parent, "mgpu-passthrough"));
+	EXPECT_EQ(0, mgpu_test_parent_u64(mgpu_test_parent, "vram_resident",
+				     &resident));
+	EXPECT_EQ(0U, resident);
+}
+
+/* ---- the VMM killed in the middle of things ---- */
+
+enum victim_work {
+	LONG_GEMM,		/* a GEMM of many steps on the engine */
+	FROZEN_RING,		/* a ring in guest memory that never arrives */
+	FROZEN_DMA,		/* a copy from guest memory that never arrives */
+};
+
+static void *frozen_memory(size_t size)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	int uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	void *p;
+
+	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api))
+		return NULL;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	reg.range.start = (unsigned long)p;
+	reg.range.len = size;
+	return ioctl(uffd, UFFDIO_REGISTER, &reg) ? NULL : p;
+}
+
+/* The VMM: start @work on @uuid, say 'r' on @fd, wait to be killed. */
+static void victim(const char *uuid, enum victim_work work, int fd)
+{
+	struct mgpu_queue *q;
+	struct mgpu_cmd cmd;
+	struct mgpu_dev *dev;
+	uint64_t a, iova;
+	size_t size = 16 * 4096;
+	void *mem = NULL;
+	int ret;
+
+	if (work != LONG_GEMM) {
+		mem = frozen_memory(size);
+		if (!mem)
+			_exit(2);
+	}
+	if (mgpu_open_vfio(uuid, &dev))
+		_exit(3);
+	switch (work) {
+	case LONG_GEMM:
+		/* 1024^3 multiply-adds: seconds of engine time under TCG. */
+		ret = mgpu_queue_open(dev, 0, 0, 0, &q);
+		if (!ret)
+			ret = mgpu_vram_alloc(dev, 3 * 4 << 20, 0, &a);
+		if (!ret) {
+			mgpu_cmd_gemm_f32(&cmd, a, a + (4 << 20), a + (8 << 20),
+					  1024, 1024, 1024, 1.0f, 0.0f);
+			ret = mgpu_submit(q, &cmd, 1);
+		}
+		break;
+	case FROZEN_RING:
+		/* The ring itself is in frozen memory: the fetch hangs. */
+		ret = mgpu_dma_map(dev, mem, size, &iova);
+		if (!ret)
+			ret = mgpu_reg_write(dev, MGPU_REG_QUEUE(0) + MGPU_Q_RING_LO,
+					     (uint32_t)iova);
+		if (!ret)
+			ret = mgpu_reg_write(dev, MGPU_REG_QUEUE(0) + MGPU_Q_RING_HI,
+					     iova >> 32);
+		if (!ret)
+			ret = mgpu_reg_write(dev,
+					     MGPU_REG_QUEUE(0) + MGPU_Q_RING_SIZE,
+					     64);
+		if (!ret)
+			ret = mgpu_reg_write(dev, MGPU_REG_QUEUE(0) + MGPU_Q_CTRL,
+					     MGPU_QCTRL_ENABLE |
+					     MGPU_QCTRL_RING_SYSMEM);
+		if (!ret)
+			ret = mgpu_reg_write(dev, MGPU_REG_QUEUE(0) + MGPU_Q_TAIL,
+					     1);
+		break;
+	default:
+		ret = mgpu_dma_map(dev, mem, size, &iova);
+		if (!ret)
+			ret = mgpu_queue_open(dev, 0, 0, 0, &q);
+		if (!ret)
+			ret = mgpu_vram_alloc(dev, size, 0, &a);
+		if (!ret) {
+			mgpu_cmd_copy(&cmd, a, iova, size, MGPU_F_SRC_SYSMEM);
+			ret = mgpu_submit(q, &cmd, 1);
+		}
+		break;
+	}
+	if (ret)
+		_exit(4);
+	usleep(300 * 1000);	/* let the engine get into it */
+	if (write(fd, "r", 1) != 1)
+		_exit(5);
+	for (;;)
+		pause();
+}
+
+FIXTURE(killed) {
+	struct mgpu_test_instances inst;
+	char uuid[MGPU_UUID_BUF];
+	pid_t pid;
+};
+
+FIXTURE_VARIANT(killed) {
+	enum victim_work work;
+};
+
+FIXTURE_VARIANT_ADD(killed, long_gemm) { .work = LONG_GEMM };
+FIXTURE_VARIANT_ADD(killed, frozen_ring) { .work = FROZEN_RING };
+FIXTURE_VARIANT_ADD(killed, frozen_dma) { .work = FROZEN_DMA };
+
+FIXTURE_SETUP(killed)
+{
+	MGPU_REQUIRE_EMPTY_PARENT(mgpu_test_parent);
+	self->inst.n = 0;
+	self->pid = 0;
+	ASSERT_OK(mgpu_test_instances_create(&self->inst, mgpu_test_parent, "mgpu-1_2",
+					self->uuid));
+}
+
+FIXTURE_TEARDOWN_PARENT(killed)
+{
+	if (self->pid > 0) {
+		kill(self->pid, SIGKILL);
+		waitpid(self->pid, NULL, 0);
+	}
+	EXPECT_EQ(0, mgpu_test_instances_cleanup(&self->inst));
+}
+
+/*
+ * SIGKILL the VMM while its device is busy: it is reaped at once, the
+ * instance can be removed at once, and the parent is as before.
+ */
+TEST_F_TIMEOUT(killed, reaped_and_removable, 90)
+{
+	int fds[2];
+	char c = 0;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(fds));
+	/*
+	 * Not straight into self->pid: the fixture is shared memory (the
+	 * teardown runs in the parent), and the child's 0 would land there.
+	 */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(fds[0]);
+		victim(self->uuid, variant->work, fds[1]);
+	}
+	self->pid = pid;
+	close(fds[1]);
+	ASSERT_EQ(1, read(fds[0], &c, 1)) TH_LOG("the VMM did not start");
+	close(fds[0]);
+
+	kill(self->pid, SIGKILL);
+	if (!reaped_within(self->pid, 10000)) {
+		/* Say where everyone waits, in the kernel log. */
+		mgpu_test_write_attr("/proc/sysrq-trigger", "w");
+		ASSERT_TRUE(false)
+			TH_LOG("the killed VMM was not reaped within 10 s (blocked tasks: see the kernel log)");
+	}
+	self->pid = 0;
+	EXPECT_EQ(0, mgpu_test_instances_cleanup(&self->inst));
+	expect_parent_empty(_metadata);
+}
+
+/* ---- the module under an open device ---- */
+
+/*
+ * rmmod while a VFIO user holds an instance: refused with EBUSY (the VFIO
+ * core holds the module), and everything keeps working.
+ */
+TEST(rmmod_while_open)
+{
+	struct mgpu_test_instances inst = { .n = 0 };
+	char uuid[MGPU_UUID_BUF];
+	struct mgpu_dev *dev;
+	uint32_t magic = 0;
+
+	MGPU_REQUIRE_EMPTY_PARENT(mgpu_test_parent);
+	ASSERT_OK(mgpu_test_instances_create(&inst, mgpu_test_parent, "mgpu-1_4", uuid));
+	ASSERT_OK(mgpu_open_vfio(uuid, &dev));
+	errno = 0;
+	EXPECT_EQ(-1, syscall(SYS_delete_module, "mgpu", O_NONBLOCK))
+		TH_LOG("mgpu was unloaded under an open device");
+	EXPECT_TRUE(errno == EBUSY || errno == EWOULDBLOCK)
+		TH_LOG("delete_module: %s", strerror(errno));
+	EXPECT_EQ(0, mgpu_reg_read(dev, MGPU_REG_MAGIC, &magic));
+	EXPECT_EQ(MGPU_MAGIC, magic);
+	mgpu_close(dev);
+	EXPECT_EQ(0, mgpu_test_instances_cleanup(&inst));
+	expect_parent_empty(_metadata);
+}
+
+/* ---- allocation failures at every point (fault injection) ---- */
+
+/* Make the n-th allocation of this thread fail (CONFIG_FAULT_INJECTION). */
+static int fail_nth(int fd, int n)
+{
+	char buf[16];
+	int len = snprintf(buf, sizeof(buf), "%d", n);
+
+	return pwrite(fd, buf, len, 0) == len ? 0 : -errno;
+}
+
+/*
+ * Create, open, set up a queue and run a command with the n-th
+ * allocation failing, for n = 1, 2, ... until a round sees no failure:
+ * each step either works or fails with a clean errno, and the next
+ * round (and the parent) finds everything as before.
+ */
+FIXTURE(inject) {
+	int unused;
+};
+
+FIXTURE_SETUP(inject)
+{
+	MGPU_REQUIRE_EMPTY_PARENT(mgpu_test_parent);
+}
+
+FIXTURE_TEARDOWN(inject)
+{
+}
+
+TEST_F_TIMEOUT(inject, allocation_failures, 110)
+{
+	struct mgpu_test_instances inst = { .n = 0 };
+	char uuid[MGPU_UUID_BUF];
+	int fd, n, ret, left;
+
+	fd = open("/proc/thread-self/fail-nth", O_RDWR);
+	if (fd < 0)
+		SKIP(return, "no fault injection in this kernel (%s)",
+		     strerror(errno));
+	/* Let GFP_KERNEL slab and page allocations fail too. */
+	mgpu_test_write_attr("/sys/kernel/debug/failslab/ignore-gfp-wait", "N");
+	mgpu_test_write_attr("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait",
+			"N");
+	for (n = 1; n < 500; n++) {
+		struct mgpu_queue *q = NULL;
+		struct mgpu_dev *dev = NULL;
+		char buf[16] = "";
+		uint64_t off;
+
+		ASSERT_OK(fail_nth(fd, n));
+		ret = mgpu_test_instances_create(&inst, mgpu_test_parent, "mgpu-1_4",
+					    uuid);
+		if (!ret)
+			ret = mgpu_open_vfio(uuid, &dev);
+		if (!ret)
+			ret = mgpu_queue_open(dev, 0, 0, 0, &q);
+		if (!ret)
+			ret = mgpu_vram_alloc(dev, 1 << 20, 0, &off);
+		if (!ret)
+			ret = mgpu_fill(q, off, 1 << 20, 0x5a5a5a5a, 0);
+		/* Did the injected failure happen?  "0" once it did. */
+		pread(fd, buf, sizeof(buf) - 1, 0);
+		left = atoi(buf);
+		ASSERT_OK(fail_nth(fd, 0));
+		if (ret)
+			TH_LOG("round %d: failed cleanly: %s", n,
+			       strerror(-ret));
+		mgpu_close(dev);
+		EXPECT_EQ(0, mgpu_test_instances_cleanup(&inst))
+			TH_LOG("round %d: cleanup failed", n);
+		inst.n = 0;
+		if (_metadata->exit_code)
+			break;
+		if (left > 0)
+			break;		/* the n-th allocation never came */
+	}
+	close(fd);
+	TH_LOG("%d rounds of injected allocation failures", n);
+	expect_parent_empty(_metadata);
+}
+
+MGPU_TEST_HARNESS_MAIN
