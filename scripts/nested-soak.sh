@@ -10,14 +10,15 @@
 #   "nested soak: F of N boots failed"; exit status 0 only if none did.
 #   MGPU_CPU / NESTED_CPU override the outer / inner -cpu (see
 #   scripts/run-qemu.sh, scripts/nested.sh) to compare CPU models.
-#   Everything goes to build/soak (MGPU_BUILD), apart from make check's
-#   files.  About 1.5 min of wall time per pair of boots.
+#   Everything goes to build/soak (MGPU_SOAK_DIR), apart from make
+#   check's files.  About 1.5 min of wall time per pair of boots.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
 S=$MGPU_ROOT/scripts
 boots=${1:-20}
-export MGPU_BUILD=$MGPU_ROOT/build/soak
+# MGPU_SOAK_DIR: where (default build/soak), to run two soaks at once.
+export MGPU_BUILD=${MGPU_SOAK_DIR:-$MGPU_ROOT/build/soak}
 "$S/deps.sh"
 ver=$("$S/kernels.sh" --list | tr ' ' '\n' | sed '/^$/d' | sort -V | tail -n1)
 MGPU_KERNELS=$ver "$S/kernels.sh" --fetch >/dev/null
@@ -28,12 +29,12 @@ rm -rf "$tests"
 mkdir -p "$tests"
 cp "$S/nested-soak-guest" "$tests/nested-soak"
 echo nested-soak >"$tests/list"
-echo "timeout=$((boots * 300))" >"$tests/settings"
+echo "timeout=$((boots * 600))" >"$tests/settings"
 MGPU_NESTED=1 MGPU_TESTS_DIR=$tests MGPU_EXTRA_TESTS=/nonexistent "$S/mkinitramfs.sh" "$ver"
 info "nested soak: $boots nested boots on $ver (outer -cpu ${MGPU_CPU:-default}, inner -cpu ${NESTED_CPU:-default})"
 append="mgpu_soak_boots=$boots"
 [ -n "${NESTED_CPU:-}" ] && append="$append mgpu_nested_cpu=$NESTED_CPU"
-MGPU_APPEND="$append ${MGPU_APPEND:-}" MGPU_QEMU_TIMEOUT=$((600 + boots * 300)) \
+MGPU_APPEND="$append ${MGPU_APPEND:-}" MGPU_QEMU_TIMEOUT=$((600 + boots * 600)) \
 	"$S/run-qemu.sh" "$ver" test
 res=$MGPU_BUILD/$ver/result.log
 tr -d '\r' <"$res" | sed -n 's/^    //p' | grep -E '^(not )?ok |^# (outer|nested|boot)' | sed 's/^# outer CPU flags: \(.\{120\}\).*/# outer CPU flags: \1.../' >&2 || true
