@@ -20,6 +20,8 @@
 #                      run, scripts/fuzz-check.sh)
 #   make demo          boot the newest kernel, create one vGPU per type and
 #                      run a nested VM with a workload on one of them
+#   make nested-soak [N=20]  N nested VM boots in a row, none may fail
+#                      (Documentation/nested.rst)
 #   make bench         boot the newest kernel and run tools/bench/mgpu-bench:
 #                      one table of ratios (not part of make check)
 #   make dkms-install  copy the sources to /usr/src/mgpu-$(VERSION) and
@@ -92,6 +94,10 @@ demo:
 bench:
 	@scripts/ci.sh bench
 
+# N nested boots in one outer VM (default 20): Documentation/nested.rst
+nested-soak:
+	@scripts/nested-soak.sh $(N)
+
 sparse:
 	@scripts/ci.sh sparse
 
@@ -126,5 +132,6 @@ dkms-remove:
 	rm -rf $(DKMS_SRC)
 
 .PHONY: dkms-src dkms-install dkms-remove
+.PHONY: nested-soak
 .PHONY: all module install clean distclean check demo bench sparse modules-all selftests \
 	mgpuctl install-mgpuctl check-mgpuctl fuzz

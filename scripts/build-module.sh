@@ -16,7 +16,8 @@ mode=${2:-}
 src=${MGPU_SRC:-$MGPU_ROOT}
 
 kdir=
-for d in "/lib/modules/$ver/build" "/usr/src/linux-headers-$ver"; do
+# The last one: the debug kernel's build tree (scripts/debug-kernel.sh).
+for d in "/lib/modules/$ver/build" "/usr/src/linux-headers-$ver" "$MGPU_KERNELS_DIR/$ver/build"; do
 	if [ -f "$d/Makefile" ]; then
 		kdir=$d
 		break

@@ -69,8 +69,17 @@ demo)
 	build_mgpuctl
 	MGPU_NESTED=1 MGPU_TESTS_DIR=$MGPU_BUILD/$ver/no-tests "$S/mkinitramfs.sh" "$ver"
 	"$S/run-qemu.sh" "$ver" demo
-	grep -q '=== mgpu demo done ===' "$MGPU_BUILD/$ver/console.log" ||
-		die "demo did not finish (console log: $MGPU_BUILD/$ver/console.log)"
+	con=$MGPU_BUILD/$ver/console.log
+	grep -q '=== mgpu demo done ===' "$con" ||
+		die "demo did not finish (console log: $con)"
+	# The nested VM's workload (scripts/testvm-nested.sh: nested_demo) is the
+	# point of the demo: a failed or silent one fails make demo.
+	if grep -q "THE VM'S WORKLOAD FAILED" "$con"; then
+		die "demo: the nested VM's workload failed or never reported its result (its console is shown above; console log: $con)"
+	fi
+	grep -q "the VM's workload passed" "$con" ||
+		die "demo: no result from the nested VM's workload (console log: $con)"
+	info "demo: the nested VM's workload passed"
 	exit 0
 	;;
 bench)
@@ -108,7 +117,32 @@ check) ;;
 esac
 
 # ---- check ----
-vers=$("$S/kernels.sh" --fetch | tail -n1)
+# The debug kernel (scripts/debug-kernel.sh: KASAN, UBSAN, lockdep,
+# kmemleak, iommufd + VFIO device cdev...) is one more entry of the
+# matrix.  MGPU_KERNELS="ver ..." restricts the matrix to Debian
+# kernels; the word "debug" in it adds the debug kernel ("debug" alone:
+# only it).  MGPU_DEBUG_KERNEL=0 leaves it out of the full matrix.
+dbg_want=${MGPU_DEBUG_KERNEL:-1}
+deb_list=${MGPU_KERNELS:-}
+case " $deb_list " in
+*" debug "*)
+	dbg_want=1
+	deb_list=$(echo " $deb_list " | sed 's/ debug / /g; s/^ *//; s/ *$//')
+	[ -n "$deb_list" ] || deb_list=none
+	;;
+"  ") ;;
+*) dbg_want=0 ;;
+esac
+deb_vers=
+if [ "$deb_list" != none ]; then
+	deb_vers=$(MGPU_KERNELS=$deb_list "$S/kernels.sh" --fetch | tail -n1)
+fi
+dbg_ver=
+dbg_failed=
+if [ "$dbg_want" = 1 ]; then
+	dbg_ver=$("$S/debug-kernel.sh") || { dbg_ver=debug-kernel; dbg_failed=1; }
+fi
+vers=$(echo $deb_vers $dbg_ver)
 info "kernels: $vers"
 for v in $vers; do
 	d=$MGPU_BUILD/$v
@@ -116,10 +150,13 @@ for v in $vers; do
 	rm -f "$d/initramfs.cpio.gz" "$d/result.log" "$d/console.log" \
 		"$d/boot-seconds" "$d/qemu-status" "$d/prefail"
 done
+[ -z "$dbg_failed" ] ||
+	echo "noboot: the debug kernel did not build (scripts/debug-kernel.sh)" >"$MGPU_BUILD/$dbg_ver/prefail"
 
 # Builds: W=1 and sparse per kernel, all at once (make -j inside each).
 build_one() {
 	v=$1
+	[ "$v" = debug-kernel ] && return 0
 	"$S/build-module.sh" "$v" >/dev/null ||
 		echo "build: W=1 module build failed or warned" >>"$MGPU_BUILD/$v/prefail"
 	"$S/build-module.sh" "$v" --sparse >/dev/null ||
@@ -130,11 +167,17 @@ run_parallel build_one $vers || true
 # DKMS: dkms add/build/install for every kernel, as a distro would
 # (counted as "dkms" by check.sh).  The oldest kernel then boots the
 # module DKMS built instead of the one above.
-"$S/dkms-check.sh" $vers || true
-dkms_ver=$(echo "$vers" | tr ' ' '\n' | sed '/^$/d' | sort -V | head -n1)
+# (Debian's kernels only: the debug kernel has no headers package.)
+dkms_ver=
+if [ -n "$deb_vers" ]; then
+	"$S/dkms-check.sh" $deb_vers || true
+	dkms_ver=$(echo "$deb_vers" | tr ' ' '\n' | sed '/^$/d' | sort -V | head -n1)
+fi
 
 st_failed=
 "$S/build-selftests.sh" || st_failed=1
+# Guest tests kept outside selftests/mgpu (the iommufd/cdev test).
+"$S/build-extra-tests.sh" || st_failed=1
 
 # Nested guests (scripts/testvm-nested.sh) on MGPU_NESTED_KERNELS, by default
 # the newest kernel only: each nested round is about a minute of TCG
@@ -143,8 +186,8 @@ st_failed=
 guest_failed=
 "$S/build-guest.sh" || guest_failed=1
 case ${MGPU_NESTED_KERNELS:-newest} in
-newest) nested_vers=$(echo "$vers" | tr ' ' '\n' | sed '/^$/d' | sort -V | tail -n1) ;;
-all) nested_vers=$vers ;;
+newest) nested_vers=$(echo "$deb_vers" | tr ' ' '\n' | sed '/^$/d' | sort -V | tail -n1) ;;
+all) nested_vers=$deb_vers ;;
 none) nested_vers= ;;
 *) nested_vers=$MGPU_NESTED_KERNELS ;;
 esac
@@ -204,4 +247,7 @@ else
 fi
 
 # shellcheck disable=SC2086
-exec "$S/check.sh" $vers host dkms fuzz
+if [ -n "$deb_vers" ]; then
+	exec "$S/check.sh" $vers host dkms fuzz
+fi
+exec "$S/check.sh" $vers host fuzz

@@ -51,7 +51,10 @@ append="console=ttyS0 panic=-1 loglevel=5 mgpu_ci=$mode ${MGPU_APPEND:-}"
 case $mode in demo | bench) append="$append quiet" ;; esac
 
 rm -f "$console" "$result"
-set -- qemu-system-x86_64 -accel "$accel" -cpu max -m "$mem" -smp 2 \
+# CPU model: MGPU_CPU overrides it (see Documentation/nested.rst).
+cpu=${MGPU_CPU:-max}
+
+set -- qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m "$mem" -smp 2 \
 	-nodefaults -display none -no-reboot \
 	-kernel "$kernel" -initrd "$initrd" -append "$append"
 

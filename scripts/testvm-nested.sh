@@ -17,6 +17,8 @@
 
 NESTED_TIMEOUT=${NESTED_TIMEOUT:-480}
 NESTED_MEM=${NESTED_MEM:-256M}
+# The inner guest's -cpu (QEMU's default when empty), see nested_start.
+NESTED_CPU=${NESTED_CPU:-}
 
 # mdev_create PARENT TYPE: create an instance, print its UUID
 mdev_create() {
@@ -83,6 +85,7 @@ nested_start() {
 	[ -f "/tmp/nested-$_n.keep" ] && mv "/tmp/nested-$_n.keep" "/tmp/nested-$_n.retry.keep"
 	(
 		timeout -s KILL "$NESTED_TIMEOUT" qemu-system-x86_64 -accel tcg \
+			${NESTED_CPU:+-cpu} ${NESTED_CPU:+"$NESTED_CPU"} \
 			-M q35 -m "$NESTED_MEM" -nodefaults -display none -no-reboot \
 			-kernel /nested/vmlinuz -initrd /nested/initrd.gz \
 			-append "console=ttyS0 quiet panic=-1 $*" \
