@@ -65,6 +65,13 @@ ensure_pkgs() {
 	rm -f "$log"
 }
 
+# kernel_from_sid VER: true when VER is a Debian sid kernel, whose
+# headers and builds live in the sid root (scripts/sid.sh), not on this
+# bookworm host.  Bookworm's apt knows all of its own kernels.
+kernel_from_sid() {
+	! apt-cache show "linux-headers-$1" >/dev/null 2>&1
+}
+
 # kernel_list: the kernel versions to work on (see scripts/kernels.sh)
 kernel_list() {
 	"$MGPU_ROOT/scripts/kernels.sh" --list

@@ -79,21 +79,46 @@ for f in settings config; do
 	[ -f "$tests/$f" ] && cp "$tests/$f" "$stage/mgpu/tests/"
 done
 
+# The packages the guest uses, as dpkg unpacked them (scripts/pkgroot.sh):
+# mgpuctl and libmgpu1 come from there, not from the build tree.
+pkgroot=$MGPU_BUILD/pkgroot
+pkglibdir=$pkgroot/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+
 # copy_dynamic BIN DEST: a dynamically linked program, the libraries ldd
-# finds for it and the dynamic loader, at their host paths.
+# finds for it and the dynamic loader, at their host paths (libraries of
+# the unpacked packages at the paths the packages install them to).
 copy_dynamic() {
 	mkdir -p "$stage$(dirname "$2")"
 	cp "$1" "$stage$2"
-	ldd "$1" | awk '/=> \// { print $3 } /^[ \t]*\// { print $1 }' |
+	LD_LIBRARY_PATH=$pkglibdir ldd "$1" |
+		awk '/=> \// { print $3 } /^[ \t]*\// { print $1 }' |
 		while read -r lib; do
-			[ -e "$stage$lib" ] && continue
-			mkdir -p "$stage$(dirname "$lib")"
-			cp -L "$lib" "$stage$lib"
+			dest=${lib#"$pkgroot"}
+			[ -e "$stage$dest" ] && continue
+			mkdir -p "$stage$(dirname "$dest")"
+			cp -L "$lib" "$stage$dest"
 		done
 }
 
-# mgpuctl and its guest tests (scripts/ci.sh builds them into
-# build/mgpuctl/guest): dynamic binaries with their libraries, mdevctl
+# libmgpu1 and the guest programs built against libmgpu-dev.
+pkgguest=$MGPU_BUILD/pkgroot-guest
+if [ -f "$pkgguest/list" ]; then
+	mkdir -p "$stage${pkglibdir#"$pkgroot"}"
+	cp -a "$pkglibdir"/libmgpu.so.* "$stage${pkglibdir#"$pkgroot"}/"
+	for f in "$pkgguest"/*; do
+		case ${f##*/} in list | build.log) continue ;; esac
+		if file -L "$f" | grep -q 'dynamically linked'; then
+			copy_dynamic "$f" "/mgpu/tests/${f##*/}"
+		else
+			cp "$f" "$stage/mgpu/tests/"
+		fi
+	done
+	cat "$pkgguest/list" >>"$stage/mgpu/tests/list"
+fi
+
+# mgpuctl (from the mgpuctl package, scripts/mgpuctl-tests.sh stages
+# it) and its guest tests in build/mgpuctl/guest: dynamic binaries with
+# their libraries, mdevctl
 # for the interoperability tests, and the test programs, appended to the
 # test list.
 extra=$MGPU_BUILD/mgpuctl/guest
