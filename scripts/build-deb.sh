@@ -49,7 +49,7 @@ info "deb: dpkg-buildpackage -us -uc -b (log: $out/build.log)"
 		tail -n 30 "$out/build.log" | sed 's/^/# /'
 	fi
 	if [ -n "$built" ] &&
-	   lintian --fail-on error,warning --no-tag-display-limit "$out"/*.changes >"$out/lintian.log" 2>&1 &&
+	   lintian --fail-on error,warning --tag-display-limit 0 "$out"/*.changes >"$out/lintian.log" 2>&1 &&
 	   ! grep -Eq '^[EW]: ' "$out/lintian.log"; then
 		echo "ok 2 deb: lintian (no errors or warnings)"
 	else

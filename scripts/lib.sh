@@ -52,11 +52,13 @@ ensure_pkgs() {
 	info "apt-get install$missing"
 	export DEBIAN_FRONTEND=noninteractive
 	log=$(mktemp)
+	# Wait for dpkg's lock rather than fail: make check in another clone
+	# may be installing or purging mgpu-dkms (scripts/dkms-check.sh).
 	# shellcheck disable=SC2086
-	if ! apt-get install -y -q --no-install-recommends $missing >"$log" 2>&1; then
+	if ! apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends $missing >"$log" 2>&1; then
 		apt_update_once
 		# shellcheck disable=SC2086
-		if ! apt-get install -y -q --no-install-recommends $missing >"$log" 2>&1; then
+		if ! apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends $missing >"$log" 2>&1; then
 			cat "$log" >&2
 			rm -f "$log"
 			die "apt-get install$missing failed (fix: check the apt sources)"
