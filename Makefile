@@ -28,6 +28,10 @@
 #                      dkms add/build/install (for every installed kernel
 #                      with headers, or DKMS_KERNELS="<release> ...")
 #   make dkms-remove   dkms remove and delete /usr/src/mgpu-$(VERSION)
+#   make deb           Debian packages (mgpu-dkms, mgpuctl, libmgpu1,
+#                      libmgpu-dev) with dpkg-buildpackage -us -uc -b in
+#                      a clean copy of the tree, then lintian (no errors
+#                      or warnings); into build/deb/ (scripts/build-deb.sh)
 #
 # The matrix is resolved from apt at run time (scripts/kernels.sh);
 # MGPU_KERNELS="<release> ..." restricts it.  kbuild reads ./Kbuild, not
@@ -131,7 +135,10 @@ dkms-remove:
 	dkms remove mgpu/$(VERSION) --all || true
 	rm -rf $(DKMS_SRC)
 
-.PHONY: dkms-src dkms-install dkms-remove
+deb:
+	@scripts/build-deb.sh
+
+.PHONY: dkms-src dkms-install dkms-remove deb
 .PHONY: nested-soak
 .PHONY: all module install clean distclean check demo bench sparse modules-all selftests \
 	mgpuctl install-mgpuctl check-mgpuctl fuzz

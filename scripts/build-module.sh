@@ -15,10 +15,19 @@ ver=${1:?usage: build-module.sh VER [--sparse]}
 mode=${2:-}
 src=${MGPU_SRC:-$MGPU_ROOT}
 
+# Sid's kernels (scripts/sid.sh) are built inside the sid root: their
+# headers need sid's gcc and glibc.  The build directory is bind-mounted
+# there at the same path.
+run=
+root=
+if kernel_from_sid "$ver"; then
+	root=$("$MGPU_ROOT/scripts/sid.sh" --root "$ver")
+	run="$MGPU_ROOT/scripts/sid.sh --run $ver"
+fi
 kdir=
 # The last one: the debug kernel's build tree (scripts/debug-kernel.sh).
 for d in "/lib/modules/$ver/build" "/usr/src/linux-headers-$ver" "$MGPU_KERNELS_DIR/$ver/build"; do
-	if [ -f "$d/Makefile" ]; then
+	if [ -f "$root$d/Makefile" ]; then
 		kdir=$d
 		break
 	fi
@@ -29,7 +38,7 @@ done
 case $mode in
 "") out=$MGPU_BUILD/$ver/mod; flags="W=1"; what="W=1 build" ;;
 --sparse)
-	command -v sparse >/dev/null || die "sparse is not installed (fix: apt-get install sparse)"
+	[ -n "$run" ] || command -v sparse >/dev/null || die "sparse is not installed (fix: apt-get install sparse)"
 	out=$MGPU_BUILD/$ver/sparse; flags="W=1 C=1"; what="sparse (C=1)" ;;
 *) die "usage: build-module.sh VER [--sparse]" ;;
 esac
@@ -51,7 +60,7 @@ tar -C "$src" -cf - --exclude='*.o' --exclude='*.ko' --exclude='*.mod' \
 log=$out/build.log
 info "$ver: $what"
 # shellcheck disable=SC2086
-if ! make -C "$kdir" M="$out" $flags -j"$(nproc)" modules >"$log" 2>&1; then
+if ! $run make -C "$kdir" M="$out" $flags -j"$(nproc)" modules >"$log" 2>&1; then
 	cat "$log" >&2
 	die "$ver: $what failed (log: $log)"
 fi

@@ -2,12 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 # Verdict for one or more kernels from their QEMU logs.
 #
-# usage: scripts/check.sh VER... [host] [dkms] [fuzz]
+# usage: scripts/check.sh VER... [compat] [deb] [host] [dkms] [fuzz]
 #   reads build/VER/result.log (the verdict channel, ttyS1) and
 #   build/VER/console.log.  "host" is build/host/result.log: the host
 #   tests (scripts/mgpuctl-tests.sh), "dkms" build/dkms/result.log (the
-#   DKMS builds, scripts/dkms-check.sh), "fuzz" build/fuzz/result.log (the
-#   fuzz targets, scripts/fuzz-check.sh), counted the same way.  Per kernel, a short summary; then, as the
+#   DKMS builds, scripts/dkms-check.sh), "deb" build/deb/result.log (make
+#   deb and lintian, scripts/build-deb.sh), "compat"
+#   build/compat/result.log (scripts/compat-check.sh), "fuzz"
+#   build/fuzz/result.log (the fuzz targets, scripts/fuzz-check.sh),
+#   counted the same way.  Per kernel, a short summary; then, as the
 #   last line, "N passed, N failed, N skipped" over all kernels.
 #   build/VER/prefail (from scripts/ci.sh) lists failures before the boot:
 #   each counts as one failure ("noboot: ..." also stands for the verdict).
@@ -63,7 +66,9 @@ for ver in "$@"; do
 	secs=$(cat "$dir/boot-seconds" 2>/dev/null || echo '?')
 	where="guest ${secs}s"
 	[ "$ver" = host ] && where="host tests"
-	[ "$ver" = dkms ] && where="DKMS builds"
+	[ "$ver" = dkms ] && where="DKMS builds by the mgpu-dkms package"
+	[ "$ver" = deb ] && where="make deb and lintian"
+	[ "$ver" = compat ] && where="compat probes compiled both ways"
 	[ "$ver" = fuzz ] && where="fuzz targets"
 	echo "$ver: $p passed, $f failed, $s skipped ($where)$notes"
 	awk -f "$MGPU_ROOT/scripts/parse-ktap.awk" "$res" 2>/dev/null | tail -n +2 | sed 's/^/  /'

@@ -163,15 +163,23 @@ build_one() {
 		echo "sparse: sparse reported problems" >>"$MGPU_BUILD/$v/prefail"
 }
 run_parallel build_one $vers || true
+# Each compat probe compiled both ways across the matrix ("compat").
+"$S/compat-check.sh" $vers || true
 
-# DKMS: dkms add/build/install for every kernel, as a distro would
-# (counted as "dkms" by check.sh).  The oldest kernel then boots the
-# module DKMS built instead of the one above.
-# (Debian's kernels only: the debug kernel has no headers package.)
-dkms_ver=
+# The Debian packages (make deb) and lintian, counted as "deb".  What
+# the tests install and run below comes from these packages.
+"$S/build-deb.sh" || true
+# Packaged files for the guests: mgpuctl, libmgpu1 and libmgpu-dev as
+# dpkg unpacks them (build/pkgroot).
+"$S/pkgroot.sh" || true
+
+# DKMS: the mgpu-dkms package installed where each Debian kernel's
+# headers are; its own dkms hook builds the module for every kernel
+# (counted as "dkms" by check.sh).  Every Debian kernel then boots the
+# module the package built, not the one above.  (The debug kernel has
+# no headers package: it boots the W=1 build.)
 if [ -n "$deb_vers" ]; then
 	"$S/dkms-check.sh" $deb_vers || true
-	dkms_ver=$(echo "$deb_vers" | tr ' ' '\n' | sed '/^$/d' | sort -V | head -n1)
 fi
 
 st_failed=
@@ -217,15 +225,17 @@ boot_one() {
 		;;
 	esac
 	ko=
-	if [ "$v" = "$dkms_ver" ]; then
+	case " $deb_vers " in
+	*" $v "*)
 		ko=$MGPU_BUILD/dkms/$v/mgpu.ko
 		if [ -f "$ko" ]; then
-			info "$v: booting the mgpu.ko that DKMS built"
+			info "$v: booting the mgpu.ko that the mgpu-dkms package built"
 		else
-			echo "dkms: no DKMS-built mgpu.ko to boot" >>"$MGPU_BUILD/$v/prefail"
+			echo "dkms: no mgpu.ko from the mgpu-dkms package, booting the W=1 build" >>"$MGPU_BUILD/$v/prefail"
 			ko=
 		fi
-	fi
+		;;
+	esac
 	if ! MGPU_KO=$ko MGPU_NESTED=$nested "$S/mkinitramfs.sh" "$v"; then
 		echo "noboot: initramfs failed, not booted" >>"$MGPU_BUILD/$v/prefail"
 		return 0
@@ -248,6 +258,6 @@ fi
 
 # shellcheck disable=SC2086
 if [ -n "$deb_vers" ]; then
-	exec "$S/check.sh" $vers host dkms fuzz
+	exec "$S/check.sh" $vers compat deb host dkms fuzz
 fi
-exec "$S/check.sh" $vers host fuzz
+exec "$S/check.sh" $vers compat deb host fuzz

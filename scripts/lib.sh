@@ -52,17 +52,26 @@ ensure_pkgs() {
 	info "apt-get install$missing"
 	export DEBIAN_FRONTEND=noninteractive
 	log=$(mktemp)
+	# Wait for dpkg's lock rather than fail: make check in another clone
+	# may be installing or purging mgpu-dkms (scripts/dkms-check.sh).
 	# shellcheck disable=SC2086
-	if ! apt-get install -y -q --no-install-recommends $missing >"$log" 2>&1; then
+	if ! apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends $missing >"$log" 2>&1; then
 		apt_update_once
 		# shellcheck disable=SC2086
-		if ! apt-get install -y -q --no-install-recommends $missing >"$log" 2>&1; then
+		if ! apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends $missing >"$log" 2>&1; then
 			cat "$log" >&2
 			rm -f "$log"
 			die "apt-get install$missing failed (fix: check the apt sources)"
 		fi
 	fi
 	rm -f "$log"
+}
+
+# kernel_from_sid VER: true when VER is a Debian sid kernel, whose
+# headers and builds live in the sid root (scripts/sid.sh), not on this
+# bookworm host.  Bookworm's apt knows all of its own kernels.
+kernel_from_sid() {
+	! apt-cache show "linux-headers-$1" >/dev/null 2>&1
 }
 
 # kernel_list: the kernel versions to work on (see scripts/kernels.sh)

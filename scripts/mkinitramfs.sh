@@ -117,24 +117,51 @@ WRAP
 	fi
 fi
 
+# The packages the guest uses, as dpkg unpacked them (scripts/pkgroot.sh):
+# mgpuctl and libmgpu1 come from there, not from the build tree.
+pkgroot=$MGPU_BUILD/pkgroot
+pkglibdir=$pkgroot/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+
 # copy_dynamic BIN DEST: a dynamically linked program, the libraries ldd
-# finds for it and the dynamic loader, at their host paths.
+# finds for it and the dynamic loader, at their host paths (libraries of
+# the unpacked packages at the paths the packages install them to).
 copy_dynamic() {
 	mkdir -p "$stage$(dirname "$2")"
 	cp "$1" "$stage$2"
-	ldd "$1" | awk '/=> \// { print $3 } /^[ \t]*\// { print $1 }' |
+	LD_LIBRARY_PATH=$pkglibdir ldd "$1" |
+		awk '/=> \// { print $3 } /^[ \t]*\// { print $1 }' |
 		while read -r lib; do
-			[ -e "$stage$lib" ] && continue
-			mkdir -p "$stage$(dirname "$lib")"
-			cp -L "$lib" "$stage$lib"
+			dest=${lib#"$pkgroot"}
+			[ -e "$stage$dest" ] && continue
+			mkdir -p "$stage$(dirname "$dest")"
+			cp -L "$lib" "$stage$dest"
 		done
 }
 
-# mgpuctl (built into build/mgpuctl by scripts/ci.sh): the test VM's
-# scripts (testvm-init, testvm-nested.sh) manage parents and vGPUs with
-# it.  A dynamic binary, with its libraries.
-if [ -x "$MGPU_BUILD/mgpuctl/mgpuctl" ]; then
+# mgpuctl: the packaged one that make check staged (scripts/mgpuctl-tests.sh
+# unpacks the mgpuctl package into build/mgpuctl/guest), else the one
+# built into build/mgpuctl (make demo, make bench): the test VM's scripts
+# (testvm-init, testvm-nested.sh) manage parents and vGPUs with it.
+if [ -f "$MGPU_BUILD/mgpuctl/guest/list" ] && [ -x "$MGPU_BUILD/mgpuctl/guest/mgpuctl" ]; then
+	copy_dynamic "$MGPU_BUILD/mgpuctl/guest/mgpuctl" /usr/sbin/mgpuctl
+elif [ -x "$MGPU_BUILD/mgpuctl/mgpuctl" ]; then
 	copy_dynamic "$MGPU_BUILD/mgpuctl/mgpuctl" /usr/sbin/mgpuctl
+fi
+
+# libmgpu1 and the guest programs built against libmgpu-dev.
+pkgguest=$MGPU_BUILD/pkgroot-guest
+if [ -f "$pkgguest/list" ]; then
+	mkdir -p "$stage${pkglibdir#"$pkgroot"}"
+	cp -a "$pkglibdir"/libmgpu.so.* "$stage${pkglibdir#"$pkgroot"}/"
+	for f in "$pkgguest"/*; do
+		case ${f##*/} in list | build.log) continue ;; esac
+		if file -L "$f" | grep -q 'dynamically linked'; then
+			copy_dynamic "$f" "/mgpu/tests/${f##*/}"
+		else
+			cp "$f" "$stage/mgpu/tests/"
+		fi
+	done
+	cat "$pkgguest/list" >>"$stage/mgpu/tests/list"
 fi
 
 # mgpuctl's guest tests (build/mgpuctl/guest): mdevctl for the
