@@ -64,6 +64,7 @@
 #define FZ_HIST			16
 #define FZ_HANG_SECS		30
 #define FZ_MAX_FAILS		8
+#define FZ_ARGBUF		4096
 #define FZ_SYSFS_MDEV		"/sys/bus/mdev/devices"
 #define FZ_SYSFS_CLASS		"/sys/class/mgpu"
 /* Window of IOVAs the raw container operations map and unmap in. */
@@ -165,6 +166,7 @@ struct fz_inst {
 	uint64_t vram;
 	unsigned int nq;
 	unsigned int gen;
+	bool removing;			/* a remove is pending (sysfs gone) */
 	struct fz_slot slot[FZ_MAX_THREADS + 1];
 };
 
@@ -192,14 +194,14 @@ struct fz_thread {
 	uint64_t faults;
 	int efd[FZ_NEFD];
 	void *rawbuf;
-	uint64_t raw_mapped;		/* bitmap of FZ_RAW_SLOTS */
+	bool clean;			/* generating valid commands only */
 };
 
 static uint64_t fz_seed;
 static uint64_t fz_total_ops = 1000000;
 static unsigned int fz_nthreads = 4;
 static unsigned int fz_ninst = 4;
-static unsigned int fz_time = 75;
+static unsigned int fz_time = 100;
 static bool fz_recycle = true;
 static int fz_verbose;
 static const char *fz_parent = "swgpu0";
@@ -211,15 +213,31 @@ static uint64_t fz_deadline;
 static pthread_mutex_t fz_out_lock = PTHREAD_MUTEX_INITIALIZER;
 static long fz_page;
 static __thread sigjmp_buf *fz_jb;
+static __thread struct fz_thread *fz_self;
 
 /* ---------------------------------------------------------------------- */
 
-static uint64_t now_ns(void)
+static uint64_t clock_ns(clockid_t clk)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clk, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static uint64_t now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+/*
+ * For the per-operation bookkeeping (watchdog, deadline): jiffies
+ * resolution is plenty, and a TCG guest often has no usable TSC, where
+ * CLOCK_MONOTONIC reads the HPET or the PM timer: an exit to QEMU each.
+ */
+static uint64_t coarse_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC_COARSE);
 }
 
 static uint64_t splitmix(uint64_t *s)
@@ -253,6 +271,12 @@ static bool chance(struct fz_thread *t, unsigned int pct)
 	return rn(t, 100) < pct;
 }
 
+/* A chance of an invalid input: never in a clean command batch. */
+static bool bad(struct fz_thread *t, unsigned int pct)
+{
+	return !t->clean && chance(t, pct);
+}
+
 /* A value that often sits on a boundary. */
 static uint64_t rnd_val(struct fz_thread *t)
 {
@@ -273,6 +297,16 @@ static uint64_t rnd_val(struct fz_thread *t)
 	default:
 		return rnd(t);
 	}
+}
+
+/*
+ * An argsz that the kernel may honour: it writes up to argsz bytes
+ * (capability chains), so it must stay within our FZ_ARGBUF buffers.
+ * Values past it are what ptr_or_bad() and short argsz are for.
+ */
+static uint32_t rnd_argsz(struct fz_thread *t)
+{
+	return chance(t, 50) ? rn(t, 64) : rn(t, FZ_ARGBUF + 1);
 }
 
 static void fz_fail(struct fz_thread *t, const char *fmt, ...)
@@ -314,7 +348,7 @@ static struct fz_rec *op_begin(struct fz_thread *t, int op, int inst,
 	r->ret = 0;
 	t->count[op]++;
 	WRITE_ONCE(t->cur_op, op);
-	WRITE_ONCE(t->op_start, now_ns());
+	WRITE_ONCE(t->op_start, coarse_ns());
 	return r;
 }
 
@@ -375,7 +409,20 @@ static void new_uuid(struct fz_thread *t, char *buf)
 
 static int mdev_create(const char *type, const char *uuid)
 {
-	char path[256];
+	char path[256], buf[32] = "";
+	int fd;
+	ssize_t n;
+
+	/* no room: do not ask (a refused create is logged) */
+	snprintf(path, sizeof(path), FZ_SYSFS_CLASS "/%s/mdev_supported_types/%s/available_instances",
+		 fz_parent, type);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0 && atoi(buf) <= 0)
+			return -ENOSPC;
+	}
 
 	snprintf(path, sizeof(path), FZ_SYSFS_CLASS "/%s/mdev_supported_types/%s/create",
 		 fz_parent, type);
@@ -494,20 +541,25 @@ static int sys_ret(long r)
 static int op_get_info(struct fz_thread *t, struct fz_inst *in,
 		       struct fz_rec *r)
 {
-	struct vfio_device_info info = { 0 };
-	void *p = ptr_or_bad(t, &info);
+	/* the kernel may write up to argsz bytes (capabilities) */
+	union {
+		struct vfio_device_info info;
+		char buf[FZ_ARGBUF];
+	} u = { 0 };
+	struct vfio_device_info *ip = &u.info;
+	void *p = ptr_or_bad(t, &u);
 	int ret;
 
-	info.argsz = chance(t, 80) ? sizeof(info) : rnd_val(t);
-	r->a = info.argsz;
+	ip->argsz = chance(t, 80) ? sizeof(*ip) : rnd_argsz(t);
+	r->a = ip->argsz;
 	ret = sys_ret(ioctl(in->fd, VFIO_DEVICE_GET_INFO, p));
-	if (!ret && p == &info) {
-		if (!(info.flags & VFIO_DEVICE_FLAGS_PCI) ||
-		    !(info.flags & VFIO_DEVICE_FLAGS_RESET) ||
-		    info.num_regions < VFIO_PCI_NUM_REGIONS ||
-		    info.num_irqs < VFIO_PCI_NUM_IRQS)
+	if (!ret && p == &u) {
+		if (!(ip->flags & VFIO_DEVICE_FLAGS_PCI) ||
+		    !(ip->flags & VFIO_DEVICE_FLAGS_RESET) ||
+		    ip->num_regions < VFIO_PCI_NUM_REGIONS ||
+		    ip->num_irqs < VFIO_PCI_NUM_IRQS)
 			fz_fail(t, "GET_INFO: flags %#x regions %u irqs %u",
-				info.flags, info.num_regions, info.num_irqs);
+				ip->flags, ip->num_regions, ip->num_irqs);
 	}
 	return ret;
 }
@@ -515,37 +567,45 @@ static int op_get_info(struct fz_thread *t, struct fz_inst *in,
 static int op_region_info(struct fz_thread *t, struct fz_inst *in,
 			  struct fz_rec *r)
 {
-	struct vfio_region_info info = { 0 };
-	void *p = ptr_or_bad(t, &info);
+	union {
+		struct vfio_region_info info;
+		char buf[FZ_ARGBUF];
+	} u = { 0 };
+	struct vfio_region_info *ip = &u.info;
+	void *p = ptr_or_bad(t, &u);
 	int ret;
 
-	info.argsz = chance(t, 85) ? sizeof(info) : rnd_val(t);
-	info.index = chance(t, 85) ? rn(t, VFIO_PCI_NUM_REGIONS + 2) :
+	ip->argsz = chance(t, 85) ? sizeof(*ip) : rnd_argsz(t);
+	ip->index = chance(t, 85) ? rn(t, VFIO_PCI_NUM_REGIONS + 2) :
 				     rnd_val(t);
-	r->a = info.argsz;
-	r->b = info.index;
+	r->a = ip->argsz;
+	r->b = ip->index;
 	ret = sys_ret(ioctl(in->fd, VFIO_DEVICE_GET_REGION_INFO, p));
-	if (!ret && p == &info && info.index == VFIO_PCI_BAR2_REGION_INDEX &&
-	    info.argsz >= sizeof(info) && info.size != in->vram)
+	if (!ret && p == &u && ip->index == VFIO_PCI_BAR2_REGION_INDEX &&
+	    ip->size != in->vram)
 		fz_fail(t, "REGION_INFO: BAR2 size %#llx, VRAM %#" PRIx64,
-			(unsigned long long)info.size, in->vram);
-	if (!ret && p == &info && info.index >= VFIO_PCI_NUM_REGIONS &&
-	    info.size)
-		fz_fail(t, "REGION_INFO: region %u has size %#llx", info.index,
-			(unsigned long long)info.size);
+			(unsigned long long)ip->size, in->vram);
+	if (!ret && p == &u && ip->index >= VFIO_PCI_NUM_REGIONS &&
+	    ip->size)
+		fz_fail(t, "REGION_INFO: region %u has size %#llx", ip->index,
+			(unsigned long long)ip->size);
 	return ret;
 }
 
 static int op_irq_info(struct fz_thread *t, struct fz_inst *in,
 		       struct fz_rec *r)
 {
-	struct vfio_irq_info info = { 0 };
-	void *p = ptr_or_bad(t, &info);
+	union {
+		struct vfio_irq_info info;
+		char buf[FZ_ARGBUF];
+	} u = { 0 };
+	void *p = ptr_or_bad(t, &u);
 
-	info.argsz = chance(t, 85) ? sizeof(info) : rnd_val(t);
-	info.index = chance(t, 85) ? rn(t, VFIO_PCI_NUM_IRQS + 2) : rnd_val(t);
-	r->a = info.argsz;
-	r->b = info.index;
+	u.info.argsz = chance(t, 85) ? sizeof(u.info) : rnd_argsz(t);
+	u.info.index = chance(t, 85) ? rn(t, VFIO_PCI_NUM_IRQS + 2) :
+				       rnd_val(t);
+	r->a = u.info.argsz;
+	r->b = u.info.index;
 	return sys_ret(ioctl(in->fd, VFIO_DEVICE_GET_IRQ_INFO, p));
 }
 
@@ -1061,7 +1121,7 @@ static uint64_t rnd_sysmem(struct fz_thread *t, struct fz_inst *in,
 {
 	unsigned int j = rn(t, FZ_NDMA);
 
-	switch (rn(t, 4)) {
+	switch (t->clean ? 0 : rn(t, 4)) {
 	case 0:
 	case 1:
 		if (sl->dma[j].cpu && sl->dma[j].size >= len)
@@ -1082,28 +1142,30 @@ static uint64_t rnd_addr(struct fz_thread *t, struct fz_inst *in,
 
 	if (sysmem)
 		a = rnd_sysmem(t, in, sl, len);
-	else if (chance(t, 90))
+	else if (!bad(t, 10))
 		a = rnd_vram(t, in);
 	else if (chance(t, 50))
 		a = in->vram - len + rn(t, 16);
 	else
 		a = rnd_val(t);
-	if (chance(t, 95))
+	if (!bad(t, 5))
 		a &= ~(uint64_t)(align - 1);
-	if (!sysmem && a < in->vram && a + len > in->vram && chance(t, 80))
+	if (!sysmem && a + len > in->vram && !bad(t, 20))
 		a = (in->vram - len) & ~(uint64_t)(align - 1);
 	return a;
 }
 
 static uint64_t rnd_len(struct fz_thread *t)
 {
-	switch (rn(t, 10)) {
+	switch (t->clean ? 3 + rn(t, 7) : rn(t, 10)) {
 	case 0:
 		return rnd_val(t);
 	case 1:
 		return rn(t, 1 << 20);
 	case 2:
 		return 0;
+	case 3:
+		return rn(t, 64 << 10) + 1;
 	default:
 		return rn(t, 4096) + 1;
 	}
@@ -1112,7 +1174,7 @@ static uint64_t rnd_len(struct fz_thread *t)
 static void gen_cmd(struct fz_thread *t, struct fz_inst *in,
 		    struct fz_slot *sl, struct mgpu_cmd *c)
 {
-	unsigned int op = rn(t, 16), i;
+	unsigned int op = rn(t, t->clean ? 13 : 16), i;
 	uint32_t f;
 	uint64_t len;
 
@@ -1143,7 +1205,7 @@ static void gen_cmd(struct fz_thread *t, struct fz_inst *in,
 	case 8:
 		f = chance(t, 30) ? MGPU_F_DST_SYSMEM : 0;
 		len = rnd_len(t);
-		if (chance(t, 90))
+		if (!bad(t, 10))
 			len &= ~3ULL;
 		mgpu_cmd_fill(c, rnd_addr(t, in, sl, len, f, 4), len, rnd(t), f);
 		break;
@@ -1154,15 +1216,15 @@ static void gen_cmd(struct fz_thread *t, struct fz_inst *in,
 	case 10:
 	case 11:
 	case 12: {
-		uint32_t m = 1 + rn(t, 24), n = 1 + rn(t, 24), k = 1 + rn(t, 24);
+		uint32_t m = 1 + rn(t, 16), n = 1 + rn(t, 16), k = 1 + rn(t, 16);
 		bool i8 = rn(t, 2);
 		uint64_t esz = i8 ? 1 : 4, a, b, cc;
 
-		if (chance(t, 5))
+		if (bad(t, 5))
 			m = rnd_val(t);
-		if (chance(t, 5))
+		if (bad(t, 5))
 			n = rnd_val(t);
-		if (chance(t, 5))
+		if (bad(t, 5))
 			k = rnd_val(t);
 		if (chance(t, 2)) {
 			/* long and thin: big dimensions, little work */
@@ -1171,11 +1233,15 @@ static void gen_cmd(struct fz_thread *t, struct fz_inst *in,
 			k = 1 + rn(t, 4);
 		}
 		a = rnd_addr(t, in, sl, 0, false, 4);
+		/* A, B and C one after the other, inside VRAM if they fit */
+		if (a + ((uint64_t)m * k + (uint64_t)k * n) * esz +
+		    (uint64_t)m * n * 4 + 128 > in->vram && !bad(t, 50))
+			a = 0;
 		b = (a + (uint64_t)m * k * esz + 63) & ~63ULL;
 		cc = (b + (uint64_t)k * n * esz + 63) & ~63ULL;
-		if (chance(t, 10))
+		if (bad(t, 10))
 			cc = a;		/* overlapping output */
-		if (chance(t, 10))
+		if (bad(t, 10))
 			b = rnd_addr(t, in, sl, 0, false, 4);
 		if (i8)
 			mgpu_cmd_gemm_i8(c, a, b, cc, m, n, k, rnd(t), rnd(t));
@@ -1193,9 +1259,9 @@ static void gen_cmd(struct fz_thread *t, struct fz_inst *in,
 		return;
 	}
 	/* reserved flags and arguments */
-	if (chance(t, 5))
+	if (bad(t, 5))
 		c->flags |= 1U << rn(t, 32);
-	if (chance(t, 5))
+	if (bad(t, 5))
 		c->arg[1 + rn(t, 6)] = rnd_val(t);
 }
 
@@ -1208,10 +1274,13 @@ static void check_qerror(struct fz_thread *t, struct fz_slot *sl)
 	if (code > MGPU_ERR_NO_MEMORY)
 		fz_fail(t, "queue %u: error code %u is not one of MGPU_ERR_*",
 			mgpu_queue_index(sl->q), code);
-	if (code != MGPU_ERR_NONE && head >= mgpu_queue_entries(sl->q))
-		fz_fail(t, "queue %u: error head %u past the ring of %u",
-			mgpu_queue_index(sl->q), head,
-			mgpu_queue_entries(sl->q));
+	/*
+	 * Not against the library's ring size: other threads rewrite the
+	 * queue registers (RING_SIZE while disabled) behind its back.
+	 */
+	if (code != MGPU_ERR_NONE && head >= MGPU_RING_MAX_ENTRIES)
+		fz_fail(t, "queue %u: error head %u past any ring",
+			mgpu_queue_index(sl->q), head);
 }
 
 static int op_submit(struct fz_thread *t, struct fz_inst *in,
@@ -1224,8 +1293,11 @@ static int op_submit(struct fz_thread *t, struct fz_inst *in,
 
 	if (!sl->q)
 		return -ENOENT;
+	/* a third of the batches are valid commands only */
+	t->clean = chance(t, 33);
 	for (i = 0; i < n; i++)
 		gen_cmd(t, in, sl, &cmds[i]);
+	t->clean = false;
 	r->a = n;
 	r->b = cmds[0].opcode;
 	r->c = cmds[0].arg[0];
@@ -1355,13 +1427,16 @@ static int op_raw_dma(struct fz_thread *t, struct fz_inst *in,
 				     ptr_or_bad(t, &unmap)));
 	}
 	default: {
-		struct vfio_iommu_type1_info info = { .argsz = sizeof(info) };
+		union {
+			struct vfio_iommu_type1_info info;
+			char buf[FZ_ARGBUF];
+		} u = { .info.argsz = sizeof(u.info) };
 
-		if (chance(t, 20))
-			info.argsz = rnd_val(t) & 0xff;
-		r->a = info.argsz;
+		if (chance(t, 50))
+			u.info.argsz = rnd_argsz(t);
+		r->a = u.info.argsz;
 		return sys_ret(ioctl(in->container, VFIO_IOMMU_GET_INFO,
-				     ptr_or_bad(t, &info)));
+				     ptr_or_bad(t, &u)));
 	}
 	}
 }
@@ -1409,19 +1484,22 @@ static int op_check(struct fz_thread *t, struct fz_inst *in,
 static int op_bad_ioctl(struct fz_thread *t, struct fz_inst *in,
 			struct fz_rec *r)
 {
-	char buf[256];
-	unsigned long cmd = chance(t, 50) ? _IO(VFIO_TYPE, VFIO_BASE + rn(t, 40)) :
-			    (unsigned long)rnd(t);
-	int ret;
+	uint32_t buf[1024];
+	unsigned long cmd = _IO(VFIO_TYPE, VFIO_BASE + rn(t, 40));
 
-	/* no device feature ioctl with random content: VFIO core territory */
+	/* a reset is an operation of its own */
 	if (cmd == VFIO_DEVICE_RESET)
 		cmd = _IO(VFIO_TYPE, VFIO_BASE + 100);
+	if (chance(t, 20))
+		cmd = (uint32_t)rnd(t) & ~0xff00U;	/* not a tty or fs ioctl */
 	memset(buf, 0, sizeof(buf));
-	*(uint32_t *)buf = rnd_val(t);
+	/* argsz and flags of whatever structure it is: inside the buffer */
+	buf[0] = rn(t, 512);
+	buf[1] = chance(t, 50) ? 0 : rnd_val(t);
 	r->a = cmd;
-	ret = sys_ret(ioctl(in->fd, cmd, buf));
-	return ret;
+	r->b = buf[0];
+	r->c = buf[1];
+	return sys_ret(ioctl(in->fd, cmd, buf));
 }
 
 /* A second open of an open instance must fail with EBUSY. */
@@ -1436,9 +1514,10 @@ static int op_reopen_busy(struct fz_thread *t, struct fz_inst *in,
 		mgpu_close(dev);
 		return 0;
 	}
-	if (ret != -EBUSY)
-		fz_fail(t, "second open of %s: %s, expected EBUSY", in->uuid,
-			mgpu_strerror(ret));
+	/* while a removal is pending, the mdev's sysfs node is gone */
+	if (ret != -EBUSY && !(ret == -ENOENT && READ_ONCE(in->removing)))
+		fz_fail(t, "second open of %s: %s (%s), expected EBUSY",
+			in->uuid, mgpu_strerror(ret), mgpu_last_error());
 	return ret;
 }
 
@@ -1479,6 +1558,7 @@ static void *fuzz_thread(void *arg)
 	struct fz_thread *t = arg;
 	unsigned int i;
 
+	fz_self = t;
 	for (i = 0; i < FZ_NEFD; i++)
 		t->efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	t->rawbuf = mmap(NULL, FZ_RAW_BUF, PROT_READ | PROT_WRITE,
@@ -1498,7 +1578,7 @@ static void *fuzz_thread(void *arg)
 		pthread_rwlock_unlock(&in->lock);
 		if (!in->dev)
 			usleep(1000);
-		if ((t->ops & 1023) == 0 && now_ns() > fz_deadline)
+		if (coarse_ns() > fz_deadline)
 			break;
 	}
 	return NULL;
@@ -1573,13 +1653,17 @@ static int recycle_one(struct fz_thread *t, struct fz_inst *in,
 	 * on meanwhile.
 	 */
 	snprintf(rm.uuid, sizeof(rm.uuid), "%s", in->uuid);
-	if (pthread_create(&rm.th, NULL, remover, &rm))
+	WRITE_ONCE(in->removing, true);
+	if (pthread_create(&rm.th, NULL, remover, &rm)) {
+		WRITE_ONCE(in->removing, false);
 		return -EAGAIN;
+	}
 	usleep(rn(t, 50000));
 	pthread_rwlock_wrlock(&in->lock);
 	inst_close(in);
 	pthread_join(rm.th, NULL);
 	ret = rm.ret;
+	WRITE_ONCE(in->removing, false);
 	if (ret)
 		fz_fail(t, "remove of %s while open: %s", rm.uuid, strerror(-ret));
 	ret = inst_recreate(t, in);
@@ -1591,7 +1675,8 @@ static void *recycle_thread(void *arg)
 {
 	struct fz_thread *t = arg;
 
-	while (!READ_ONCE(fz_stop) && now_ns() < fz_deadline) {
+	fz_self = t;
+	while (!READ_ONCE(fz_stop) && coarse_ns() < fz_deadline) {
 		struct fz_inst *in = &fz_inst[rn(t, fz_ninst)];
 		struct fz_rec *r;
 		int ret;
@@ -1615,6 +1700,14 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 {
 	if (fz_jb)
 		siglongjmp(*fz_jb, 1);
+	/* our own bug, or the kernel's: say where, with the seed */
+	printf("# signal %d at %p in thread %d, seed %" PRIu64 "\n", sig,
+	       si->si_addr, fz_self ? fz_self->id : -1, fz_seed);
+	if (fz_self)
+		dump_history(fz_self);
+	printf("not ok 1 crashed with signal %d (seed %" PRIu64 ")\n", sig,
+	       fz_seed);
+	fflush(stdout);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -1668,10 +1761,12 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO };
+	pthread_rwlockattr_t rwattr;
 	struct fz_thread *rec;
-	uint64_t start, total = 0, s;
+	uint64_t start, last, total = 0, s;
 	unsigned int i, j, n, failed = 0, nfails = 0;
 	bool seeded = false;
+	double secs;
 	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "s:o:t:T:p:i:nv", opts, NULL)) != -1) {
@@ -1743,11 +1838,16 @@ int main(int argc, char **argv)
 	}
 	rec = &fz_thr[fz_nthreads];
 
+	/* The recycler must get in between the fuzzers' bursts. */
+	pthread_rwlockattr_init(&rwattr);
+	pthread_rwlockattr_setkind_np(&rwattr,
+				      PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+
 	/* Setup: instances of mixed types. */
 	for (i = 0; i < fz_ninst; i++) {
 		struct fz_inst *in = &fz_inst[i];
 
-		pthread_rwlock_init(&in->lock, NULL);
+		pthread_rwlock_init(&in->lock, &rwattr);
 		in->fd = in->container = -1;
 		ret = -ENOSPC;
 		for (j = 0; j < 4 && ret; j++) {
@@ -1768,7 +1868,7 @@ int main(int argc, char **argv)
 	}
 	printf("ok 1 setup: %u instances\n", fz_ninst);
 
-	start = now_ns();
+	start = coarse_ns();
 	fz_deadline = start + (uint64_t)fz_time * 1000000000ULL;
 	for (i = 0; i < fz_nthreads; i++)
 		pthread_create(&fz_thr[i].th, NULL, fuzz_thread, &fz_thr[i]);
@@ -1776,12 +1876,13 @@ int main(int argc, char **argv)
 		pthread_create(&rec->th, NULL, recycle_thread, rec);
 
 	/* Watchdog and progress, until the fuzzers are done. */
+	last = start;
 	for (;;) {
 		bool running = false;
 		uint64_t now;
 
 		usleep(250000);
-		now = now_ns();
+		now = coarse_ns();
 		for (i = 0; i <= fz_nthreads; i++) {
 			uint64_t st = READ_ONCE(fz_thr[i].op_start);
 
@@ -1793,18 +1894,20 @@ int main(int argc, char **argv)
 				running = true;
 		if (!running)
 			break;
-		if (fz_verbose) {
+		if (fz_verbose || now - last >= 10000000000ULL) {
 			for (total = 0, i = 0; i < fz_nthreads; i++)
-				total += fz_thr[i].ops;
-			fz_log("# %.1f s: %" PRIu64 " ops\n",
-			       (now - start) / 1e9, total);
+				total += READ_ONCE(fz_thr[i].ops);
+			fz_log("# %.1f s: %" PRIu64 " operations, %" PRIu64
+			       " recycles\n", (now - start) / 1e9, total,
+			       READ_ONCE(rec->ops));
+			last = now;
 		}
 	}
 	WRITE_ONCE(fz_stop, true);
 	if (fz_recycle) {
 		/* the watchdog still covers the recycler's last round */
 		while (pthread_tryjoin_np(rec->th, NULL) == EBUSY) {
-			uint64_t st = READ_ONCE(rec->op_start), now = now_ns();
+			uint64_t st = READ_ONCE(rec->op_start), now = coarse_ns();
 
 			if (st && now - st > FZ_HANG_SECS * 1000000000ULL)
 				watchdog_fire(fz_nthreads, (now - st) / 1000000000ULL);
@@ -1866,9 +1969,9 @@ int main(int argc, char **argv)
 			ret = ret ? ret : c;
 		}
 	}
+	secs = (coarse_ns() - start) / 1e9;
 	printf("# %" PRIu64 " operations in %.1f s (%.0f/s), seed %" PRIu64 "\n",
-	       total, (now_ns() - start) / 1e9,
-	       total / ((now_ns() - start) / 1e9), fz_seed);
+	       total, secs, secs > 0 ? total / secs : 0, fz_seed);
 	if (total < fz_total_ops)
 		printf("# stopped by --time %u s before --ops %" PRIu64 "\n",
 		       fz_time, fz_total_ops);
