@@ -46,6 +46,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
@@ -102,6 +103,9 @@ enum fz_op {
 	OP_CHECK,
 	OP_BAD_IOCTL,
 	OP_REOPEN_BUSY,
+	OP_MCTL,
+	OP_SYSFS,
+	OP_FORK,
 	OP_NR,
 	/* recycler only */
 	OP_RECYCLE = OP_NR,
@@ -122,6 +126,8 @@ static const char *const fz_op_names[OP_ALL] = {
 	[OP_DMA_FREE] = "dma_free", [OP_RAW_DMA] = "raw_dma",
 	[OP_EFD_DRAIN] = "efd_drain", [OP_CHECK] = "check",
 	[OP_BAD_IOCTL] = "bad_ioctl", [OP_REOPEN_BUSY] = "reopen_busy",
+	[OP_MCTL] = "mprotect/madvise", [OP_SYSFS] = "sysfs",
+	[OP_FORK] = "fork",
 	[OP_RECYCLE] = "recycle",
 };
 
@@ -134,7 +140,8 @@ static const unsigned int fz_weights[OP_NR] = {
 	[OP_QUEUE_OPEN] = 2, [OP_SUBMIT] = 8, [OP_SYNC] = 2,
 	[OP_QUEUE_CLOSE] = 1, [OP_DMA_ALLOC] = 2, [OP_DMA_FREE] = 1,
 	[OP_RAW_DMA] = 3, [OP_EFD_DRAIN] = 1, [OP_CHECK] = 4,
-	[OP_BAD_IOCTL] = 1, [OP_REOPEN_BUSY] = 1,
+	[OP_BAD_IOCTL] = 1, [OP_REOPEN_BUSY] = 1, [OP_MCTL] = 2,
+	[OP_SYSFS] = 1, [OP_FORK] = 1,
 };
 
 static const char *const fz_types[] = {
@@ -1521,6 +1528,112 @@ static int op_reopen_busy(struct fz_thread *t, struct fz_inst *in,
 	return ret;
 }
 
+/* mprotect() and madvise() on a BAR2 mapping: raw page frames. */
+static int op_mctl(struct fz_thread *t, struct fz_inst *in,
+		   struct fz_rec *r)
+{
+	static const int advice[] = {
+		MADV_DONTNEED, MADV_WILLNEED, MADV_SEQUENTIAL, MADV_RANDOM,
+		MADV_DONTFORK, MADV_DOFORK, MADV_DONTDUMP, MADV_COLD,
+		MADV_PAGEOUT, MADV_REMOVE, MADV_FREE, MADV_POPULATE_READ,
+		MADV_POPULATE_WRITE, MADV_NOHUGEPAGE,
+	};
+	struct fz_slot *sl = &in->slot[t->id];
+	int j = pick_map(t, sl), prot, ret;
+	size_t pages, first, n;
+	char *p;
+
+	if (j < 0)
+		return -ENOENT;
+	pages = sl->map[j].len / fz_page;
+	first = rn(t, pages);
+	n = 1 + rn(t, pages - first);
+	p = (char *)sl->map[j].addr + first * fz_page;
+	if (rn(t, 2)) {
+		prot = rn(t, 8);
+		r->a = first;
+		r->b = n;
+		r->c = prot;
+		ret = mprotect(p, n * fz_page, prot) ? -errno : 0;
+		/* the mapping was made without VM_MAYEXEC */
+		if (!ret && (prot & PROT_EXEC))
+			fz_fail(t, "mprotect(PROT_EXEC) of a BAR2 mapping succeeded");
+		return ret;
+	}
+	r->a = first;
+	r->b = n;
+	r->c = advice[rn(t, ARRAY_SIZE(advice))] | 1ULL << 32;
+	return madvise(p, n * fz_page, (int)r->c) ? -errno : 0;
+}
+
+/* The instance's attributes, from another thread than its users. */
+static int op_sysfs(struct fz_thread *t, struct fz_inst *in,
+		    struct fz_rec *r)
+{
+	static const char *const attrs[] = {
+		"vram_size", "vram_offset", "queues", "queue_base", "busy_ns",
+		"commands", "bytes", "flops", "errors", "resets", "weight",
+		"cap",
+	};
+	unsigned int a = rn(t, ARRAY_SIZE(attrs));
+	char path[256], buf[64];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), FZ_SYSFS_MDEV "/%s/mgpu/%s", in->uuid,
+		 attrs[a]);
+	r->a = a;
+	if (a >= 10 && chance(t, 40)) {
+		/* weight 1..: mostly sane; cap mostly off (100), never 1-9 % */
+		unsigned int v = a == 10 ? (chance(t, 80) ? 1 + rn(t, 16) :
+					    (unsigned int)rnd_val(t)) :
+					   (chance(t, 70) ? 100 : rn(t, 2) ? 0 :
+					    10 + rn(t, 200));
+
+		snprintf(buf, sizeof(buf), "%u", v);
+		r->b = v;
+		return write_file(path, buf);
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = read(fd, buf, sizeof(buf)) < 0 ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+/*
+ * A child inherits the BAR2 mappings (and the device fd), touches one and
+ * exits: VMA copies and their teardown in another mm.
+ */
+static int op_fork(struct fz_thread *t, struct fz_inst *in,
+		   struct fz_rec *r)
+{
+	struct fz_slot *sl = &in->slot[t->id];
+	int j = pick_map(t, sl), status;
+	unsigned char *p = NULL;
+	pid_t pid;
+
+	/* forks are slow under TCG: one in ten calls */
+	if (!chance(t, 10))
+		return -EAGAIN;
+	if (j >= 0)
+		p = (unsigned char *)sl->map[j].addr + rn(t, sl->map[j].len);
+	r->a = (uintptr_t)p;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		/* only async-signal-safe things in here */
+		if (p && !fz_touch_page(p, true, 0x5a))
+			_exit(3);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	r->b = status;
+	return WIFEXITED(status) ? -WEXITSTATUS(status) : -EINTR;
+}
+
 typedef int (*fz_fn)(struct fz_thread *, struct fz_inst *, struct fz_rec *);
 
 static const fz_fn fz_fns[OP_NR] = {
@@ -1537,6 +1650,7 @@ static const fz_fn fz_fns[OP_NR] = {
 	[OP_DMA_FREE] = op_dma_free, [OP_RAW_DMA] = op_raw_dma,
 	[OP_EFD_DRAIN] = op_efd_drain, [OP_CHECK] = op_check,
 	[OP_BAD_IOCTL] = op_bad_ioctl, [OP_REOPEN_BUSY] = op_reopen_busy,
+	[OP_MCTL] = op_mctl, [OP_SYSFS] = op_sysfs, [OP_FORK] = op_fork,
 };
 
 static unsigned int fz_wsum;
