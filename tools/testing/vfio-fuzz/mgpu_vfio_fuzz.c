@@ -219,6 +219,12 @@ static bool fz_stop;
 static uint64_t fz_deadline;
 static pthread_mutex_t fz_out_lock = PTHREAD_MUTEX_INITIALIZER;
 static long fz_page;
+/*
+ * A fork child inherits every device fd and mapping of the process until
+ * it exits: a close and reopen meanwhile would find the group busy.  Forks
+ * hold this for reading, opens and closes for writing.
+ */
+static pthread_rwlock_t fz_fork_lock = PTHREAD_RWLOCK_INITIALIZER;
 static __thread sigjmp_buf *fz_jb;
 static __thread struct fz_thread *fz_self;
 
@@ -485,7 +491,9 @@ static int inst_open(struct fz_inst *in)
 	unsigned int i;
 	int ret;
 
+	pthread_rwlock_wrlock(&fz_fork_lock);
 	ret = mgpu_open_vfio(in->uuid, &dev);
+	pthread_rwlock_unlock(&fz_fork_lock);
 	if (ret)
 		return ret;
 	in->fd = mgpu_vfio_device_fd(dev);
@@ -524,7 +532,9 @@ static void inst_close(struct fz_inst *in)
 			if (sl->dma[j].cpu)
 				mgpu_dma_free(in->dev, &sl->dma[j]);
 	}
+	pthread_rwlock_wrlock(&fz_fork_lock);
 	mgpu_close(in->dev);
+	pthread_rwlock_unlock(&fz_fork_lock);
 	in->dev = NULL;
 	in->fd = -1;
 	in->container = -1;
@@ -1619,9 +1629,12 @@ static int op_fork(struct fz_thread *t, struct fz_inst *in,
 	if (j >= 0)
 		p = (unsigned char *)sl->map[j].addr + rn(t, sl->map[j].len);
 	r->a = (uintptr_t)p;
+	pthread_rwlock_rdlock(&fz_fork_lock);
 	pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		pthread_rwlock_unlock(&fz_fork_lock);
 		return -errno;
+	}
 	if (!pid) {
 		/* only async-signal-safe things in here */
 		if (p && !fz_touch_page(p, true, 0x5a))
@@ -1629,7 +1642,8 @@ static int op_fork(struct fz_thread *t, struct fz_inst *in,
 		_exit(0);
 	}
 	if (waitpid(pid, &status, 0) < 0)
-		return -errno;
+		status = -1;
+	pthread_rwlock_unlock(&fz_fork_lock);
 	r->b = status;
 	return WIFEXITED(status) ? -WEXITSTATUS(status) : -EINTR;
 }
