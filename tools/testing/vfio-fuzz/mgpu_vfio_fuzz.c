@@ -66,6 +66,11 @@
 #define FZ_HANG_SECS		30
 #define FZ_MAX_FAILS		8
 #define FZ_ARGBUF		4096
+/*
+ * How long a sync or a full ring waits: short, because another thread may
+ * have wrecked the queue (a waiting thread is a thread that fuzzes nothing).
+ */
+#define FZ_WAIT_MS		30
 #define FZ_SYSFS_MDEV		"/sys/bus/mdev/devices"
 #define FZ_SYSFS_CLASS		"/sys/class/mgpu"
 /* Window of IOVAs the raw container operations map and unmap in. */
@@ -135,12 +140,12 @@ static const unsigned int fz_weights[OP_NR] = {
 	[OP_GET_INFO] = 4, [OP_REGION_INFO] = 4, [OP_IRQ_INFO] = 4,
 	[OP_SET_IRQS] = 6, [OP_RESET] = 1, [OP_CFG_READ] = 6,
 	[OP_CFG_WRITE] = 6, [OP_BAR0_READ] = 8, [OP_BAR0_WRITE] = 6,
-	[OP_BAR2_RW] = 4, [OP_REGION_RW] = 3, [OP_MMAP] = 3,
+	[OP_BAR2_RW] = 4, [OP_REGION_RW] = 3, [OP_MMAP] = 2,
 	[OP_MUNMAP] = 2, [OP_MREMAP] = 1, [OP_TOUCH] = 8,
 	[OP_QUEUE_OPEN] = 2, [OP_SUBMIT] = 8, [OP_SYNC] = 2,
 	[OP_QUEUE_CLOSE] = 1, [OP_DMA_ALLOC] = 2, [OP_DMA_FREE] = 1,
 	[OP_RAW_DMA] = 3, [OP_EFD_DRAIN] = 1, [OP_CHECK] = 4,
-	[OP_BAD_IOCTL] = 1, [OP_REOPEN_BUSY] = 1, [OP_MCTL] = 2,
+	[OP_BAD_IOCTL] = 1, [OP_REOPEN_BUSY] = 1, [OP_MCTL] = 1,
 	[OP_SYSFS] = 1, [OP_FORK] = 1,
 };
 
@@ -1129,7 +1134,7 @@ static int op_queue_open(struct fz_thread *t, struct fz_inst *in,
 		return ret;
 	}
 	sl->qflags = flags;
-	mgpu_queue_set_timeout(sl->q, 300);
+	mgpu_queue_set_timeout(sl->q, FZ_WAIT_MS);
 	return 0;
 }
 
@@ -1334,7 +1339,7 @@ static int op_sync(struct fz_thread *t, struct fz_inst *in,
 
 	if (!sl->q)
 		return -ENOENT;
-	ret = mgpu_queue_sync(sl->q, 200);
+	ret = mgpu_queue_sync(sl->q, FZ_WAIT_MS);
 	r->a = ret;
 	check_qerror(t, sl);
 	if (ret)
@@ -1809,15 +1814,17 @@ static void *recycle_thread(void *arg)
 		struct fz_rec *r;
 		int ret;
 
-		usleep(200000 + rn(t, 800000));
+		usleep(300000 + rn(t, 900000));
 		if (READ_ONCE(fz_stop))
 			break;
 		r = op_begin(t, OP_RECYCLE, in - fz_inst, 0, 0, 0);
 		ret = recycle_one(t, in, r);
 		op_end(t, r, ret);
 		if (ret)
-			fz_fail(t, "recycle of instance %ld (%s): %s",
-				(long)(in - fz_inst), in->uuid, strerror(-ret));
+			fz_fail(t, "recycle %" PRIu64 " (how %" PRIu64
+				") of instance %ld (%s): %s (%s)", r->n, r->a,
+				(long)(in - fz_inst), in->uuid, strerror(-ret),
+				mgpu_last_error());
 	}
 	return NULL;
 }
@@ -1857,6 +1864,23 @@ static void watchdog_fire(unsigned int i, uint64_t secs)
 	_exit(1);
 }
 
+/* Busy and total jiffies of all CPUs, from /proc/stat. */
+static void cpu_jiffies(uint64_t *busy, uint64_t *total)
+{
+	unsigned long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+
+	*busy = *total = 0;
+	if (!f)
+		return;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+		   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+		*total = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+		*busy = *total - v[3] - v[4];
+	}
+	fclose(f);
+}
+
 static void fz_usage(const char *prog)
 {
 	fprintf(stderr,
@@ -1891,7 +1915,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO };
 	pthread_rwlockattr_t rwattr;
 	struct fz_thread *rec;
-	uint64_t start, last, total = 0, s;
+	uint64_t start, last, total = 0, s, busy0, total0, busy1, total1;
 	unsigned int i, j, n, failed = 0, nfails = 0;
 	bool seeded = false;
 	double secs;
@@ -1996,6 +2020,7 @@ int main(int argc, char **argv)
 	}
 	printf("ok 1 setup: %u instances\n", fz_ninst);
 
+	cpu_jiffies(&busy0, &total0);
 	start = coarse_ns();
 	fz_deadline = start + (uint64_t)fz_time * 1000000000ULL;
 	for (i = 0; i < fz_nthreads; i++)
@@ -2098,6 +2123,11 @@ int main(int argc, char **argv)
 		}
 	}
 	secs = (coarse_ns() - start) / 1e9;
+	cpu_jiffies(&busy1, &total1);
+	/* idle guest CPUs: threads waiting; none: the host is the limit */
+	if (total1 > total0)
+		printf("# guest CPUs %.0f%% busy during the run\n",
+		       100.0 * (busy1 - busy0) / (total1 - total0));
 	printf("# %" PRIu64 " operations in %.1f s (%.0f/s), seed %" PRIu64 "\n",
 	       total, secs, secs > 0 ? total / secs : 0, fz_seed);
 	if (total < fz_total_ops)
