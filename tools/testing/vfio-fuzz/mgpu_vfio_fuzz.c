@@ -193,6 +193,7 @@ struct fz_rec {
 struct fz_thread {
 	pthread_t th;
 	int id;
+	pid_t tid;
 	uint64_t rng;
 	uint64_t budget;
 	uint64_t ops;
@@ -1692,6 +1693,7 @@ static void *fuzz_thread(void *arg)
 	unsigned int i;
 
 	fz_self = t;
+	t->tid = gettid();
 	for (i = 0; i < FZ_NEFD; i++)
 		t->efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	t->rawbuf = mmap(NULL, FZ_RAW_BUF, PROT_READ | PROT_WRITE,
@@ -1726,11 +1728,15 @@ struct fz_remover {
 	int ret;
 };
 
+static pid_t fz_remover_tid;
+
 static void *remover(void *arg)
 {
 	struct fz_remover *rm = arg;
 
+	WRITE_ONCE(fz_remover_tid, gettid());
 	rm->ret = mdev_remove(rm->uuid);
+	WRITE_ONCE(fz_remover_tid, 0);
 	return NULL;
 }
 
@@ -1809,6 +1815,7 @@ static void *recycle_thread(void *arg)
 	struct fz_thread *t = arg;
 
 	fz_self = t;
+	t->tid = gettid();
 	while (!READ_ONCE(fz_stop) && coarse_ns() < fz_deadline) {
 		struct fz_inst *in = &fz_inst[rn(t, fz_ninst)];
 		struct fz_rec *r;
@@ -1847,9 +1854,29 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
 	raise(sig);
 }
 
+/* Where a thread of ours sits in the kernel: /proc/self/task/TID/stack. */
+static void print_kstack(const char *who, pid_t tid)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	if (tid <= 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stack", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	printf("# kernel stack of %s (tid %d):\n", who, tid);
+	while (fgets(line, sizeof(line), f))
+		printf("#   %s", line);
+	fclose(f);
+}
+
 static void watchdog_fire(unsigned int i, uint64_t secs)
 {
 	unsigned int j;
+	char who[32];
+	int fd;
 
 	pthread_mutex_lock(&fz_out_lock);
 	printf("# watchdog: thread %u stuck for %" PRIu64 " s in %s\n", i, secs,
@@ -1858,6 +1885,20 @@ static void watchdog_fire(unsigned int i, uint64_t secs)
 	       " --threads %u\n", fz_seed, fz_total_ops, fz_nthreads);
 	for (j = 0; j <= fz_nthreads; j++)
 		dump_history(&fz_thr[j]);
+	for (j = 0; j <= fz_nthreads; j++) {
+		if (!READ_ONCE(fz_thr[j].op_start))
+			continue;
+		snprintf(who, sizeof(who), "thread %u", j);
+		print_kstack(who, fz_thr[j].tid);
+	}
+	print_kstack("the remover", READ_ONCE(fz_remover_tid));
+	/* and every blocked task, into the kernel log (sysrq w) */
+	fd = open("/proc/sysrq-trigger", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "w", 1) < 0)
+			printf("# sysrq w: %s\n", strerror(errno));
+		close(fd);
+	}
 	printf("not ok 1 watchdog: an operation hung (seed %" PRIu64 ")\n",
 	       fz_seed);
 	fflush(stdout);
