@@ -77,4 +77,16 @@ fi
 for f in settings config; do
 	[ -f "$src/$f" ] && cp "$src/$f" "$out/"
 done
+
+# The VFIO fuzzer (tools/testing/vfio-fuzz, its own Makefile): one more
+# program, last in the list.  MGPU_VFIO_FUZZ=0 leaves it out.
+if [ "${MGPU_VFIO_FUZZ:-1}" != 0 ]; then
+	fzlog=$MGPU_BUILD/vfio-fuzz.log
+	make -C "$MGPU_ROOT/tools/testing/vfio-fuzz" OUTPUT="$out" \
+		LIBMGPU_OUT="$MGPU_BUILD/vfio-fuzz" >"$fzlog" 2>&1 ||
+		{ cat "$fzlog" >&2; die "vfio-fuzz build failed (log: $fzlog)"; }
+	! grep -Ei 'warning:' "$fzlog" >&2 ||
+		die "vfio-fuzz build has warnings, see above (log: $fzlog)"
+	echo mgpu_vfio_fuzz >>"$out/list"
+fi
 info "selftests: $(tr '\n' ' ' <"$out/list")"
