@@ -470,6 +470,20 @@ static void bench_sched(void)
 
 /* ---- main ---- */
 
+/* One row: figure @m (named @mn) against figure @base (named @bn). */
+static void fig_row(const char *metric, const char *mn,
+		    const struct bench_create_fig *m, const char *bn,
+		    const struct bench_create_fig *base)
+{
+	char v[40], b[48];
+
+	snprintf(v, sizeof(v), "%s %.0f us [%.0f-%.0f]", mn, m->median_us,
+		 m->min_us, m->max_us);
+	snprintf(b, sizeof(b), "%s %.0f us [%.0f-%.0f]", bn, base->median_us,
+		 base->min_us, base->max_us);
+	row(metric, m->median_us / base->median_us, v, b);
+}
+
 /*
  * Create and remove: mgpu's smallest type against the kernel's mtty
  * sample, and mgpu's largest type (the whole VRAM) against its smallest:
@@ -478,41 +492,20 @@ static void bench_sched(void)
 static void bench_create(void)
 {
 	struct bench_create_result r;
-	char v[40], b[48];
 
 	if (bench_create_remove(mgpu_test_parent, MTTY_KO, &r)) {
 		row("create/remove vs mtty", 0, "not measured",
 		    "(see the messages above)");
 		return;
 	}
-	snprintf(v, sizeof(v), "mgpu %.0f us [%.0f-%.0f]",
-		 r.mgpu_create.median_us, r.mgpu_create.min_us,
-		 r.mgpu_create.max_us);
-	snprintf(b, sizeof(b), "mtty %.0f us [%.0f-%.0f]",
-		 r.mtty_create.median_us, r.mtty_create.min_us,
-		 r.mtty_create.max_us);
-	row("create, mgpu 1/16 vs mtty sample",
-	    r.mgpu_create.median_us / r.mtty_create.median_us, v, b);
-	snprintf(v, sizeof(v), "mgpu %.0f us [%.0f-%.0f]",
-		 r.mgpu_remove.median_us, r.mgpu_remove.min_us,
-		 r.mgpu_remove.max_us);
-	snprintf(b, sizeof(b), "mtty %.0f us [%.0f-%.0f]",
-		 r.mtty_remove.median_us, r.mtty_remove.min_us,
-		 r.mtty_remove.max_us);
-	row("remove, mgpu 1/16 vs mtty sample",
-	    r.mgpu_remove.median_us / r.mtty_remove.median_us, v, b);
-	snprintf(v, sizeof(v), "whole %.0f us [%.0f-%.0f]",
-		 r.big_create.median_us, r.big_create.min_us,
-		 r.big_create.max_us);
-	snprintf(b, sizeof(b), "1/16 %.0f us", r.mgpu_create.median_us);
-	row("create, passthrough vs 1/16 (VRAM x16)",
-	    r.big_create.median_us / r.mgpu_create.median_us, v, b);
-	snprintf(v, sizeof(v), "whole %.0f us [%.0f-%.0f]",
-		 r.big_remove.median_us, r.big_remove.min_us,
-		 r.big_remove.max_us);
-	snprintf(b, sizeof(b), "1/16 %.0f us", r.mgpu_remove.median_us);
-	row("remove, passthrough vs 1/16 (VRAM x16)",
-	    r.big_remove.median_us / r.mgpu_remove.median_us, v, b);
+	fig_row("create, mgpu 1/16 vs mtty sample", "mgpu", &r.mgpu_create,
+		"mtty", &r.mtty_create);
+	fig_row("remove, mgpu 1/16 vs mtty sample", "mgpu", &r.mgpu_remove,
+		"mtty", &r.mtty_remove);
+	fig_row("create, passthrough vs 1/16 (VRAM x16)", "whole",
+		&r.big_create, "1/16", &r.mgpu_create);
+	fig_row("remove, passthrough vs 1/16 (VRAM x16)", "whole",
+		&r.big_remove, "1/16", &r.mgpu_remove);
 }
 
 int main(int argc, char **argv)
