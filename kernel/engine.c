@@ -232,10 +232,11 @@ static int mgpu_engine_thread(void *data)
 			 * and more lazily while nothing comes (a doorbell or a
 			 * finished DMA still wakes the engine at once).
 			 */
-			wait_event_interruptible_timeout(e->wq,
-							 atomic_read(&e->kick) ||
-							 kthread_should_stop(),
-							 usecs_to_jiffies(poll_us));
+			wait_event_interruptible_hrtimeout(e->wq,
+							   atomic_read(&e->kick) ||
+							   kthread_should_stop(),
+							   ns_to_ktime((u64)poll_us *
+								       NSEC_PER_USEC));
 			if (++idle_polls > MGPU_POLL_PATIENCE)
 				poll_us = min(poll_us * 2, MGPU_POLL_IDLE_US);
 			else

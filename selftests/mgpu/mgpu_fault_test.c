@@ -140,6 +140,15 @@ FIXTURE_VARIANT_ADD(killed, frozen_dma) { .work = FROZEN_DMA };
 FIXTURE_SETUP(killed)
 {
 	MGPU_REQUIRE_EMPTY_PARENT(mgpu_test_parent);
+	if (variant->work != LONG_GEMM) {
+		int uffd;
+		void *mem = mgpu_test_frozen_memory(4096, &uffd);
+
+		if (!mem)
+			SKIP(return, "no userfaultfd (%s)", strerror(errno));
+		munmap(mem, 4096);
+		close(uffd);
+	}
 	self->inst.n = 0;
 	self->pid = 0;
 	ASSERT_OK(mgpu_test_instances_create(&self->inst, mgpu_test_parent, "mgpu-1_2",

@@ -474,33 +474,66 @@ static int read_full(int fd, void *buf, size_t len, int timeout_ms)
  * one's reset returns at once (the copy fails with a DMA error), and
  * when its VMM is killed it is reaped and its instance can be removed.
  */
-TEST(stalled_guest_memory)
+FIXTURE(stall) {
+	struct mgpu_test_instances inst;
+	char a[MGPU_UUID_BUF];
+	char b[MGPU_UUID_BUF];
+	pid_t pid;
+};
+
+FIXTURE_SETUP(stall)
 {
-	char a[MGPU_UUID_BUF], b[MGPU_UUID_BUF];
-	struct mgpu_test_instances inst = { .n = 0 };
+	MGPU_REQUIRE_EMPTY_PARENT(mgpu_test_parent);
+	self->inst.n = 0;
+	self->pid = 0;
+	ASSERT_OK(mgpu_test_instances_create(&self->inst, mgpu_test_parent,
+					     "mgpu-1_4", self->a));
+	ASSERT_OK(mgpu_test_instances_create(&self->inst, mgpu_test_parent,
+					     "mgpu-1_4", self->b));
+}
+
+/* Whatever failed: the stalled VMM goes, and so do the instances. */
+FIXTURE_TEARDOWN_PARENT(stall)
+{
+	if (self->pid > 0) {
+		kill(self->pid, SIGKILL);
+		waitpid(self->pid, NULL, 0);
+	}
+	EXPECT_EQ(0, mgpu_test_instances_cleanup(&self->inst));
+}
+
+TEST_F_TIMEOUT(stall, guest_memory_never_arrives, 120)
+{
 	struct mgpu_queue *qb;
 	struct mgpu_dev *devb;
 	uint64_t t0, ms, dst;
 	int i, status, fds[2];
 	pid_t pid, got = 0;
+	int uffd;
+	void *mem;
 	char c;
 
-	MGPU_REQUIRE_EMPTY_PARENT(mgpu_test_parent);
-	ASSERT_OK(mgpu_test_instances_create(&inst, mgpu_test_parent, "mgpu-1_4", a));
-	ASSERT_OK(mgpu_test_instances_create(&inst, mgpu_test_parent, "mgpu-1_4", b));
+	mem = mgpu_test_frozen_memory(4096, &uffd);
+	if (!mem)
+		SKIP(return, "no userfaultfd (%s)", strerror(errno));
+	munmap(mem, 4096);
+	close(uffd);
+
 	ASSERT_EQ(0, pipe(fds));
+	/* Not into self->pid from the child: the fixture is shared. */
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
 		close(fds[0]);
-		frozen_tenant(a, fds[1]);
+		frozen_tenant(self->a, fds[1]);
 	}
+	self->pid = pid;
 	close(fds[1]);
 	ASSERT_OK(read_full(fds[0], &c, 1, 20000));
 	ASSERT_EQ('s', c);
 
 	/* The other tenant does not notice. */
-	ASSERT_OK(mgpu_open_vfio(b, &devb));
+	ASSERT_OK(mgpu_open_vfio(self->b, &devb));
 	ASSERT_OK(mgpu_queue_open(devb, 0, 0, 0, &qb));
 	ASSERT_OK(mgpu_vram_alloc(devb, 65536, 0, &dst));
 	for (i = 0; i < 10; i++) {
@@ -527,10 +560,11 @@ TEST(stalled_guest_memory)
 		usleep(20 * 1000);
 	}
 	EXPECT_EQ(pid, got) TH_LOG("a killed VMM was not reaped in 10 s");
+	if (got == pid)
+		self->pid = 0;
 	ASSERT_OK(mgpu_queue_sync(qb, 5000));
 	mgpu_close(devb);
 	close(fds[0]);
-	EXPECT_EQ(0, mgpu_test_instances_cleanup(&inst));
 }
 
 MGPU_TEST_HARNESS_MAIN
