@@ -6,7 +6,8 @@
  * in the same VM, in interleaved rounds.
  *
  * Every round creates BENCH_CREATE_N instances of one kind one after the
- * other, then removes them; the kinds take turns round after round (A B
+ * other, then removes them (a type that fills the parent: one at a time,
+ * BENCH_CREATE_N times); the kinds take turns round after round (A B
  * C A B C ...), after a warm-up round each, so that a slow phase of the
  * host hits every kind alike.  Each figure is the median over the rounds
  * of the per-round median time of one create (or remove), with the
@@ -30,7 +31,7 @@
 struct kind {
 	const char *name;
 	char create[256];
-	int n;			/* instances per round */
+	int n;			/* instances alive at once (divides BENCH_CREATE_N) */
 	double create_us[BENCH_CREATE_ROUNDS];
 	double remove_us[BENCH_CREATE_ROUNDS];
 };
@@ -89,39 +90,51 @@ static int random_uuid(char uuid[37])
 	return 0;
 }
 
-/* One round of @k: create its instances, then remove them. */
-static int round_of(struct kind *k, int r)
+/* Create @n instances of @k, then remove them; times into @c and @d. */
+static int cycle(struct kind *k, int n, double *c, double *d)
 {
-	double c[BENCH_CREATE_N], d[BENCH_CREATE_N];
 	char uuid[BENCH_CREATE_N][37], path[128];
-	int i, ret;
+	int i, made, ret = 0;
 
-	for (i = 0; i < k->n; i++) {
-		ret = random_uuid(uuid[i]);
+	for (made = 0; made < n; made++) {
+		ret = random_uuid(uuid[made]);
 		if (!ret)
-			ret = timed_write(k->create, uuid[i], &c[i]);
+			ret = timed_write(k->create, uuid[made], &c[made]);
 		if (ret) {
 			fprintf(stderr, "create %s: %s\n", k->name,
 				strerror(-ret));
-			k->n = i;	/* remove what exists, then fail */
-			break;
+			break;		/* remove what exists, then fail */
 		}
 	}
-	for (i = 0; i < k->n; i++) {
-		snprintf(path, sizeof(path), MDEV_DEVICES "/%s/remove",
+	for (i = 0; i < made; i++) {
+		snprintf(path, sizeof(path), MDEV_DEVICES "/%.36s/remove",
 			 uuid[i]);
-		ret = timed_write(path, "1", &d[i]);
-		if (ret) {
+		if (timed_write(path, "1", &d[i])) {
 			fprintf(stderr, "remove %s: %s\n", k->name,
-				strerror(-ret));
-			return ret;
+				strerror(errno));
+			return -EIO;
 		}
 	}
-	if (!k->n)
-		return -EIO;
+	return ret;
+}
+
+/*
+ * One round of @k: BENCH_CREATE_N creates and removes, as @k->n
+ * instances at a time (one at a time for a type that fills the parent).
+ */
+static int round_of(struct kind *k, int r)
+{
+	double c[BENCH_CREATE_N], d[BENCH_CREATE_N];
+	int i, ret;
+
+	for (i = 0; i < BENCH_CREATE_N; i += k->n) {
+		ret = cycle(k, k->n, c + i, d + i);
+		if (ret)
+			return ret;
+	}
 	if (r >= 0) {
-		k->create_us[r] = median(c, k->n);
-		k->remove_us[r] = median(d, k->n);
+		k->create_us[r] = median(c, BENCH_CREATE_N);
+		k->remove_us[r] = median(d, BENCH_CREATE_N);
 	}
 	return 0;
 }
