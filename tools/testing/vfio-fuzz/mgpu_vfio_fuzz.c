@@ -1958,7 +1958,7 @@ int main(int argc, char **argv)
 	struct fz_thread *rec;
 	uint64_t start, last, total = 0, s, busy0, total0, busy1, total1;
 	unsigned int i, j, n, failed = 0, nfails = 0;
-	bool seeded = false;
+	bool seeded = false, joined[FZ_MAX_THREADS] = { false };
 	double secs;
 	int c, ret;
 
@@ -2083,9 +2083,19 @@ int main(int argc, char **argv)
 			if (st && now > st && now - st > FZ_HANG_SECS * 1000000000ULL)
 				watchdog_fire(i, (now - st) / 1000000000ULL);
 		}
-		for (i = 0; i < fz_nthreads; i++)
+		/*
+		 * Once only per thread: a joined thread's descriptor (and
+		 * stack) is reused for the next thread, the remover, which
+		 * a second join would steal from the recycler.
+		 */
+		for (i = 0; i < fz_nthreads; i++) {
+			if (joined[i])
+				continue;
 			if (pthread_tryjoin_np(fz_thr[i].th, NULL) == EBUSY)
 				running = true;
+			else
+				joined[i] = true;
+		}
 		if (!running)
 			break;
 		if (fz_verbose || now - last >= 10000000000ULL) {
