@@ -46,9 +46,11 @@ if [ ! -f "$src/Makefile" ]; then
 	exit 0
 fi
 
-info "building selftests"
+# Linked with the packaged libmgpu when make check unpacked it.
+libmgpu_a=$(packaged_libmgpu_a)
+info "building selftests${libmgpu_a:+ (libmgpu from the libmgpu-dev package)}"
 log=$MGPU_BUILD/selftests.log
-if ! make -C "$src" KSFT_INCLUDE="$ksft" OUTPUT="$out" >"$log" 2>&1; then
+if ! make -C "$src" KSFT_INCLUDE="$ksft" OUTPUT="$out" LIBMGPU_A="$libmgpu_a" >"$log" 2>&1; then
 	cat "$log" >&2
 	die "selftests build failed (log: $log)"
 fi

@@ -83,3 +83,11 @@ kernel_list() {
 newest_kernel() {
 	kernel_list | tr ' ' '\n' | sed '/^$/d' | sort -V | tail -n1
 }
+
+# packaged_libmgpu_a: the libmgpu.a of the libmgpu-dev package that make
+# check unpacked (scripts/pkgroot.sh), or nothing
+packaged_libmgpu_a() {
+	_a=$MGPU_BUILD/pkgroot/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/libmgpu.a
+	[ -f "$_a" ] && echo "$_a"
+	return 0
+}

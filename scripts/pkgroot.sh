@@ -29,9 +29,16 @@ export PKG_CONFIG_LIBDIR="$pr/usr/lib/$multiarch/pkgconfig"
 cflags=$(pkg-config --cflags libmgpu) || die "pkg-config libmgpu failed on the packaged libmgpu.pc"
 libs=$(pkg-config --libs libmgpu)
 log=$guest/build.log
+# smoke checks the engine's results with libmgpu_test, the selftests'
+# support library (not packaged): built from the tree, on the packaged
+# library.
+testlib=$MGPU_BUILD/pkgroot-testlib
+make -s -C "$MGPU_ROOT/selftests/mgpu/lib" OUTPUT="$testlib/" >"$log" 2>&1 ||
+	{ cat "$log" >&2; die "libmgpu_test does not build (log: $log)"; }
 # shellcheck disable=SC2086
-if ! cc -O2 -Wall -Wextra $cflags -o "$guest/mgpu-smoke" \
-	"$MGPU_ROOT/tools/lib/mgpu/examples/smoke.c" $libs -lm >"$log" 2>&1 ||
+if ! cc -O2 -Wall -Wextra $cflags -I"$MGPU_ROOT/selftests/mgpu/lib" \
+	-o "$guest/mgpu-smoke" "$MGPU_ROOT/tools/lib/mgpu/examples/smoke.c" \
+	"$testlib/libmgpu_test.a" $libs -lm >>"$log" 2>&1 ||
    grep -q 'warning:' "$log"; then
 	cat "$log" >&2
 	die "mgpu-smoke does not build against the packaged libmgpu-dev (log: $log)"
