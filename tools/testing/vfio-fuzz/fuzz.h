@@ -268,4 +268,6 @@ int inst_recreate(struct fz_thread *t, struct fz_inst *in);
 int recycle_one(struct fz_thread *t, struct fz_inst *in, struct fz_rec *r);
 void *recycle_thread(void *arg);
 
+void fz_enable(struct fz_inst *in);
+
 #endif /* _MGPU_VFIO_FUZZ_H */

@@ -264,7 +264,7 @@ int op_cfg_write(struct fz_thread *t, struct fz_inst *in,
 	/* FLR: Initiate Function Level Reset in DEVCTL, now and then */
 	if (off == 0x40 + PCI_EXP_DEVCTL && w >= 2 && chance(t, 30))
 		buf[1] |= PCI_EXP_DEVCTL_BCR_FLR >> 8;
-	/* keep memory and bus master on mostly: the library needs them */
+	/* keep memory and bus master on mostly (fz_enable() restores them) */
 	if (off == PCI_COMMAND && w >= 1 && chance(t, 70))
 		buf[0] |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
 	r->a = off;

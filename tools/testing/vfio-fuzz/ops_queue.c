@@ -602,9 +602,30 @@ void *fuzz_thread(void *arg)
 		pthread_rwlock_rdlock(&in->lock);
 		for (b = 0; b < burst && in->dev && t->ops < t->budget; b++) {
 			int op = pick_op(t);
-			struct fz_rec *r = op_begin(t, op, in - fz_inst, 0, 0, 0);
+			bool excl = op == OP_RESET || op == OP_CFG_WRITE ||
+				    op == OP_REGION_RW;
+			struct fz_rec *r;
 
+			/*
+			 * A reset or a config write (the command register) may
+			 * turn memory space off, and the device then faults
+			 * every BAR2 mapping (the library's too) until it is
+			 * back on: do it alone, and turn it back on, as a
+			 * driver would.
+			 */
+			if (excl) {
+				pthread_rwlock_unlock(&in->lock);
+				pthread_rwlock_wrlock(&in->lock);
+				if (!in->dev)
+					break;
+			}
+			r = op_begin(t, op, in - fz_inst, 0, 0, 0);
 			op_end(t, r, fz_fns[op](t, in, r));
+			if (excl) {
+				fz_enable(in);
+				pthread_rwlock_unlock(&in->lock);
+				pthread_rwlock_rdlock(&in->lock);
+			}
 		}
 		pthread_rwlock_unlock(&in->lock);
 		if (!in->dev)
@@ -613,6 +634,20 @@ void *fuzz_thread(void *arg)
 			break;
 	}
 	return NULL;
+}
+
+/* Memory space and bus mastering back on, as a driver after a reset. */
+void fz_enable(struct fz_inst *in)
+{
+	uint64_t off = in->reg_off[VFIO_PCI_CONFIG_REGION_INDEX] + PCI_COMMAND;
+	uint16_t cmd;
+
+	if (pread(in->fd, &cmd, 2, off) != 2)
+		return;
+	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	if (pwrite(in->fd, &cmd, 2, off) != 2)
+		fz_log("# instance %s: cannot turn memory space back on\n",
+		       in->uuid);
 }
 
 /* ---------------------------------------------------------------------- */
