@@ -140,7 +140,7 @@ static int check_device(int dev, const char *how)
 {
 	struct vfio_device_info info = { .argsz = sizeof(info) };
 	struct vfio_region_info reg = { .argsz = sizeof(reg) };
-	uint16_t ids[2];
+	uint16_t ids[2], cmd;
 	uint32_t magic;
 
 	if (ioctl(dev, VFIO_DEVICE_GET_INFO, &info)) {
@@ -161,6 +161,12 @@ static int check_device(int dev, const char *how)
 	}
 	if (ids[0] != MGPU_PCI_VENDOR_ID || ids[1] != MGPU_PCI_DEVICE_ID) {
 		printf("# %s: PCI ID %04x:%04x\n", how, ids[0], ids[1]);
+		return -1;
+	}
+	/* As a driver: memory space on, or BAR0 does not answer. */
+	cmd = PCI_COMMAND_MEMORY;
+	if (pwrite(dev, &cmd, sizeof(cmd), reg.offset + PCI_COMMAND) != sizeof(cmd)) {
+		printf("# %s: command register: %s\n", how, strerror(errno));
 		return -1;
 	}
 	memset(&reg, 0, sizeof(reg));
