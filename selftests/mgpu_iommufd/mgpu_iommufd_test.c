@@ -34,6 +34,8 @@
 
 #include "../../include/uapi/mgpu.h"
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
 #ifndef VFIO_DEVICE_BIND_IOMMUFD
 struct vfio_device_bind_iommufd {
 	__u32 argsz;
@@ -118,7 +120,7 @@ static int create_vgpu(char *uuid, size_t len, char *path, size_t plen)
 	}
 	fclose(f);
 	uuid[strcspn(uuid, "\n")] = '\0';
-	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(types); i++) {
 		snprintf(path, plen, "%s/swgpu0/mdev_supported_types/%s/create",
 			 MGPU_CLASS, types[i]);
 		if (!write_str(path, uuid))
@@ -184,7 +186,7 @@ static int check_device(int dev, const char *how)
 	return 0;
 }
 
-static int legacy(const char *uuid)
+static int open_legacy(const char *uuid)
 {
 	char path[256], link[128], *base;
 	struct vfio_group_status st = { .argsz = sizeof(st) };
@@ -256,7 +258,7 @@ static int cdev_name(const char *uuid, char *name, size_t len)
 	return ret;
 }
 
-static int cdev(const char *uuid, const char *name)
+static int open_cdev(const char *uuid, const char *name)
 {
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
 	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
@@ -324,16 +326,16 @@ int main(void)
 		return 1;
 	}
 	printf("# vGPU %s\n", uuid);
-	result(legacy(uuid) == 0, "legacy group/container: open and use the vGPU", NULL);
+	result(open_legacy(uuid) == 0, "legacy group/container: open and use the vGPU", NULL);
 
 	has_cdev = access("/dev/iommu", F_OK) == 0 &&
 		   cdev_name(uuid, name, sizeof(name)) == 0;
 	if (has_cdev) {
 		printf("# device cdev /dev/vfio/devices/%s\n", name);
-		result(cdev(uuid, name) == 0,
+		result(open_cdev(uuid, name) == 0,
 		       "iommufd: /dev/vfio/devices/vfioX + /dev/iommu: open and use the vGPU", NULL);
 		/* And the legacy path again after the cdev was closed. */
-		result(legacy(uuid) == 0, "legacy group/container again after iommufd", NULL);
+		result(open_legacy(uuid) == 0, "legacy group/container again after iommufd", NULL);
 	} else {
 		result(1, "iommufd: /dev/vfio/devices/vfioX + /dev/iommu",
 		       "no /dev/iommu or no vfio-dev cdev (CONFIG_IOMMUFD, CONFIG_VFIO_DEVICE_CDEV)");
