@@ -102,8 +102,10 @@ in_root() {
 	shift
 	binds=
 	for d in "$MGPU_ROOT" "$MGPU_BUILD"; do
-		mkdir -p "$d" "$r$d"
-		binds="$binds mount --bind '$d' '$r$d';"
+		mkdir -p "$d"
+		# The mount point is made after /tmp's tmpfs is mounted: a
+		# tree under /tmp (a CI clone) needs it there.
+		binds="$binds mkdir -p '$r$d'; mount --bind '$d' '$r$d';"
 	done
 	unshare -m --propagation private sh -ec "
 		mount -t proc proc '$r/proc'
