@@ -71,6 +71,9 @@ ensure_pkgs() {
 # headers and builds live in the sid root (scripts/sid.sh), not on this
 # bookworm host.  Bookworm's apt knows all of its own kernels.
 kernel_from_sid() {
+	# The debug kernel (scripts/debug-kernel.sh) is neither: it comes
+	# with its own build tree.
+	[ -f "$MGPU_KERNELS_DIR/$1/build/Makefile" ] && return 1
 	! apt-cache show "linux-headers-$1" >/dev/null 2>&1
 }
 
