@@ -270,6 +270,12 @@ TEST_F_TIMEOUT(inject, allocation_failures, 110)
 	if (fd < 0)
 		SKIP(return, "no fault injection in this kernel (%s)",
 		     strerror(errno));
+	/*
+	 * Quietly: an injected failure's stack dump would read as a
+	 * kernel problem in the run's log.
+	 */
+	mgpu_test_write_attr("/sys/kernel/debug/failslab/verbose", "0");
+	mgpu_test_write_attr("/sys/kernel/debug/fail_page_alloc/verbose", "0");
 	/* Let GFP_KERNEL slab and page allocations fail too. */
 	mgpu_test_write_attr("/sys/kernel/debug/failslab/ignore-gfp-wait", "N");
 	mgpu_test_write_attr("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait",
