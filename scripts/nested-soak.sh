@@ -24,6 +24,7 @@ ver=$("$S/kernels.sh" --list | tr ' ' '\n' | sed '/^$/d' | sort -V | tail -n1)
 MGPU_KERNELS=$ver "$S/kernels.sh" --fetch >/dev/null
 "$S/build-module.sh" "$ver"
 "$S/build-guest.sh"
+build_mgpuctl
 tests=$MGPU_BUILD/soak-tests
 rm -rf "$tests"
 mkdir -p "$tests"
@@ -34,6 +35,7 @@ MGPU_NESTED=1 MGPU_TESTS_DIR=$tests MGPU_EXTRA_TESTS=/nonexistent "$S/mkinitramf
 info "nested soak: $boots nested boots on $ver (outer -cpu ${MGPU_CPU:-default}, inner -cpu ${NESTED_CPU:-default})"
 append="mgpu_soak_boots=$boots"
 [ -n "${NESTED_CPU:-}" ] && append="$append mgpu_nested_cpu=$NESTED_CPU"
+[ -n "${NESTED_PIN:-}" ] && append="$append mgpu_soak_pin=$NESTED_PIN"
 MGPU_APPEND="$append ${MGPU_APPEND:-}" MGPU_QEMU_TIMEOUT=$((600 + boots * 600)) \
 	"$S/run-qemu.sh" "$ver" test
 res=$MGPU_BUILD/$ver/result.log
