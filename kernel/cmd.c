@@ -362,6 +362,7 @@ int mgpu_cmd_complete(struct mgpu_vgpu *vgpu, const struct mgpu_cmd *cmd)
 			return MGPU_ERR_NO_MEMORY;
 		/* Aligned 64-bit store: a poller never sees half a value. */
 		WRITE_ONCE(*p, mgpu_cmd_u64_value(cmd));
+		mgpu_vram_dirty_mark(vgpu, cmd->arg[0], sizeof(*p));
 	}
 	if (cmd->opcode == MGPU_OP_FENCE && (cmd->flags & MGPU_F_IRQ))
 		mgpu_irq_raise(vgpu, MGPU_INT_FENCE);

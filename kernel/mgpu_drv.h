@@ -18,6 +18,7 @@
  *   dma.c     mgpu_dma_*     a vGPU's guest-memory access thread
  *   gemm.c    mgpu_gemm_*    GEMM kernels (int8 here, fp32 in gemm_fp.c)
  *   sched.c   mgpu_sched_*   scheduling policy: who runs next, how long
+ *   debugfs.c mgpu_debugfs_* per-instance debugfs files (dirty VRAM)
  *
  * Locks, in the order they nest (an outer lock may be held while an
  * inner one is taken, never the reverse):
@@ -419,6 +420,14 @@ struct mgpu_vgpu {
 	u32 cap_pct;
 	s64 budget_ns;
 	struct address_space *vram_mapping;
+	/*
+	 * Dirty tracking (vram.c): @vram_dirty is @vram_dirty_map while on,
+	 * NULL while off; both written under @lock, @vram_dirty read
+	 * without it; the map lives until close.
+	 */
+	unsigned long *vram_dirty;
+	unsigned long *vram_dirty_map;
+	struct dentry *debugfs;
 	struct mgpu_dma dma;
 	struct ratelimit_state ratelimit;
 	struct mgpu_vgpu_stats stats;
@@ -500,6 +509,17 @@ int mgpu_vram_copy(struct mgpu_vgpu *vgpu, u64 dst, u64 src, u64 len);
 void *mgpu_vram_ptr(struct mgpu_vgpu *vgpu, u64 off, bool alloc);
 void mgpu_vram_discard(struct mgpu_vgpu *vgpu);
 void mgpu_vram_zap(struct mgpu_vgpu *vgpu);
+void mgpu_vram_dirty_mark(struct mgpu_vgpu *vgpu, u64 off, u64 len);
+int mgpu_vram_dirty_start(struct mgpu_vgpu *vgpu);
+void mgpu_vram_dirty_stop(struct mgpu_vgpu *vgpu);
+u64 mgpu_vram_dirty_sync(struct mgpu_vgpu *vgpu, unsigned long *out);
+void mgpu_vram_dirty_free(struct mgpu_vgpu *vgpu);
+
+/* debugfs.c */
+void mgpu_debugfs_init(void);
+void mgpu_debugfs_exit(void);
+void mgpu_debugfs_vgpu_add(struct mgpu_vgpu *vgpu);
+void mgpu_debugfs_vgpu_remove(struct mgpu_vgpu *vgpu);
 
 /* irq.c */
 long mgpu_irq_get_info(struct mgpu_vgpu *vgpu, void __user *arg);

@@ -152,6 +152,7 @@ static void mgpu_vgpu_release(struct vfio_device *vdev)
 
 	mgpu_parent_release(parent, vgpu->type, vgpu->first_unit);
 	kfree(vgpu->queues);
+	mgpu_vram_dirty_free(vgpu);
 	mutex_destroy(&vgpu->lock);
 	mgpu_compat_vfio_release_done(vdev);
 	mgpu_parent_put(parent);
@@ -180,6 +181,9 @@ static void mgpu_vgpu_close_device(struct vfio_device *vdev)
 	 * BAR2 is left: each held a reference to the device file.
 	 */
 	mgpu_vram_discard(vgpu);
+	mutex_lock(&vgpu->lock);
+	mgpu_vram_dirty_free(vgpu);
+	mutex_unlock(&vgpu->lock);
 }
 
 static ssize_t mgpu_vgpu_rw(struct mgpu_vgpu *vgpu, char __user *buf,
@@ -458,6 +462,7 @@ static int mgpu_mdev_probe(struct mdev_device *mdev)
 	ret = vfio_register_emulated_iommu_dev(&vgpu->vdev);
 	if (ret)
 		goto err_put;
+	mgpu_debugfs_vgpu_add(vgpu);
 	return 0;
 
 err_put:
@@ -470,6 +475,7 @@ static void mgpu_mdev_remove(struct mdev_device *mdev)
 {
 	struct mgpu_vgpu *vgpu = dev_get_drvdata(&mdev->dev);
 
+	mgpu_debugfs_vgpu_remove(vgpu);
 	/* Blocks until the user closes the device, see mgpu_irq_request(). */
 	vfio_unregister_group_dev(&vgpu->vdev);
 	vfio_put_device(&vgpu->vdev);
