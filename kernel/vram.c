@@ -298,7 +298,12 @@ static vm_fault_t mgpu_vram_fault(struct vm_fault *vmf)
 					 &pfn)) {
 		fault = VM_FAULT_SIGBUS;	/* no host memory, no OOM kill */
 	} else if (!write && vgpu->vram_dirty) {
-		/* Read-only until the first write: mgpu_vram_pfn_mkwrite(). */
+		/*
+		 * Read-only until the first write (mgpu_vram_pfn_mkwrite()).
+		 * So is vm_page_prot (.pfn_mkwrite turns on the mmap core's
+		 * write notification), but say it: without PAT on x86 and on
+		 * other architectures, this prot is the one used.
+		 */
 		fault = vmf_insert_pfn_prot(vma, addr, pfn,
 					    vm_get_page_prot(vma->vm_flags &
 							     ~VM_WRITE));
@@ -312,7 +317,11 @@ static vm_fault_t mgpu_vram_fault(struct vm_fault *vmf)
 	return fault;
 }
 
-/* The first write to a page that was entered read-only. */
+/*
+ * The first write to a page that was entered read-only: with write
+ * notification on, every page is, so a page's first write through a
+ * mapping costs a second fault, tracking or not.
+ */
 static vm_fault_t mgpu_vram_pfn_mkwrite(struct vm_fault *vmf)
 {
 	struct mgpu_vgpu *vgpu = vmf->vma->vm_private_data;

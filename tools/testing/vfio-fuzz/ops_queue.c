@@ -478,6 +478,36 @@ int op_mctl(struct fz_thread *t, struct fz_inst *in,
 	return madvise(p, n * fz_page, (int)r->c) ? -errno : 0;
 }
 
+/*
+ * VRAM dirty tracking (debugfs, root only): on, off, garbage, or take the
+ * record, while other threads write VRAM through mappings, regions and
+ * the engine.
+ */
+static int dirty_op(struct fz_thread *t, struct fz_inst *in,
+		    struct fz_rec *r)
+{
+	static const char *const words[] = { "on", "off", "on\n", "bogus" };
+	unsigned int w = rn(t, ARRAY_SIZE(words) + 2);
+	char path[256], buf[4096];
+	int fd, ret = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/mgpu/%s/vram_dirty",
+		 in->uuid);
+	r->a = 100 + w;
+	if (w < ARRAY_SIZE(words))
+		return write_file(path, words[w]);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		r->b += n;
+	if (n < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
 /* The instance's attributes, from another thread than its users. */
 int op_sysfs(struct fz_thread *t, struct fz_inst *in,
 		    struct fz_rec *r)
@@ -491,6 +521,8 @@ int op_sysfs(struct fz_thread *t, struct fz_inst *in,
 	char path[256], buf[64];
 	int fd, ret;
 
+	if (chance(t, 25))
+		return dirty_op(t, in, r);
 	snprintf(path, sizeof(path), FZ_SYSFS_MDEV "/%s/mgpu/%s", in->uuid,
 		 attrs[a]);
 	r->a = a;
