@@ -75,6 +75,9 @@ static int mgpu_dma_thread(void *data)
 		flush_signals(current);
 
 		spin_lock(&d->lock);
+		/* A migration stop sent it back: not an error, redo it. */
+		if (ret == MGPU_ERR_DMA && d->cancel && d->retry)
+			ret = MGPU_DMA_RETRY;
 		d->result = ret;
 		d->done = true;
 		spin_unlock(&d->lock);
@@ -111,6 +114,7 @@ bool mgpu_dma_submit(struct mgpu_vgpu *vgpu, struct mgpu_queue *q,
 	d->iova = iova;
 	d->done = false;
 	d->cancel = false;
+	d->retry = false;
 	spin_unlock(&d->lock);
 	wake_up(&d->wq);
 	return true;
@@ -180,6 +184,38 @@ void mgpu_dma_cancel(struct mgpu_vgpu *vgpu, bool wait)
 	spin_unlock(&d->lock);
 	if (wait)
 		wait_event(d->idle_wq, !mgpu_dma_has_request(d));
+}
+
+/**
+ * mgpu_dma_wait_idle() - wait for the outstanding request to be done
+ * @vgpu: the instance
+ * @ms: at most this long
+ *
+ * Return: true if no request is outstanding (or it is done).
+ */
+bool mgpu_dma_wait_idle(struct mgpu_vgpu *vgpu, unsigned int ms)
+{
+	return wait_event_timeout(vgpu->dma.idle_wq,
+				  !mgpu_dma_has_request(&vgpu->dma),
+				  msecs_to_jiffies(ms)) > 0;
+}
+
+/**
+ * mgpu_dma_cancel_retry() - send the outstanding request back, undone
+ * @vgpu: the instance (stopping for migration)
+ *
+ * As mgpu_dma_cancel(), waiting, but the request's result is
+ * MGPU_DMA_RETRY: the engine redoes the step when the device runs again.
+ */
+void mgpu_dma_cancel_retry(struct mgpu_vgpu *vgpu)
+{
+	struct mgpu_dma *d = &vgpu->dma;
+
+	spin_lock(&d->lock);
+	if (d->q && !d->done)
+		d->retry = true;
+	spin_unlock(&d->lock);
+	mgpu_dma_cancel(vgpu, true);
 }
 
 /**

@@ -19,12 +19,15 @@
  *   gemm.c    mgpu_gemm_*    GEMM kernels (int8 here, fp32 in gemm_fp.c)
  *   sched.c   mgpu_sched_*   scheduling policy: who runs next, how long
  *   debugfs.c mgpu_debugfs_* per-instance debugfs files (dirty VRAM)
+ *   migrate.c mgpu_mig_*     live migration: VFIO migration v2, the stream
  *
  * Locks, in the order they nest (an outer lock may be held while an
  * inner one is taken, never the reverse):
  *
  *   mdev core / VFIO core locks (device set, open count): taken by the
  *	cores around our callbacks
+ *   vgpu.mig_lock (struct mgpu_vgpu): the migration state and sessions;
+ *	then a session's lock (struct mgpu_mig_file, migrate.c)
  *   mgpu_swgpus_lock (swgpu.c): the list of software GPUs; never held
  *	while a parent is torn down
  *   engine.lock (struct mgpu_engine): the list of open vGPUs and every
@@ -87,6 +90,14 @@
 /* Result of a step of a command (cmd.c), besides an MGPU_ERR_* code. */
 #define MGPU_CMD_DONE		0
 #define MGPU_CMD_MORE		(-1)
+/* A guest-memory step sent back undone, to be redone (dma.c). */
+#define MGPU_DMA_RETRY		(-2)
+
+/* The last MGPU_ERR_* code; the known CTRL and interrupt bits. */
+#define MGPU_ERR_LAST		MGPU_ERR_NO_MEMORY
+#define MGPU_QCTRL_KNOWN	(MGPU_QCTRL_ENABLE | MGPU_QCTRL_RING_SYSMEM | \
+				 MGPU_QCTRL_TAIL_POLL)
+#define MGPU_INT_KNOWN		(MGPU_INT_FENCE | MGPU_INT_ERROR)
 
 /* What an idle engine must keep watching (mgpu_queue_any_work()). */
 #define MGPU_HINT_POLL		(1U << 0)	/* a polled tail */
@@ -119,6 +130,7 @@ enum mgpu_sched_policy {
 #define MGPU_SCHED_MAX_SLICE_US		1000000
 #define MGPU_SCHED_MAX_WEIGHT		10000
 
+struct mgpu_mig_file;
 struct mgpu_parent;
 struct mgpu_vgpu;
 struct task_struct;
@@ -256,6 +268,7 @@ enum mgpu_dma_kind {
  * @result: MGPU_CMD_DONE, MGPU_CMD_MORE or MGPU_ERR_*, once @done
  * @done: the thread finished the request; the engine collects it
  * @cancel: the request must fail (reset, close, watchdog)
+ * @retry: ...or, if @cancel came from a migration stop, be redone later
  * @bounce: buffer for guest-memory to guest-memory copies and fills
  */
 struct mgpu_dma {
@@ -269,6 +282,7 @@ struct mgpu_dma {
 	int result;
 	bool done;
 	bool cancel;
+	bool retry;
 	void *bounce;
 };
 
@@ -428,6 +442,15 @@ struct mgpu_vgpu {
 	unsigned long *vram_dirty;
 	unsigned long *vram_dirty_map;
 	struct dentry *debugfs;
+	/*
+	 * Live migration (migrate.c): @mig_state and the sessions under
+	 * @mig_lock; @mig_stopped (the engine runs nothing) under @lock.
+	 */
+	struct mutex mig_lock;
+	enum vfio_device_mig_state mig_state;
+	struct mgpu_mig_file *mig_saving;
+	struct mgpu_mig_file *mig_resuming;
+	bool mig_stopped;
 	struct mgpu_dma dma;
 	struct ratelimit_state ratelimit;
 	struct mgpu_vgpu_stats stats;
@@ -484,6 +507,7 @@ void mgpu_vgpu_user_reset(struct mgpu_vgpu *vgpu);
 void mgpu_cfg_init(struct mgpu_vgpu *vgpu);
 void mgpu_cfg_reset(struct mgpu_vgpu *vgpu);
 void mgpu_cfg_set_intx_pending(struct mgpu_vgpu *vgpu, bool pending);
+void mgpu_cfg_restore(struct mgpu_vgpu *vgpu, const u8 *cfg);
 bool mgpu_cfg_intx_disabled(struct mgpu_vgpu *vgpu);
 bool mgpu_cfg_mem_enabled(struct mgpu_vgpu *vgpu);
 bool mgpu_cfg_bus_master(struct mgpu_vgpu *vgpu);
@@ -538,6 +562,8 @@ void mgpu_queue_stop_all(struct mgpu_vgpu *vgpu);
 void mgpu_queue_set_error(struct mgpu_vgpu *vgpu, struct mgpu_queue *q,
 			  u32 error, u32 head);
 bool mgpu_queue_has_work(struct mgpu_vgpu *vgpu, struct mgpu_queue *q);
+bool mgpu_queue_config_ok(struct mgpu_vgpu *vgpu, u64 ring, u32 ring_size,
+			  u32 ctrl, u32 tail_addr);
 bool mgpu_queue_any_work(struct mgpu_vgpu *vgpu, unsigned int *hint);
 
 /* engine.c */
@@ -555,6 +581,7 @@ void mgpu_engine_kick(struct mgpu_parent *parent);
 /* cmd.c */
 int mgpu_cmd_validate(u64 vram_size, const struct mgpu_cmd *cmd);
 bool mgpu_cmd_needs_dma(const struct mgpu_cmd *cmd);
+bool mgpu_cmd_progress_ok(const struct mgpu_cmd *cmd, u64 progress);
 int mgpu_cmd_step(void *scratch, struct mgpu_vgpu *vgpu,
 		  const struct mgpu_cmd *cmd, u64 *progress);
 int mgpu_cmd_complete(struct mgpu_vgpu *vgpu, const struct mgpu_cmd *cmd);
@@ -572,6 +599,13 @@ bool mgpu_dma_collect(struct mgpu_vgpu *vgpu, struct mgpu_queue *q,
 		      int *result);
 bool mgpu_dma_pending(struct mgpu_vgpu *vgpu, struct mgpu_queue *q);
 void mgpu_dma_cancel(struct mgpu_vgpu *vgpu, bool wait);
+bool mgpu_dma_wait_idle(struct mgpu_vgpu *vgpu, unsigned int ms);
+void mgpu_dma_cancel_retry(struct mgpu_vgpu *vgpu);
+
+/* migrate.c */
+void mgpu_mig_init(struct mgpu_vgpu *vgpu);
+void mgpu_mig_reset(struct mgpu_vgpu *vgpu);
+void mgpu_mig_fini(struct mgpu_vgpu *vgpu);
 
 /* sched.c */
 void mgpu_sched_init(struct mgpu_engine *e);

@@ -130,6 +130,7 @@ static int mgpu_vgpu_init(struct vfio_device *vdev)
 	ratelimit_set_flags(&vgpu->ratelimit, RATELIMIT_MSG_ON_RELEASE);
 	mgpu_cfg_init(vgpu);
 	mgpu_regs_reset(vgpu);
+	mgpu_mig_init(vgpu);
 	/*
 	 * No clearing here: free VRAM is always zero (it starts zeroed and
 	 * every user's close scrubs its slice), so a create costs the same
@@ -153,6 +154,7 @@ static void mgpu_vgpu_release(struct vfio_device *vdev)
 	mgpu_parent_release(parent, vgpu->type, vgpu->first_unit);
 	kfree(vgpu->queues);
 	mgpu_vram_dirty_free(vgpu);
+	mgpu_mig_fini(vgpu);
 	mutex_destroy(&vgpu->lock);
 	mgpu_compat_vfio_release_done(vdev);
 	mgpu_parent_put(parent);
@@ -163,6 +165,7 @@ static int mgpu_vgpu_open_device(struct vfio_device *vdev)
 	struct mgpu_vgpu *vgpu = vdev_to_vgpu(vdev);
 
 	/* Every user starts from a device in its power-on state. */
+	mgpu_mig_reset(vgpu);
 	mgpu_vgpu_reset(vgpu);
 	return mgpu_engine_attach(vgpu);
 }
@@ -171,7 +174,9 @@ static void mgpu_vgpu_close_device(struct vfio_device *vdev)
 {
 	struct mgpu_vgpu *vgpu = vdev_to_vgpu(vdev);
 
-	/* Guest memory is only reachable while open: off the engine first. */
+	/* No migration session outlives the user... */
+	mgpu_mig_reset(vgpu);
+	/* ...and guest memory is only reachable while open: off the engine. */
 	mgpu_engine_detach(vgpu);
 	mgpu_irq_disable_all(vgpu);
 	mgpu_vgpu_reset(vgpu);
@@ -321,6 +326,8 @@ static long mgpu_vgpu_ioctl(struct vfio_device *vdev, unsigned int cmd,
 	case VFIO_DEVICE_SET_IRQS:
 		return mgpu_irq_set(vgpu, uarg);
 	case VFIO_DEVICE_RESET:
+		/* Ends any migration session: the device is RUNNING again. */
+		mgpu_mig_reset(vgpu);
 		mgpu_vgpu_user_reset(vgpu);
 		return 0;
 	default:
