@@ -59,6 +59,7 @@
 #include <linux/types.h>
 #include <linux/vfio.h>
 #include <linux/wait.h>
+#include <linux/xarray.h>
 
 #include "mgpu.h"
 
@@ -451,6 +452,9 @@ struct mgpu_vgpu {
 	struct mgpu_mig_file *mig_saving;
 	struct mgpu_mig_file *mig_resuming;
 	bool mig_stopped;
+	/* DMA logging (dma.c): guest pages written, by IOVA page number. */
+	bool dma_logging;
+	struct xarray dma_dirty;
 	struct mgpu_dma dma;
 	struct ratelimit_state ratelimit;
 	struct mgpu_vgpu_stats stats;

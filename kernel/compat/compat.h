@@ -155,4 +155,11 @@ struct vfio_precopy_info {
 #define MGPU_COMPAT_MIG_DATA_SIZE_OP
 #endif
 
+/*
+ * The VFIO core reports device DMA logging through iova_bitmap, which is
+ * built only with CONFIG_IOMMUFD_DRIVER; without it the report fails
+ * with EOPNOTSUPP, so a device must not offer logging there.
+ */
+#define MGPU_COMPAT_HAVE_IOVA_BITMAP	IS_ENABLED(CONFIG_IOMMUFD_DRIVER)
+
 #endif /* _MGPU_COMPAT_H */
