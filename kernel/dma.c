@@ -21,7 +21,8 @@
  * VMM re-sends it; QEMU needs this (or IOMMU dirty tracking, which an
  * emulated IOMMU has not) to migrate a VM with the device unless told
  * enable-migration=on.  Offered only where the VFIO core can report it
- * (its iova_bitmap, CONFIG_IOMMUFD_DRIVER; not in Debian's kernels):
+ * (its iova_bitmap: in vfio.ko on 6.1, later only with CONFIG_IOMMUFD_DRIVER,
+ * which Debian's 6.12 and 7.2 lack):
  * elsewhere the type1 IOMMU's dirty tracking, which sees every
  * vfio_dma_rw() write, does the job.
  */
@@ -92,6 +93,8 @@ static int mgpu_dma_log_read_and_clear(struct vfio_device *vdev,
 	}
 	return 0;
 }
+
+MGPU_COMPAT_IMPORT_IOMMUFD;
 
 static const struct vfio_log_ops mgpu_dma_log_ops = {
 	.log_start = mgpu_dma_log_start,

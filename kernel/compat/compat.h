@@ -156,10 +156,22 @@ struct vfio_precopy_info {
 #endif
 
 /*
- * The VFIO core reports device DMA logging through iova_bitmap, which is
- * built only with CONFIG_IOMMUFD_DRIVER; without it the report fails
- * with EOPNOTSUPP, so a device must not offer logging there.
+ * The VFIO core reports device DMA logging through iova_bitmap.  On
+ * 6.1 it is part of vfio.ko; later it is built only with
+ * CONFIG_IOMMUFD_DRIVER (and exported in the IOMMUFD namespace), and
+ * without it the report fails with EOPNOTSUPP: a device must not offer
+ * logging there.  MODULE_IMPORT_NS() takes a string since 6.13.
  */
+#ifdef HAVE_IOVA_BITMAP_OPTIONAL
 #define MGPU_COMPAT_HAVE_IOVA_BITMAP	IS_ENABLED(CONFIG_IOMMUFD_DRIVER)
+#ifdef HAVE_MODULE_IMPORT_NS_STRING
+#define MGPU_COMPAT_IMPORT_IOMMUFD	MODULE_IMPORT_NS("IOMMUFD")
+#else
+#define MGPU_COMPAT_IMPORT_IOMMUFD	MODULE_IMPORT_NS(IOMMUFD)
+#endif
+#else
+#define MGPU_COMPAT_HAVE_IOVA_BITMAP	1
+#define MGPU_COMPAT_IMPORT_IOMMUFD
+#endif
 
 #endif /* _MGPU_COMPAT_H */

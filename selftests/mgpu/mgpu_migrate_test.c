@@ -67,10 +67,12 @@ static int feature(int fd, uint32_t flags, void *data, size_t len)
 	memset(&u, 0, sizeof(u));
 	f->argsz = sizeof(*f) + len;
 	f->flags = flags;
-	memcpy(f->data, data, len);
+	if (len)
+		memcpy(f->data, data, len);
 	if (ioctl(fd, VFIO_DEVICE_FEATURE, f))
 		return -errno;
-	memcpy(data, f->data, len);
+	if (len)
+		memcpy(data, f->data, len);
 	return 0;
 }
 
@@ -522,6 +524,63 @@ TEST_F(mig, other_type)
 	ASSERT_EQ(0, mig_set(self->fd[0], VFIO_DEVICE_STATE_RUNNING, NULL));
 	ASSERT_EQ(0, mgpu_fill(q, v, PAGE, 0x5005, 0));
 	EXPECT_EQ(0x5005, *(uint32_t *)vptr(a, v));
+}
+
+/* Device DMA logging: the guest pages the vGPU wrote, and no others. */
+TEST_F(mig, dma_logging)
+{
+	struct mgpu_dev *a = self->b.dev[0];
+	struct mgpu_queue *q = qopen(_metadata, a, 0, 0, 0);
+	uint64_t v = vram_get(_metadata, a, PAGE, PAGE), bitmap = 0;
+	struct vfio_device_feature_dma_logging_range range;
+	struct vfio_device_feature_dma_logging_control ctl = {
+		.page_size = PAGE, .num_ranges = 1,
+		.ranges = (uintptr_t)&range,
+	};
+	struct vfio_device_feature_dma_logging_report rep = {
+		.page_size = PAGE, .bitmap = (uintptr_t)&bitmap,
+	};
+	int fd = self->fd[0], ret;
+	struct mgpu_dma d;
+
+	ret = feature(fd, VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET |
+		      VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &ctl, 0);
+	if (ret == -ENOTTY)
+		SKIP(return, "no DMA logging: the VFIO core cannot report it here (no iova_bitmap, CONFIG_IOMMUFD_DRIVER)");
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, mgpu_dma_alloc(a, 8 * PAGE, &d));
+	range.iova = d.iova;
+	range.length = 8 * PAGE;
+	rep.iova = d.iova;
+	rep.length = 8 * PAGE;
+	ASSERT_EQ(0, feature(fd, VFIO_DEVICE_FEATURE_SET |
+			     VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
+			     &ctl, sizeof(ctl)));
+	/* The engine writes guest pages 1 and 6 (a copy and a fence). */
+	ASSERT_EQ(0, mgpu_copy(q, d.iova + PAGE + 100, v, 64,
+			       MGPU_F_DST_SYSMEM));
+	{
+		struct mgpu_cmd c;
+
+		mgpu_cmd_fence(&c, d.iova + 6 * PAGE, 1, MGPU_F_DST_SYSMEM);
+		ASSERT_EQ(0, run(q, &c, 1));
+	}
+	/* Reading guest memory is no write. */
+	ASSERT_EQ(0, mgpu_copy(q, v, d.iova + 3 * PAGE, 64,
+			       MGPU_F_SRC_SYSMEM));
+	ASSERT_EQ(0, feature(fd, VFIO_DEVICE_FEATURE_GET |
+			     VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
+			     &rep, sizeof(rep)));
+	EXPECT_EQ(1ULL << 1 | 1ULL << 6, bitmap);
+	/* Reported, cleared. */
+	bitmap = 0;
+	ASSERT_EQ(0, feature(fd, VFIO_DEVICE_FEATURE_GET |
+			     VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
+			     &rep, sizeof(rep)));
+	EXPECT_EQ(0, bitmap);
+	EXPECT_EQ(0, feature(fd, VFIO_DEVICE_FEATURE_SET |
+			     VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP, NULL, 0));
+	EXPECT_EQ(0, mgpu_dma_free(a, &d));
 }
 
 MGPU_TEST_HARNESS_MAIN
