@@ -17,27 +17,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <linux/vfio.h>
-
 #include "kselftest_harness.h"
+#include "vfio-compat.h"
 #include "mgpu_engine.h"
 
 #define PAGE		4096ULL
 #define STREAM_MAX	(80ULL << 20)
 
-/* Pre-copy arrived in 6.2: older uAPI headers lack it. */
-#ifndef VFIO_MIGRATION_PRE_COPY
-#define VFIO_MIGRATION_PRE_COPY		(1 << 2)
-#define VFIO_DEVICE_STATE_PRE_COPY	6
-#define VFIO_DEVICE_STATE_PRE_COPY_P2P	7
-struct vfio_precopy_info {
-	__u32 argsz;
-	__u32 flags;
-	__aligned_u64 initial_bytes;
-	__aligned_u64 dirty_bytes;
-};
-#define VFIO_MIG_GET_PRECOPY_INFO _IO(VFIO_TYPE, VFIO_BASE + 21)
-#endif
 
 /* The stream's records (Documentation/device-model.rst, migration). */
 struct rec {

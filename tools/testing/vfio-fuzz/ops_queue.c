@@ -599,6 +599,7 @@ static const fz_fn fz_fns[OP_NR] = {
 	[OP_EFD_DRAIN] = op_efd_drain, [OP_CHECK] = op_check,
 	[OP_BAD_IOCTL] = op_bad_ioctl, [OP_REOPEN_BUSY] = op_reopen_busy,
 	[OP_MCTL] = op_mctl, [OP_SYSFS] = op_sysfs, [OP_FORK] = op_fork,
+	[OP_MIGRATE] = op_migrate,
 };
 
 unsigned int fz_wsum;
