@@ -636,12 +636,13 @@ void *fuzz_thread(void *arg)
 		for (b = 0; b < burst && in->dev && t->ops < t->budget; b++) {
 			int op = pick_op(t);
 			bool excl = op == OP_RESET || op == OP_CFG_WRITE ||
-				    op == OP_REGION_RW;
+				    op == OP_REGION_RW || op == OP_MIGRATE;
 			struct fz_rec *r;
 
 			/*
-			 * A reset or a config write (the command register) may
-			 * turn memory space off, and the device then faults
+			 * A reset, a config write (the command register) or a
+			 * migration (a loaded stream, a reset) may turn memory
+			 * space off, and the device then faults
 			 * every BAR2 mapping (the library's too) until it is
 			 * back on: do it alone, and turn it back on, as a
 			 * driver would.
