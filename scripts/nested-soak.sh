@@ -9,7 +9,9 @@
 #   (scripts/nested-soak-guest).  Prints one line per boot and
 #   "nested soak: F of N boots failed"; exit status 0 only if none did.
 #   MGPU_CPU / NESTED_CPU override the outer / inner -cpu (see
-#   scripts/run-qemu.sh, scripts/nested.sh) to compare CPU models.
+#   scripts/run-qemu.sh, scripts/testvm-nested.sh) to compare CPU models;
+#   NESTED_PIN=alt pins every other pair of nested QEMUs to one outer
+#   vCPU each (all: every pair), each line saying "pinned" or "floating".
 #   Everything goes to build/soak (MGPU_SOAK_DIR), apart from make
 #   check's files.  About 1.5 min of wall time per pair of boots.
 set -eu
