@@ -408,6 +408,35 @@ TEST_F_TIMEOUT(mig, gemm_in_flight, 120)
 	free(ref);
 }
 
+/* There and back: A to B, B works, B back to A, A works. */
+TEST_F(mig, there_and_back)
+{
+	struct mgpu_dev *a = self->b.dev[0], *b = self->b.dev[1];
+	uint64_t v = vram_get(_metadata, a, 1 << 20, PAGE), n;
+	struct mgpu_cmd c;
+
+	qopen(_metadata, a, 0, 0, 0);	/* queue 0 runs, by hand below */
+	mgpu_test_rnd_seed(0xaba);
+	mgpu_test_rnd_fill(vptr(a, v), 1 << 20);
+	ASSERT_EQ(0, save_stop_copy(_metadata, self->fd[0], &self->s));
+	ASSERT_EQ(0, resume(self->fd[1], &self->s));
+	mgpu_cmd_fill(&c, v + PAGE, PAGE, 0xb0b0b0b0, 0);
+	n = raw_submit(b, 0, &c);
+	ASSERT_TRUE(wait_completed(b, 0, n));
+
+	self->s.len = 0;
+	ASSERT_EQ(0, save_stop_copy(_metadata, self->fd[1], &self->s));
+	/* A, stopped since it was saved, takes B's state. */
+	ASSERT_EQ(0, resume(self->fd[0], &self->s));
+	EXPECT_TRUE(same_vram(a, b));
+	EXPECT_EQ(0xb0b0b0b0, *(uint32_t *)vptr(a, v + PAGE));
+	EXPECT_EQ(n, q_completed(a, 0));
+	mgpu_cmd_fill(&c, v, PAGE, 0xa0a0a0a0, 0);
+	n = raw_submit(a, 0, &c);
+	EXPECT_TRUE(wait_completed(a, 0, n));
+	EXPECT_EQ(0xa0a0a0a0, *(uint32_t *)vptr(a, v));
+}
+
 /* A queue stopped on an error arrives stopped, with its error. */
 TEST_F(mig, error_survives)
 {
