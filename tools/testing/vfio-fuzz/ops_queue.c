@@ -635,9 +635,18 @@ void *fuzz_thread(void *arg)
 		pthread_rwlock_rdlock(&in->lock);
 		for (b = 0; b < burst && in->dev && t->ops < t->budget; b++) {
 			int op = pick_op(t);
-			bool excl = op == OP_RESET || op == OP_CFG_WRITE ||
-				    op == OP_REGION_RW || op == OP_MIGRATE;
+			bool excl;
 			struct fz_rec *r;
+
+			/*
+			 * A migration session stops the device and runs
+			 * alone: one pick in five runs it, so that it does
+			 * not eat the run's operations.
+			 */
+			if (op == OP_MIGRATE && !chance(t, 20))
+				op = OP_GET_INFO;
+			excl = op == OP_RESET || op == OP_CFG_WRITE ||
+			       op == OP_REGION_RW || op == OP_MIGRATE;
 
 			/*
 			 * A reset, a config write (the command register) or a
