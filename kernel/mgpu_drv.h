@@ -187,6 +187,9 @@ struct mgpu_engine {
  * @flops: floating point or integer operations of completed GEMMs (2mnk)
  * @errors: queues stopped by an error
  * @resets: device resets requested by the user (VFIO reset, FLR)
+ * @reg_traps: accesses to BAR0 through the VFIO device (each is a trap:
+ *	a guest's register access its VMM forwards)
+ * @irqs: interrupts signalled to the VFIO user (INTx and MSI)
  *
  * Written by the engine thread or under the vGPU's lock, read without a
  * lock: each counter is one aligned 64-bit word.
@@ -198,6 +201,8 @@ struct mgpu_vgpu_stats {
 	u64 flops;
 	u64 errors;
 	u64 resets;
+	u64 reg_traps;
+	u64 irqs;
 };
 
 /**

@@ -405,6 +405,8 @@ MGPU_VGPU_STAT_ATTR(bytes);
 MGPU_VGPU_STAT_ATTR(flops);
 MGPU_VGPU_STAT_ATTR(errors);
 MGPU_VGPU_STAT_ATTR(resets);
+MGPU_VGPU_STAT_ATTR(reg_traps);
+MGPU_VGPU_STAT_ATTR(irqs);
 
 /* A scheduling setting: read without a lock, written through sched.c. */
 #define MGPU_VGPU_SCHED_ATTR(name, field, set)				\
@@ -441,6 +443,8 @@ static struct attribute *mgpu_vgpu_attrs[] = {
 	&dev_attr_flops.attr,
 	&dev_attr_errors.attr,
 	&dev_attr_resets.attr,
+	&dev_attr_reg_traps.attr,
+	&dev_attr_irqs.attr,
 	&dev_attr_weight.attr,
 	&dev_attr_cap.attr,
 	NULL,
