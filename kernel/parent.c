@@ -329,8 +329,9 @@ static const struct attribute_group mgpu_parent_group = {
 };
 
 /*
- * Attribute groups for a parent's device.  The device's drvdata must be
- * the struct mgpu_parent before the groups are added.
+ * Attribute groups for a parent's device (the mgpu PCI driver's device
+ * attributes).  The device's drvdata must be the struct mgpu_parent
+ * before the groups are added.
  */
 const struct attribute_group *mgpu_parent_groups[] = {
 	&mgpu_parent_group,
@@ -348,7 +349,7 @@ static atomic_t mgpu_parents_alive = ATOMIC_INIT(0);
  * @nr_queues: command queues (a power of two, checked by the backend)
  *
  * Everything the parent's sysfs attributes reach is valid on return, so
- * the backend may create the device with mgpu_parent_groups right after.
+ * the backend may make its PCI function appear right after.
  * The caller holds the first reference; it drops it with
  * mgpu_parent_put() after mgpu_parent_unregister() (or, if registration
  * never happened, instead of it).
@@ -369,8 +370,6 @@ int mgpu_parent_init(struct mgpu_parent *parent,
 	for (i = 0; i < MGPU_NR_TYPES; i++) {
 		struct mgpu_type *type = &parent->types[i];
 
-		type->mdev_type.sysfs_name = mgpu_type_names[i].sysfs_name;
-		type->mdev_type.pretty_name = mgpu_type_names[i].pretty_name;
 		type->parent = parent;
 		type->order = i;
 		parent->mdev_types[i] = &type->mdev_type;
@@ -436,14 +435,31 @@ void mgpu_parent_wait_all(void)
 /**
  * mgpu_parent_register() - make the parent's types visible to the mdev core
  * @parent: the parent, after mgpu_parent_init()
- * @dev: the device whose mdev_supported_types/ will list the types
+ * @dev: the device whose mdev_supported_types/ will list the types: the
+ *	parent's PCI function, bound to the mgpu PCI driver (pci.c)
+ *
+ * A parent may be registered again after mgpu_parent_unregister().
  *
  * Return: 0 or a negative errno.
  */
 int mgpu_parent_register(struct mgpu_parent *parent, struct device *dev)
 {
+	unsigned int i;
 	int ret;
 
+	/*
+	 * A parent is registered again when its PCI function is bound again
+	 * (unbind and bind, or remove and rescan through sysfs).  The mdev
+	 * core embeds a kobject in each type, released when the previous
+	 * registration went: start each registration from clean types.
+	 */
+	for (i = 0; i < MGPU_NR_TYPES; i++) {
+		struct mdev_type *mtype = &parent->types[i].mdev_type;
+
+		memset(mtype, 0, sizeof(*mtype));
+		mtype->sysfs_name = mgpu_type_names[i].sysfs_name;
+		mtype->pretty_name = mgpu_type_names[i].pretty_name;
+	}
 	parent->dev = dev;
 	ret = mgpu_engine_start(parent);
 	if (ret)
@@ -457,6 +473,7 @@ int mgpu_parent_register(struct mgpu_parent *parent, struct device *dev)
 
 err_engine:
 	mgpu_engine_stop(parent);
+	parent->dev = NULL;
 	return ret;
 }
 
@@ -473,4 +490,5 @@ void mgpu_parent_unregister(struct mgpu_parent *parent)
 {
 	mdev_unregister_parent(&parent->mdev_parent);
 	mgpu_engine_stop(parent);
+	parent->dev = NULL;
 }
