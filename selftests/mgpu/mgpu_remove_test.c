@@ -103,9 +103,9 @@ FIXTURE_SETUP(remove)
 		if (!mgpu_test_loaded())
 			SKIP(return, "mgpu.ko not loaded (no %s)",
 			     MGPU_CLASS_DIR);
-		for (n = 1; n < 64; n++) {
-			snprintf(self->parent, sizeof(self->parent),
-				 "swgpu%d", n);
+		for (n = 1; n < MGPU_TEST_SWGPU_SLOTS; n++) {
+			mgpu_test_swgpu_name(n, self->parent,
+					     sizeof(self->parent));
 			if (!mgpu_test_parent_exists(self->parent))
 				break;
 		}
