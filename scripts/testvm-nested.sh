@@ -20,6 +20,13 @@ NESTED_MEM=${NESTED_MEM:-256M}
 # The inner guest's -cpu (QEMU's default when empty), see nested_start.
 NESTED_CPU=${NESTED_CPU:-}
 
+# swgpu_name SLOT: the software GPU in SLOT of mgpu's virtual PCI bus,
+# DDDD:00:SS.0 (DDDD: the pci_domain parameter of the loaded mgpu)
+swgpu_name() {
+	printf '%04x:00:%02x.0\n' \
+		"$(cat /sys/module/mgpu/parameters/pci_domain)" "$1"
+}
+
 # mdev_create PARENT TYPE: create an instance, print its UUID
 mdev_create() {
 	mgpuctl dev create --parent "$1" --type "$2"
@@ -163,12 +170,12 @@ report_one() {
 	mdev_remove "$2" || echo "# could not remove $2"
 }
 
-# iso_round: two new mgpu-1_8 instances of swgpu0 ($ua, $ub), each given
-# at once to a nested guest that fills its VRAM with its own pattern;
-# false if the two instances cannot be created
+# iso_round: two new mgpu-1_8 instances of the first software GPU ($ua,
+# $ub), each given at once to a nested guest that fills its VRAM with its
+# own pattern; false if the two instances cannot be created
 iso_round() {
-	ua=$(mdev_create swgpu0 mgpu-1_8) || ua=
-	ub=$(mdev_create swgpu0 mgpu-1_8) || ub=
+	ua=$(mdev_create "$(swgpu_name 0)" mgpu-1_8) || ua=
+	ub=$(mdev_create "$(swgpu_name 0)" mgpu-1_8) || ub=
 	[ -n "$ua" ] && [ -n "$ub" ] || return 1
 	nested_start isoA "$ua" mgpu_arg.mode=isolate mgpu_arg.tag=a11c mgpu_arg.secs=10 \
 		mgpu_arg.expect="$(expect_of "$ua")"
@@ -183,16 +190,17 @@ NESTED_NTESTS=4
 
 # nested_tests: the nested tests of make check, numbered from $n + 1
 # (n is the caller's counter and is advanced).  KTAP on stdout.
-#   1. a fractional (1/4) instance of swgpu0 and, at the same time,
+#   1. a fractional (1/4) instance of the first software GPU and, at the
+#      same time,
 #   2. a passthrough instance of a new, otherwise empty software GPU
 #      (vram=64M queues=16): identity, VRAM and queues as expected, VRAM
 #      zeroed, queues and fences, GEMM fp32/int8, the LSTM step;
-#   3./4. two guests at once on two 1/8 instances of swgpu0, each
-#      filling its whole VRAM with its own pattern: each sees only its
+#   3./4. two guests at once on two 1/8 instances of the first software
+#      GPU, each filling its whole VRAM with its own pattern: each sees only its
 #      own data, and zeros at start (the slot of test 1 is reused).
 nested_tests() {
 	echo "# nested guests: Debian QEMU $(qemu-system-x86_64 --version | head -n1 | sed 's/.*version //'), TCG, q35"
-	ufrac=$(mdev_create swgpu0 mgpu-1_4) || ufrac=
+	ufrac=$(mdev_create "$(swgpu_name 0)" mgpu-1_4) || ufrac=
 	pt_parent=$(parent_add "vram=64M queues=16") || pt_parent=
 	upt=
 	[ -n "$pt_parent" ] && { upt=$(mdev_create "$pt_parent" mgpu-passthrough) || upt=; }
@@ -237,7 +245,7 @@ nested_tests() {
 			continue
 		fi
 		echo "# stats of $u: $(stats_of "$u")"
-		nested_report $n "nested: isolation, guest $g of two at once on mgpu-1_8 vGPUs of swgpu0" "iso$g"
+		nested_report $n "nested: isolation, guest $g of two at once on mgpu-1_8 vGPUs of one software GPU" "iso$g"
 	done
 	[ -n "$ua" ] && mdev_remove "$ua"
 	[ -n "$ub" ] && mdev_remove "$ub"
