@@ -338,6 +338,23 @@ const struct attribute_group *mgpu_parent_groups[] = {
 	NULL,
 };
 
+/* The types of a parent, as the mdev core expects them before registration. */
+static void mgpu_parent_init_types(struct mgpu_parent *parent)
+{
+	unsigned int i;
+
+	for (i = 0; i < MGPU_NR_TYPES; i++) {
+		struct mgpu_type *type = &parent->types[i];
+
+		memset(&type->mdev_type, 0, sizeof(type->mdev_type));
+		type->mdev_type.sysfs_name = mgpu_type_names[i].sysfs_name;
+		type->mdev_type.pretty_name = mgpu_type_names[i].pretty_name;
+		type->parent = parent;
+		type->order = i;
+		parent->mdev_types[i] = &type->mdev_type;
+	}
+}
+
 /* Parents whose last reference is not dropped yet; module unload waits. */
 static atomic_t mgpu_parents_alive = ATOMIC_INIT(0);
 
@@ -360,20 +377,13 @@ int mgpu_parent_init(struct mgpu_parent *parent,
 		     const struct mgpu_backend_ops *ops, u64 vram_size,
 		     u32 nr_queues)
 {
-	unsigned int i;
 	int ret;
 
 	parent->ops = ops;
 	parent->vram_size = vram_size;
 	parent->nr_queues = nr_queues;
 	mutex_init(&parent->lock);
-	for (i = 0; i < MGPU_NR_TYPES; i++) {
-		struct mgpu_type *type = &parent->types[i];
-
-		type->parent = parent;
-		type->order = i;
-		parent->mdev_types[i] = &type->mdev_type;
-	}
+	mgpu_parent_init_types(parent);
 	ret = mgpu_engine_init(parent);
 	if (ret) {
 		mutex_destroy(&parent->lock);
@@ -444,7 +454,6 @@ void mgpu_parent_wait_all(void)
  */
 int mgpu_parent_register(struct mgpu_parent *parent, struct device *dev)
 {
-	unsigned int i;
 	int ret;
 
 	/*
@@ -453,13 +462,7 @@ int mgpu_parent_register(struct mgpu_parent *parent, struct device *dev)
 	 * core embeds a kobject in each type, released when the previous
 	 * registration went: start each registration from clean types.
 	 */
-	for (i = 0; i < MGPU_NR_TYPES; i++) {
-		struct mdev_type *mtype = &parent->types[i].mdev_type;
-
-		memset(mtype, 0, sizeof(*mtype));
-		mtype->sysfs_name = mgpu_type_names[i].sysfs_name;
-		mtype->pretty_name = mgpu_type_names[i].pretty_name;
-	}
+	mgpu_parent_init_types(parent);
 	parent->dev = dev;
 	ret = mgpu_engine_start(parent);
 	if (ret)
