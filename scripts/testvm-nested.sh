@@ -264,11 +264,11 @@ ktap_readable() {
 
 # stats_table: every instance's counters, one line each
 stats_table() {
-	printf '    %-36s %-16s %-7s %8s %6s %12s %9s %12s %12s\n' \
+	printf '    %-36s %-16s %-12s %8s %6s %12s %9s %12s %12s\n' \
 		UUID TYPE PARENT VRAM QUEUES BUSY_MS COMMANDS BYTES MFLOP
 	active_devs | while read -r _u _t _p; do
 		_j=$(mgpuctl -j dev show "$_u")
-		printf '    %-36s %-16s %-7s %7sM %6s %12s %9s %12s %12s\n' \
+		printf '    %-36s %-16s %-12s %7sM %6s %12s %9s %12s %12s\n' \
 			"$_u" "$_t" "$_p" \
 			$(($(echo "$_j" | jget vram_size) >> 20)) "$(echo "$_j" | jget queues)" \
 			$(($(echo "$_j" | jget busy_ns) / 1000000)) "$(echo "$_j" | jget commands)" \
