@@ -172,7 +172,7 @@ else
 fi
 
 # Node-device events from here on, for the event tests below.
-timeout -k 5 1500 $VIRSH nodedev-event --all --loop --timestamp >$W/events 2>&1 &
+timeout -k 5 1500 $VIRSH nodedev-event --event lifecycle --loop --timestamp >$W/events 2>&1 &
 evpid=$!
 
 # ---- 2. mdevctl types ----
