@@ -60,7 +60,10 @@ def mdevs(conn):
     """Nova's view of the existing mdevs: uuid -> (name, parent, type)."""
     out = {}
     for d in conn.listAllDevices(libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_MDEV):
-        root = ET.fromstring(d.XMLDesc(0))
+        try:
+            root = ET.fromstring(d.XMLDesc(0))
+        except libvirt.libvirtError:
+            continue    # gone between the listing and the lookup
         cap = [c for c in root.iter("capability") if c.get("type") == "mdev"][0]
         out[cap.findtext("uuid")] = (d.name(), root.findtext("parent"),
                                      cap.find("type").get("id"))
