@@ -413,6 +413,7 @@ cat >$W/dom.xml <<EOF
     <initrd>/mgpu/nested/initrd.gz</initrd>
     <cmdline>console=ttyS0 quiet panic=-1 $expect</cmdline>
   </os>
+  <features><acpi/></features>
   <on_poweroff>destroy</on_poweroff>
   <on_reboot>destroy</on_reboot>
   <on_crash>destroy</on_crash>
@@ -435,9 +436,17 @@ t0=$(date +%s)
 check 'vwhy start mgpu-guest || { tail -n 20 /var/log/libvirt/qemu/mgpu-guest.log >>$W/why 2>/dev/null; false; }' \
 	"libvirt: virsh start of the domain"
 ps -eo args | grep -m1 '[q]emu-system' | tr ' ' '\n' | grep -A1 -- '-device' | grep -i vfio | sed 's/^/# qemu: -device /'
-# The guest powers off after its program: the domain ends by itself.
+# The guest reports on its second serial port, then powers off (ACPI:
+# without <acpi/> QEMU 11 has none and the guest halts instead).  Wait
+# for the report, then briefly for the domain to end by itself.
 i=0
-while v domstate mgpu-guest && grep -q running $W/out && [ $i -lt 300 ]; do
+while ! grep -q '^MGPU-NESTED-END' $W/guest.res 2>/dev/null && [ $i -lt 300 ]; do
+	v domstate mgpu-guest && grep -q running $W/out || break
+	sleep 2
+	i=$((i + 1))
+done
+i=0
+while v domstate mgpu-guest && grep -q running $W/out && [ $i -lt 15 ]; do
 	sleep 2
 	i=$((i + 1))
 done
