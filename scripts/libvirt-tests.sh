@@ -86,17 +86,22 @@ why() {
 # ---- the parent ----
 parent=
 parent_kind=
+# has_mgpu_types DIR: DIR/mdev_supported_types has an mgpu-* type
+has_mgpu_types() {
+	for _t in "$1"/mdev_supported_types/mgpu-*; do
+		[ -d "$_t" ] && return 0
+	done
+	return 1
+}
 for d in /sys/bus/pci/drivers/mgpu/????:??:??.?; do
-	[ -d "$d/mdev_supported_types" ] || continue
-	ls "$d/mdev_supported_types" | grep -q '^mgpu-' || continue
+	has_mgpu_types "$d" || continue
 	parent=${d##*/}
 	parent_kind=pci
 	break
 done
 if [ -z "$parent" ]; then
 	for d in /sys/class/mdev_bus/*; do
-		[ -d "$d/mdev_supported_types" ] || continue
-		ls "$d/mdev_supported_types" | grep -q '^mgpu-' || continue
+		has_mgpu_types "$d" || continue
 		parent=${d##*/}
 		parent_kind=class
 		break
@@ -107,7 +112,7 @@ if [ -z "$parent" ]; then
 	exit 0
 fi
 TYPES=/sys/class/mdev_bus/$parent/mdev_supported_types
-types=$(ls $TYPES | grep '^mgpu-')
+types=$(cd $TYPES && echo mgpu-*)
 # libvirt's name of the parent: pci_DDDD_BB_SS_F for a PCI device; a
 # class device has none libvirt would give it.
 if [ "$parent_kind" = pci ]; then
@@ -115,9 +120,9 @@ if [ "$parent_kind" = pci ]; then
 else
 	pname=$parent
 fi
-echo "# mdev parent: $parent ($parent_kind device$(
-	[ "$parent_kind" = pci ] && echo ", driver $(basename "$(readlink /sys/bus/pci/devices/$parent/driver)")"),"\
-" libvirt name $pname; types: $(echo $types)"
+drv=
+[ "$parent_kind" = pci ] && drv=", driver $(basename "$(readlink "/sys/bus/pci/devices/$parent/driver")")"
+echo "# mdev parent: $parent ($parent_kind device$drv), libvirt name $pname; types: $types"
 [ "$parent_kind" = class ] &&
 	echo "# the parent is a class device (/sys/devices/virtual): libvirt's node-device driver does not list it as an mdev parent; the tests that need it to will fail"
 
