@@ -119,6 +119,9 @@ try:
     d.create()
     d.setAutostart(1)
     print("nodeDeviceDefineXML + create + setAutostart: %s" % d.name())
+    # libvirt marks it active when udev reports it (an event after create()).
+    if not wait(lambda: conn.nodeDeviceLookupByName(d.name()).isActive()):
+        fail("the defined and created mdev does not become active")
     if not wait(lambda: U_DEF in mdevs(conn)):
         fail("the defined mdev is not listed by listAllDevices(CAP_MDEV)")
     elif mdevs(conn)[U_DEF][1:] != (pname, TYPE):

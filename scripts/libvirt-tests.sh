@@ -139,6 +139,9 @@ mdev_name() {
 }
 # sysfs_has UUID
 sysfs_has() { [ -e "/sys/bus/mdev/devices/$1" ]; }
+# virt_active NAME: libvirt has node device NAME active (it learns of
+# an mdev's creation from udev, after nodedev-start/-create return)
+virt_active() { v nodedev-info "$1" && grep -Eq '^Active: +yes' $W/out; }
 # wait_for CMD: up to 20 s until CMD (a shell string) holds
 wait_for() {
 	_i=0
@@ -249,6 +252,7 @@ defined_ok() {
 check defined_ok "libvirt: nodedev-define of an mgpu-1_8 mdev on $pname (mdevctl has it, not started)"
 check '[ -n "$m2" ] && vwhy nodedev-start "$m2" && { wait_for "sysfs_has $U2" ||
 	{ why "/sys/bus/mdev/devices/$U2 missing after nodedev-start"; false; }; } &&
+	{ wait_for "virt_active $m2" || { why "libvirt does not see $m2 active"; false; }; } &&
 	{ [ "$(basename "$(readlink /sys/bus/mdev/devices/$U2/mdev_type)")" = mgpu-1_8 ] || { why "wrong type"; false; }; }' \
 	"libvirt: nodedev-start of the defined mdev creates it in sysfs"
 check '[ -n "$m2" ] && vwhy nodedev-autostart "$m2" && mdevctl list -d >$W/md 2>&1 &&
@@ -275,6 +279,7 @@ if vwhy nodedev-create $W/tr.xml; then
 	[ -n "$m3" ] || m3=$(mdev_name $U3)
 fi
 check '[ -n "$m3" ] && { wait_for "sysfs_has $U3" || { why "not in sysfs"; false; }; } &&
+	{ wait_for "virt_active $m3" || { why "libvirt does not see $m3 active"; false; }; } &&
 	mdevctl list -d >$W/md 2>&1 && { ! grep -q "^$U3 " $W/md || { why "a transient mdev is defined"; false; }; }' \
 	"libvirt: nodedev-create of a transient mgpu-1_2 mdev (in sysfs, not defined)"
 check '[ -n "$m3" ] && vwhy nodedev-destroy "$m3" && { wait_for "! sysfs_has $U3" || { why "still in sysfs"; false; }; }' \
@@ -323,7 +328,7 @@ cap_create() {
 	mdev_xml "$(cap_uuid "$1")" "$2" >$W/cap.xml
 	v nodedev-create $W/cap.xml || return 1
 	sed -n "s/.*\(mdev_[0-9a-f_]*\).* created.*/\1/p" $W/out | head -n1 >$W/cap.$1
-	[ -s $W/cap.$1 ]
+	[ -s $W/cap.$1 ] && wait_for "virt_active $(cat $W/cap.$1)"
 }
 cap_destroy() { # cap_destroy I
 	[ -s $W/cap.$1 ] && v nodedev-destroy "$(cat $W/cap.$1)"
