@@ -128,8 +128,11 @@ try:
         fail("the defined mdev's parent/type: %s" % (mdevs(conn)[U_DEF],))
     if not os.path.exists("/sys/bus/mdev/devices/" + U_DEF):
         fail("the defined mdev is not in sysfs")
-    if not d.autostart():
-        fail("autostart() is not set")
+    # libvirt re-reads mdevctl's definitions when /etc/mdevctl.d changes:
+    # autostart() may follow a moment later.
+    if not wait(lambda: conn.nodeDeviceLookupByName(d.name()).autostart()):
+        fail("autostart() is not set 20 s after setAutostart(1); mdevctl list -d: %s"
+             % os.popen("mdevctl list -d 2>&1").read().strip())
     if avail(conn) != before - 1:
         fail("availableInstances %d after a create, was %d" % (avail(conn), before))
     d.destroy()
