@@ -197,6 +197,10 @@ check 'vwhy nodedev-list --cap mdev_types && { grep -qx "$pname" $W/out ||
 parent_types_ok() {
 	parent_xml || { why "nodedev-dumpxml $pname:"; cat $W/out >>$W/why; return 1; }
 	_r=0
+	if [ "$parent_kind" = pci ]; then
+		_d=$(xp 'string(/device/driver/name)' $W/parent.xml)
+		[ "$_d" = mgpu ] || { why "driver '$_d', expected mgpu"; _r=1; }
+	fi
 	for t in $types; do
 		_n=$(xp "string(//capability[@type='mdev_types']/type[@id='$t']/name)" $W/parent.xml)
 		_a=$(xp "string(//capability[@type='mdev_types']/type[@id='$t']/deviceAPI)" $W/parent.xml)
@@ -207,7 +211,7 @@ parent_types_ok() {
 	done
 	return $_r
 }
-check parent_types_ok "libvirt: nodedev-dumpxml $pname: every mgpu type with name, deviceAPI, availableInstances"
+check parent_types_ok "libvirt: nodedev-dumpxml $pname: driver mgpu, every mgpu type with name, deviceAPI, availableInstances"
 
 # ---- 5./6. an instance made through sysfs ----
 echo "$U1" >"$TYPES/mgpu-1_4/create" 2>$W/why
