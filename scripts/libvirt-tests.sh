@@ -184,9 +184,17 @@ timeout -k 5 1500 $VIRSH nodedev-event --event lifecycle --loop --timestamp >$W/
 evpid=$!
 
 # ---- 2. mdevctl types ----
-check 'mdevctl types >$W/mt 2>&1 && grep -q "^$parent\$" $W/mt &&
-	for t in $types; do grep -q "^  $t\$" $W/mt || { why "mdevctl types: no $t"; cat $W/mt >>$W/why; false; }; done' \
-	"mdevctl: mdevctl types lists the mgpu types of $parent"
+mdevctl_types_ok() {
+	mdevctl types >$W/mt 2>&1 || { why "mdevctl types failed:"; cat $W/mt >>$W/why; return 1; }
+	grep -q "^$parent\$" $W/mt || { why "mdevctl types: no parent $parent:"; cat $W/mt >>$W/why; return 1; }
+	_r=0
+	for t in $types; do
+		grep -q "^  $t\$" $W/mt || { why "mdevctl types: no $t"; _r=1; }
+	done
+	[ $_r = 0 ] || cat $W/mt >>$W/why
+	return $_r
+}
+check mdevctl_types_ok "mdevctl: mdevctl types lists the mgpu types of $parent"
 
 # ---- 3. nodedev-list --cap mdev_types ----
 check 'vwhy nodedev-list --cap mdev_types && { grep -qx "$pname" $W/out ||
