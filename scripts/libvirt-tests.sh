@@ -379,7 +379,12 @@ fill() {
 	_i=0 _r=0
 	while [ $_i -lt "$_k" ]; do
 		_i=$((_i + 1))
-		cap_create $((100 + _i)) "$1" || { why "$1: create $_i of $_k failed:"; cat $W/out >>$W/why; _r=1; break; }
+		cap_create $((100 + _i)) "$1" || {
+			why "$1: create $_i of $_k failed:"
+			cat $W/out >>$W/why
+			_r=1 _i=$((_i - 1))
+			break
+		}
 	done
 	if [ $_r = 0 ]; then
 		avail_all || _r=1
