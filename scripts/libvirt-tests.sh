@@ -144,10 +144,10 @@ sysfs_has() { [ -e "/sys/bus/mdev/devices/$1" ]; }
 virt_active() { v nodedev-info "$1" && grep -Eq '^Active: +yes' $W/out; }
 # wait_for CMD: up to 20 s until CMD (a shell string) holds
 wait_for() {
-	_i=0
+	_wi=0
 	while ! eval "$1"; do
-		_i=$((_i + 1))
-		[ $_i -ge 40 ] && return 1
+		_wi=$((_wi + 1))
+		[ $_wi -ge 40 ] && return 1
 		sleep 0.5
 	done
 }
@@ -187,12 +187,12 @@ evpid=$!
 mdevctl_types_ok() {
 	mdevctl types >$W/mt 2>&1 || { why "mdevctl types failed:"; cat $W/mt >>$W/why; return 1; }
 	grep -q "^$parent\$" $W/mt || { why "mdevctl types: no parent $parent:"; cat $W/mt >>$W/why; return 1; }
-	_r=0
+	_mr=0
 	for t in $types; do
-		grep -q "^  $t\$" $W/mt || { why "mdevctl types: no $t"; _r=1; }
+		grep -q "^  $t\$" $W/mt || { why "mdevctl types: no $t"; _mr=1; }
 	done
-	[ $_r = 0 ] || cat $W/mt >>$W/why
-	return $_r
+	[ $_mr = 0 ] || cat $W/mt >>$W/why
+	return $_mr
 }
 check mdevctl_types_ok "mdevctl: mdevctl types lists the mgpu types of $parent"
 
@@ -204,20 +204,20 @@ check 'vwhy nodedev-list --cap mdev_types && { grep -qx "$pname" $W/out ||
 # ---- 4. nodedev-dumpxml of the parent ----
 parent_types_ok() {
 	parent_xml || { why "nodedev-dumpxml $pname:"; cat $W/out >>$W/why; return 1; }
-	_r=0
+	_pr=0
 	if [ "$parent_kind" = pci ]; then
-		_d=$(xp 'string(/device/driver/name)' $W/parent.xml)
-		[ "$_d" = mgpu ] || { why "driver '$_d', expected mgpu"; _r=1; }
+		_pd=$(xp 'string(/device/driver/name)' $W/parent.xml)
+		[ "$_pd" = mgpu ] || { why "driver '$_pd', expected mgpu"; _pr=1; }
 	fi
 	for t in $types; do
-		_n=$(xp "string(//capability[@type='mdev_types']/type[@id='$t']/name)" $W/parent.xml)
-		_a=$(xp "string(//capability[@type='mdev_types']/type[@id='$t']/deviceAPI)" $W/parent.xml)
-		_i=$(avail_virt "$t")
-		[ "$_n" = "$(cat $TYPES/$t/name)" ] || { why "$t: name '$_n', sysfs '$(cat $TYPES/$t/name)'"; _r=1; }
-		[ "$_a" = "$(cat $TYPES/$t/device_api)" ] || { why "$t: deviceAPI '$_a', sysfs '$(cat $TYPES/$t/device_api)'"; _r=1; }
-		[ "$_i" = "$(avail_sysfs "$t")" ] || { why "$t: availableInstances '$_i', sysfs '$(avail_sysfs "$t")'"; _r=1; }
+		_pn=$(xp "string(//capability[@type='mdev_types']/type[@id='$t']/name)" $W/parent.xml)
+		_pa=$(xp "string(//capability[@type='mdev_types']/type[@id='$t']/deviceAPI)" $W/parent.xml)
+		_pi=$(avail_virt "$t")
+		[ "$_pn" = "$(cat $TYPES/$t/name)" ] || { why "$t: name '$_pn', sysfs '$(cat $TYPES/$t/name)'"; _pr=1; }
+		[ "$_pa" = "$(cat $TYPES/$t/device_api)" ] || { why "$t: deviceAPI '$_pa', sysfs '$(cat $TYPES/$t/device_api)'"; _pr=1; }
+		[ "$_pi" = "$(avail_sysfs "$t")" ] || { why "$t: availableInstances '$_pi', sysfs '$(avail_sysfs "$t")'"; _pr=1; }
 	done
-	return $_r
+	return $_pr
 }
 check parent_types_ok "libvirt: nodedev-dumpxml $pname: driver mgpu, every mgpu type with name, deviceAPI, availableInstances"
 
@@ -236,11 +236,11 @@ instance_xml_ok() {
 	_p=$(xp 'string(/device/parent)' $W/m1.xml)
 	_t=$(xp "string(//capability[@type='mdev']/type/@id)" $W/m1.xml)
 	_u=$(xp "string(//capability[@type='mdev']/uuid)" $W/m1.xml)
-	_r=0
-	[ "$_p" = "$pname" ] || { why "parent '$_p', expected '$pname'"; _r=1; }
-	[ "$_t" = mgpu-1_4 ] || { why "type '$_t', expected mgpu-1_4"; _r=1; }
-	[ "$_u" = "$U1" ] || { why "uuid '$_u', expected $U1"; _r=1; }
-	return $_r
+	_xr=0
+	[ "$_p" = "$pname" ] || { why "parent '$_p', expected '$pname'"; _xr=1; }
+	[ "$_t" = mgpu-1_4 ] || { why "type '$_t', expected mgpu-1_4"; _xr=1; }
+	[ "$_u" = "$U1" ] || { why "uuid '$_u', expected $U1"; _xr=1; }
+	return $_xr
 }
 check instance_xml_ok "libvirt: nodedev-dumpxml of the instance: parent $pname, type mgpu-1_4, its UUID"
 sysfs_remove $U1
@@ -323,16 +323,16 @@ max_of() { # the table of Documentation/admin-guide.rst
 # avail_all: "type=virt/sysfs ..." of every type; false if they differ
 avail_all() {
 	parent_xml || { why "nodedev-dumpxml $pname failed"; return 1; }
-	_r=0 _s=
+	_ar=0 _as=
 	for t in $types; do
-		_v=$(avail_virt "$t")
-		_f=$(avail_sysfs "$t")
-		_s="$_s $t=$_v/$_f"
-		[ "$_v" = "$_f" ] || _r=1
+		_av=$(avail_virt "$t")
+		_af=$(avail_sysfs "$t")
+		_as="$_as $t=$_av/$_af"
+		[ "$_av" = "$_af" ] || _ar=1
 	done
-	echo "${_s# }" >$W/avail
-	[ $_r = 0 ] || why "libvirt/sysfs availableInstances differ:$_s"
-	return $_r
+	echo "${_as# }" >$W/avail
+	[ $_ar = 0 ] || why "libvirt/sysfs availableInstances differ:$_as"
+	return $_ar
 }
 cap_uuid() { printf '6a0b4f1e-0c5b-4d0e-9a12-%012d\n' "$1"; }
 # cap_create I TYPE: nodedev-create instance I; its node-device name in $W/cap.I
@@ -344,10 +344,10 @@ cap_create() {
 }
 cap_destroy() { # cap_destroy I
 	[ -s $W/cap.$1 ] && v nodedev-destroy "$(cat $W/cap.$1)"
-	_r=$?
+	_cr=$?
 	rm -f $W/cap.$1
 	sysfs_remove "$(cap_uuid "$1")"
-	return $_r
+	return $_cr
 }
 capacity_initial() {
 	avail_all || return 1
@@ -375,34 +375,34 @@ cp $W/avail $W/avail.mixed 2>/dev/null
 fill() {
 	avail_all || return 1
 	cp $W/avail $W/avail.before
-	_k=$(avail_virt "$1")
-	_i=0 _r=0
-	while [ $_i -lt "$_k" ]; do
-		_i=$((_i + 1))
-		cap_create $((100 + _i)) "$1" || {
-			why "$1: create $_i of $_k failed:"
+	_fk=$(avail_virt "$1")
+	_fi=0 _fr=0
+	while [ $_fi -lt "$_fk" ]; do
+		_fi=$((_fi + 1))
+		cap_create $((100 + _fi)) "$1" || {
+			why "$1: create $_fi of $_fk failed:"
 			cat $W/out >>$W/why
-			_r=1 _i=$((_i - 1))
+			_fr=1 _fi=$((_fi - 1))
 			break
 		}
 	done
-	if [ $_r = 0 ]; then
-		avail_all || _r=1
-		[ "$(avail_virt "$1")" = 0 ] || { why "$1: availableInstances $(avail_virt "$1") after $_k creates"; _r=1; }
+	if [ $_fr = 0 ]; then
+		avail_all || _fr=1
+		[ "$(avail_virt "$1")" = 0 ] || { why "$1: availableInstances $(avail_virt "$1") after $_fk creates"; _fr=1; }
 		if cap_create 199 "$1"; then
-			why "$1: a create beyond availableInstances ($_k) succeeded"
-			_r=1
+			why "$1: a create beyond availableInstances ($_fk) succeeded"
+			_fr=1
 		fi
 		cap_destroy 199 >/dev/null 2>&1
 	fi
-	while [ $_i -gt 0 ]; do
-		cap_destroy $((100 + _i)) || { why "$1: destroy $_i failed:"; cat $W/out >>$W/why; _r=1; }
-		_i=$((_i - 1))
+	while [ $_fi -gt 0 ]; do
+		cap_destroy $((100 + _fi)) || { why "$1: destroy $_fi failed:"; cat $W/out >>$W/why; _fr=1; }
+		_fi=$((_fi - 1))
 	done
-	avail_all || _r=1
-	cmp -s $W/avail $W/avail.before || { why "$1: after removing them: $(cat $W/avail), before: $(cat $W/avail.before)"; _r=1; }
-	echo "# $1: $_k created through libvirt, one more refused, all removed"
-	return $_r
+	avail_all || _fr=1
+	cmp -s $W/avail $W/avail.before || { why "$1: after removing them: $(cat $W/avail), before: $(cat $W/avail.before)"; _fr=1; }
+	echo "# $1: $_fk created through libvirt, one more refused, all removed"
+	return $_fr
 }
 check 'fill mgpu-1_4 && fill mgpu-1_16' \
 	"libvirt: capacity: 1/4 and 1/16 filled to availableInstances, one more fails, figures restored"
