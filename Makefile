@@ -15,6 +15,10 @@
 #                      and udev rule (DESTDIR, PREFIX=/usr/local)
 #   make check-mgpuctl mgpuctl's host tests only (fake sysfs, seconds)
 #   make check         everything, on every kernel, in QEMU (see scripts/ci.sh)
+#   make check-libvirt the libvirt test VM: a Debian root (bookworm's
+#                      libvirt 9.0, sid's 12.x) on the newest kernel, with
+#                      virsh, mdevctl and a domain with a vGPU
+#                      (scripts/check-libvirt.sh, Documentation/libvirt-vm.rst)
 #   make fuzz          build tools/fuzz and run every fuzz target for
 #                      FUZZ_RUNS executions (10^7; make check does a short
 #                      run, scripts/fuzz-check.sh)
@@ -86,6 +90,9 @@ distclean: clean
 check:
 	@scripts/ci.sh check
 
+check-libvirt:
+	@scripts/check-libvirt.sh $(SUITES)
+
 FUZZ_OUT := $(CURDIR)/build/fuzz/
 
 fuzz:
@@ -140,5 +147,5 @@ deb:
 
 .PHONY: dkms-src dkms-install dkms-remove deb
 .PHONY: nested-soak
-.PHONY: all module install clean distclean check demo bench sparse modules-all selftests \
+.PHONY: all module install clean distclean check check-libvirt demo bench sparse modules-all selftests \
 	mgpuctl install-mgpuctl check-mgpuctl fuzz

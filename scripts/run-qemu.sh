@@ -10,12 +10,15 @@
 #   shell:          interactive shell on the console (stdio)
 # MGPU_ACCEL=kvm uses KVM instead of TCG; MGPU_QEMU_TIMEOUT overrides the time limit (seconds); MGPU_APPEND adds
 # kernel parameters; MGPU_MEM the guest memory (1G, 2G with nested guests).
+# MGPU_RUN_DIR: the directory of the initramfs and the logs (default
+# build/VER; scripts/check-libvirt.sh has one per root image);
+# MGPU_QEMU_ARGS: more QEMU arguments (its root disk).
 set -eu
 . "$(dirname "$0")/lib.sh"
 
 ver=${1:?usage: run-qemu.sh VER [test|demo|bench|shell]}
 mode=${2:-test}
-dir=$MGPU_BUILD/$ver
+dir=${MGPU_RUN_DIR:-$MGPU_BUILD/$ver}
 kernel=$MGPU_KERNELS_DIR/$ver/vmlinuz
 initrd=$dir/initramfs.cpio.gz
 console=$dir/console.log
@@ -56,7 +59,7 @@ cpu=${MGPU_CPU:-max}
 
 set -- qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m "$mem" -smp 2 \
 	-nodefaults -display none -no-reboot \
-	-kernel "$kernel" -initrd "$initrd" -append "$append"
+	-kernel "$kernel" -initrd "$initrd" -append "$append" ${MGPU_QEMU_ARGS:-}
 
 case $mode in
 shell)
