@@ -81,21 +81,24 @@ static __always_inline void mgpu_tile(const float *ap, const float *b,
 			mgpu_vstore(c + i * ldc + v * MGPU_VEC_W, acc[i][v]);
 }
 
-/* The last columns of @mr rows, fewer than a vector: one at a time. */
+/*
+ * The last columns of @mr rows, fewer than a vector: one at a time, the
+ * rows side by side (independent sums: no chain of dependent adds).
+ */
 static void mgpu_tile_cols(const float *ap, const float *b, u32 ldb,
-			   float *c, u32 ldc, u32 kc, int mr, u32 cols)
+			   float *c, u32 ldc, u32 kc, u32 mr, u32 cols)
 {
-	u32 j, p;
-	int i;
+	float s[MGPU_MR];
+	u32 i, j, p;
 
-	for (i = 0; i < mr; i++) {
-		for (j = 0; j < cols; j++) {
-			float s = c[i * ldc + j];
-
-			for (p = 0; p < kc; p++)
-				s = s + b[p * ldb + j] * ap[p * mr + i];
-			c[i * ldc + j] = s;
-		}
+	for (j = 0; j < cols; j++) {
+		for (i = 0; i < mr; i++)
+			s[i] = c[i * ldc + j];
+		for (p = 0; p < kc; p++)
+			for (i = 0; i < mr; i++)
+				s[i] = s[i] + b[p * ldb + j] * ap[p * mr + i];
+		for (i = 0; i < mr; i++)
+			c[i * ldc + j] = s[i];
 	}
 }
 
