@@ -281,13 +281,13 @@ static int mgpu_cmd_step_fill(void *scratch, struct mgpu_vgpu *vgpu,
 }
 
 /*
- * The fp32 kernel for this CPU: AVX-512, AVX2 or SSE2, all with the same
- * bits (gemm_fp_tmpl.h); mgpu_gemm_simd (a module parameter) can ask for
- * a narrower one, for tests and benchmarks.
+ * The kernel for this CPU: AVX-512, AVX2 or SSE2, all with the same bits
+ * (gemm_fp_tmpl.h); mgpu_gemm_simd (a module parameter) can ask for a
+ * narrower one, for tests and benchmarks.
  */
-static void mgpu_gemm_f32(const void *a, u32 lda, const void *b, void *c,
-			  void *work, u32 rows, u32 n, u32 np, bool first,
-			  u32 alpha, u32 beta)
+static void mgpu_gemm_block(bool int8, const void *a, u32 lda, const void *b,
+			    void *c, void *work, u32 rows, u32 n, u32 np,
+			    bool first, u32 alpha, u32 beta)
 {
 	unsigned int want = READ_ONCE(mgpu_gemm_simd);
 
@@ -295,16 +295,16 @@ static void mgpu_gemm_f32(const void *a, u32 lda, const void *b, void *c,
 	    boot_cpu_has(X86_FEATURE_AVX512F) &&
 	    cpu_has_xfeatures(XFEATURE_MASK_SSE | XFEATURE_MASK_YMM |
 			      XFEATURE_MASK_AVX512, NULL))
-		mgpu_gemm_f32_avx512(a, lda, b, c, work, rows, n, np, first,
-				     alpha, beta);
+		(int8 ? mgpu_gemm_i8_avx512 : mgpu_gemm_f32_avx512)
+			(a, lda, b, c, work, rows, n, np, first, alpha, beta);
 	else if ((!want || want >= MGPU_GEMM_SIMD_AVX2) &&
 		 boot_cpu_has(X86_FEATURE_AVX2) &&
 		 cpu_has_xfeatures(XFEATURE_MASK_SSE | XFEATURE_MASK_YMM, NULL))
-		mgpu_gemm_f32_avx2(a, lda, b, c, work, rows, n, np, first,
-				   alpha, beta);
+		(int8 ? mgpu_gemm_i8_avx2 : mgpu_gemm_f32_avx2)
+			(a, lda, b, c, work, rows, n, np, first, alpha, beta);
 	else
-		mgpu_gemm_f32_sse2(a, lda, b, c, work, rows, n, np, first,
-				   alpha, beta);
+		(int8 ? mgpu_gemm_i8_sse2 : mgpu_gemm_f32_sse2)
+			(a, lda, b, c, work, rows, n, np, first, alpha, beta);
 }
 
 /*
@@ -367,18 +367,11 @@ static int mgpu_cmd_step_gemm(void *scratch, struct mgpu_vgpu *vgpu,
 			       np * g->n * esize);
 		mgpu_vram_read(vgpu, g->c + (u64)row * g->n * 4, c,
 			       (u64)rows * g->n * 4);
-		if (int8) {
-			for (i = 0; i < rows; i++)
-				mgpu_gemm_i8_row(a + i * np, b,
-						 c + (u64)i * g->n * 4, g->n,
-						 np, !p, g->alpha, g->beta);
-		} else {
-			/* One piece: at most MGPU_STEP_MACS, see above. */
-			kernel_fpu_begin();
-			mgpu_gemm_f32(a, np, b, c, work, rows, g->n, np, !p,
-				      g->alpha, g->beta);
-			kernel_fpu_end();
-		}
+		/* One piece: at most MGPU_STEP_MACS, see above. */
+		kernel_fpu_begin();
+		mgpu_gemm_block(int8, a, np, b, c, work, rows, g->n, np, !p,
+				g->alpha, g->beta);
+		kernel_fpu_end();
 		ret = mgpu_vram_write(vgpu, g->c + (u64)row * g->n * 4, c,
 				      (u64)rows * g->n * 4);
 		if (ret)

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The fp32 GEMM block kernel, written once for every SIMD width: the
- * including file defines MGPU_VEC_W (floats per vector), MGPU_MR (rows
- * of the register tile), MGPU_NV (vectors per row of the register
- * tile) and MGPU_GEMM_FN (the function's name), and is compiled with
- * the matching target flags (see Kbuild).  GCC's and clang's vector
- * extensions, no intrinsics: no header of the compiler's is needed.
+ * The GEMM block kernels, written once for every SIMD width and both
+ * types: the including file defines MGPU_VEC_W (32-bit lanes per
+ * vector), MGPU_MR (rows of the register tile) and MGPU_NV (vectors per
+ * row of the register tile), then includes this file once with
+ * MGPU_INT8 undefined and MGPU_GEMM_FN the fp32 function's name, and
+ * once with MGPU_INT8 defined and MGPU_GEMM_FN the int8 one's; it is
+ * compiled with the matching target flags (see Kbuild).  GCC's and
+ * clang's vector extensions, no intrinsics: no header of the compiler's
+ * is needed.
  *
- * Every element of C gets exactly the arithmetic of the plain loop
+ * fp32: every element of C gets exactly the arithmetic of the plain loop
  *
  *	c = beta == 0 ? 0 : c * beta;
  *	for (p = 0; p < k; p++)
@@ -18,11 +21,34 @@
  * -ffp-contract=off).  Blocking, the width of the vectors and where the
  * engine's steps cut the inner dimension change only which elements are
  * computed together, never the result: every path gives the same bits.
+ *
+ * int8: the same loop on int8 A and B and int32 C, modulo 2^32 (u32
+ * arithmetic), c = beta * c even when beta is 0 (an integer has no NaN).
+ * B is widened to 32 bits into a packed panel as it is used.
  */
 
-/* Vectors of W floats: aligned for registers, unaligned for memory. */
-typedef float mgpu_vf __attribute__((vector_size(MGPU_VEC_W * 4)));
-typedef float mgpu_vfu __attribute__((vector_size(MGPU_VEC_W * 4),
+#ifdef MGPU_INT8
+#define MGPU_T		u32		/* an element of C, a lane */
+#define MGPU_TB		s8		/* an element of A and B */
+#define MGPU_S(name)	name##_i8	/* this instance's helpers */
+#else
+#define MGPU_T		float
+#define MGPU_TB		float
+#define MGPU_S(name)	name##_f32
+#endif
+#define mgpu_v		MGPU_S(mgpu_v)
+#define mgpu_vu		MGPU_S(mgpu_vu)
+#define mgpu_vload	MGPU_S(mgpu_vload)
+#define mgpu_vstore	MGPU_S(mgpu_vstore)
+#define mgpu_tile	MGPU_S(mgpu_tile)
+#define mgpu_tile_cols	MGPU_S(mgpu_tile_cols)
+#define mgpu_piece	MGPU_S(mgpu_piece)
+#define mgpu_tile_any	MGPU_S(mgpu_tile_any)
+#define mgpu_block	MGPU_S(mgpu_block)
+
+/* Vectors of W lanes: aligned for registers, unaligned for memory. */
+typedef MGPU_T mgpu_v __attribute__((vector_size(MGPU_VEC_W * 4)));
+typedef MGPU_T mgpu_vu __attribute__((vector_size(MGPU_VEC_W * 4),
 				      aligned(4), may_alias));
 
 #define MGPU_NR		(MGPU_NV * MGPU_VEC_W)
@@ -31,26 +57,27 @@ typedef float mgpu_vfu __attribute__((vector_size(MGPU_VEC_W * 4),
 /* Rows packed at a time: the rows that one panel of B serves from L1. */
 #define MGPU_MC		48
 
-static __always_inline mgpu_vf mgpu_vload(const float *p)
+static __always_inline mgpu_v mgpu_vload(const MGPU_T *p)
 {
-	return *(const mgpu_vfu *)p;
+	return *(const mgpu_vu *)p;
 }
 
-static __always_inline void mgpu_vstore(float *p, mgpu_vf v)
+static __always_inline void mgpu_vstore(MGPU_T *p, mgpu_v v)
 {
-	*(mgpu_vfu *)p = v;
+	*(mgpu_vu *)p = v;
 }
 
 /*
  * The register tile: @mr rows by @nv vectors of C, over @kc inner
- * indexes.  @ap: alpha * A, packed: @mr floats for each p.  @mr and @nv
- * are constants at every call, so the accumulators live in registers.
+ * indexes.  @ap: alpha * A, packed: @mr values for each p; @b: B, @ldb
+ * lanes from one p to the next.  @mr and @nv are constants at every
+ * call, so the accumulators live in registers.
  */
-static __always_inline void mgpu_tile(const float *ap, const float *b,
-				      u32 ldb, float *c, u32 ldc, u32 kc,
+static __always_inline void mgpu_tile(const MGPU_T *ap, const MGPU_T *b,
+				      u32 ldb, MGPU_T *c, u32 ldc, u32 kc,
 				      const int mr, const int nv)
 {
-	mgpu_vf acc[MGPU_MR][MGPU_NV], bv[MGPU_NV];
+	mgpu_v acc[MGPU_MR][MGPU_NV], bv[MGPU_NV];
 	u32 p;
 	int i, v;
 
@@ -65,7 +92,7 @@ static __always_inline void mgpu_tile(const float *ap, const float *b,
 			bv[v] = mgpu_vload(b + v * MGPU_VEC_W);
 #pragma GCC unroll 16
 		for (i = 0; i < mr; i++) {
-			float s = ap[i];
+			MGPU_T s = ap[i];
 
 #pragma GCC unroll 4
 			for (v = 0; v < nv; v++)
@@ -84,11 +111,12 @@ static __always_inline void mgpu_tile(const float *ap, const float *b,
 /*
  * The last columns of @mr rows, fewer than a vector: one at a time, the
  * rows side by side (independent sums: no chain of dependent adds).
+ * @b: B as it is in memory, @ldb elements from one p to the next.
  */
-static void mgpu_tile_cols(const float *ap, const float *b, u32 ldb,
-			   float *c, u32 ldc, u32 kc, u32 mr, u32 cols)
+static void mgpu_tile_cols(const MGPU_T *ap, const MGPU_TB *b, u32 ldb,
+			   MGPU_T *c, u32 ldc, u32 kc, u32 mr, u32 cols)
 {
-	float s[MGPU_MR];
+	MGPU_T s[MGPU_MR];
 	u32 i, j, p;
 
 	for (j = 0; j < cols; j++) {
@@ -96,7 +124,8 @@ static void mgpu_tile_cols(const float *ap, const float *b, u32 ldb,
 			s[i] = c[i * ldc + j];
 		for (p = 0; p < kc; p++)
 			for (i = 0; i < mr; i++)
-				s[i] = s[i] + b[p * ldb + j] * ap[p * mr + i];
+				s[i] = s[i] + (MGPU_T)b[p * ldb + j] *
+					      ap[p * mr + i];
 		for (i = 0; i < mr; i++)
 			c[i * ldc + j] = s[i];
 	}
@@ -109,42 +138,59 @@ static __always_inline u32 mgpu_piece(u32 left)
 }
 
 /* The tile of @mr rows (MGPU_MR, 4, 2 or 1) and @nv vectors (MGPU_NV, 1). */
-static __always_inline void mgpu_tile_any(const float *ap, const float *b,
-					  float *c, u32 n, u32 kc, u32 mr,
-					  const int nv)
+static __always_inline void mgpu_tile_any(const MGPU_T *ap, const MGPU_T *b,
+					  u32 ldb, MGPU_T *c, u32 n, u32 kc,
+					  u32 mr, const int nv)
 {
 	if (mr == MGPU_MR)
-		mgpu_tile(ap, b, n, c, n, kc, MGPU_MR, nv);
+		mgpu_tile(ap, b, ldb, c, n, kc, MGPU_MR, nv);
 	else if (mr == 4)
-		mgpu_tile(ap, b, n, c, n, kc, 4, nv);
+		mgpu_tile(ap, b, ldb, c, n, kc, 4, nv);
 	else if (mr == 2)
-		mgpu_tile(ap, b, n, c, n, kc, 2, nv);
+		mgpu_tile(ap, b, ldb, c, n, kc, 2, nv);
 	else
-		mgpu_tile(ap, b, n, c, n, kc, 1, nv);
+		mgpu_tile(ap, b, ldb, c, n, kc, 1, nv);
 }
 
 /*
  * @mc rows of C, all n columns, @kc inner indexes: column by column of
  * tiles, so that a tile's panel of B (kc x MGPU_NR) stays in L1 for all
  * the rows.  @ap: alpha * A, packed piece by piece (mgpu_piece()).
+ * int8: @bp (MGPU_KC x MGPU_NR lanes) takes each panel of B widened.
  */
-static void mgpu_block(const float *ap, const float *b, float *c, u32 n,
-		       u32 kc, u32 mc)
+static void mgpu_block(const MGPU_T *ap, const MGPU_TB *b, MGPU_T *c, u32 n,
+		       u32 kc, u32 mc, MGPU_T *bp)
 {
-	u32 i, j, r;
+	u32 i, j, r, w;
+	const MGPU_T *bt;
+	u32 ldb;
 
-	for (j = 0; j + MGPU_NR <= n; j += MGPU_NR)
+	for (j = 0; j + MGPU_VEC_W <= n; j += w) {
+		w = j + MGPU_NR <= n ? MGPU_NR : MGPU_VEC_W;
+#ifdef MGPU_INT8
+		{
+			u32 p, l;
+
+			for (p = 0; p < kc; p++)
+				for (l = 0; l < w; l++)
+					bp[p * w + l] = (u32)(s32)b[p * n + j + l];
+			bt = bp;
+			ldb = w;
+		}
+#else
+		bt = b + j;
+		ldb = n;
+#endif
 		for (i = 0; i < mc; i += r) {
 			r = mgpu_piece(mc - i);
-			mgpu_tile_any(ap + i * kc, b + j, c + i * n + j, n, kc,
-				      r, MGPU_NV);
+			if (w == MGPU_NR)
+				mgpu_tile_any(ap + i * kc, bt, ldb,
+					      c + i * n + j, n, kc, r, MGPU_NV);
+			else
+				mgpu_tile_any(ap + i * kc, bt, ldb,
+					      c + i * n + j, n, kc, r, 1);
 		}
-	for (; j + MGPU_VEC_W <= n; j += MGPU_VEC_W)
-		for (i = 0; i < mc; i += r) {
-			r = mgpu_piece(mc - i);
-			mgpu_tile_any(ap + i * kc, b + j, c + i * n + j, n, kc,
-				      r, 1);
-		}
+	}
 	if (j < n)
 		for (i = 0; i < mc; i += r) {
 			r = mgpu_piece(mc - i);
@@ -154,43 +200,55 @@ static void mgpu_block(const float *ap, const float *b, float *c, u32 n,
 }
 
 /**
- * MGPU_GEMM_FN() - a block of C = alpha * A x B + beta * C, fp32
- * @a: @rows rows of A (@lda floats apart), from the first inner index of
- *	this call: @np floats each
- * @lda: floats from one row of @a to the next
- * @b: the @np rows of B (@n floats each, packed) with those inner indexes
- * @c: @rows rows of C (@n floats each, packed)
- * @work: MGPU_GEMM_F32_WORK floats of scratch (alpha * A, packed)
+ * MGPU_GEMM_FN() - a block of C = alpha * A x B + beta * C
+ * @a: @rows rows of A (@lda elements apart), from the first inner index
+ *	of this call: @np elements each (float, or int8)
+ * @lda: elements from one row of @a to the next
+ * @b: the @np rows of B (@n elements each, packed) with those inner
+ *	indexes
+ * @c: @rows rows of C (@n floats or int32 each, packed)
+ * @work: MGPU_GEMM_WORK bytes of scratch (alpha * A, packed; int8: a
+ *	panel of B widened)
  * @rows: rows of C in this call
  * @n: columns of B and C
  * @np: inner indexes in this call
  * @first: this call starts these rows: apply beta to C first
- * @alpha_bits: alpha, as the bits of a float
- * @beta_bits: beta, as the bits of a float; with beta == 0, C is not
- *	read (a NaN left in C does not survive), as in BLAS
+ * @alpha: alpha, as the bits of a float or an int32
+ * @beta: beta, as the bits of a float or an int32; fp32: with beta == 0,
+ *	C is not read (a NaN left in C does not survive), as in BLAS
  *
  * Only between kernel_fpu_begin() and kernel_fpu_end().
  */
 void MGPU_GEMM_FN(const void *a, u32 lda, const void *b, void *c,
-		  void *work, u32 rows, u32 n, u32 np, bool first,
-		  u32 alpha_bits, u32 beta_bits)
+		  void *work, u32 rows, u32 n, u32 np, bool first, u32 alpha,
+		  u32 beta)
 {
-	union { u32 u; float f; } alpha = { .u = alpha_bits },
-				  beta = { .u = beta_bits };
-	const float *fa = a, *fb = b;
-	float *fc = c, *ap = work, *ci;
+	const MGPU_TB *ta = a, *tb = b;
+	MGPU_T *tc = c, *ap = work, *ci;
+	MGPU_T *bp = ap + MGPU_MC * MGPU_KC;
 	u32 i, i0, j, p, p0, kc, mc, r;
+#ifdef MGPU_INT8
+	MGPU_T al = alpha, be = beta;
+#else
+	union { u32 u; float f; } ua = { .u = alpha }, ub = { .u = beta };
+	MGPU_T al = ua.f, be = ub.f;
+#endif
 
 	if (first) {
 		for (i = 0; i < rows; i++) {
-			ci = fc + (size_t)i * n;
+			ci = tc + (size_t)i * n;
 			j = 0;
-			if (beta.f != 0.0f)
-				for (; j + MGPU_VEC_W <= n; j += MGPU_VEC_W)
-					mgpu_vstore(ci + j,
-						    mgpu_vload(ci + j) * beta.f);
+#ifndef MGPU_INT8
+			if (be == 0.0f) {
+				for (; j < n; j++)
+					ci[j] = 0.0f;
+				continue;
+			}
+#endif
+			for (; j + MGPU_VEC_W <= n; j += MGPU_VEC_W)
+				mgpu_vstore(ci + j, mgpu_vload(ci + j) * be);
 			for (; j < n; j++)
-				ci[j] = beta.f == 0.0f ? 0.0f : ci[j] * beta.f;
+				ci[j] = ci[j] * be;
 		}
 	}
 	for (p0 = 0; p0 < np; p0 += kc) {
@@ -201,12 +259,12 @@ void MGPU_GEMM_FN(const void *a, u32 lda, const void *b, void *c,
 				r = mgpu_piece(mc - i);
 				for (p = 0; p < kc; p++)
 					for (j = 0; j < r; j++)
-						ap[i * kc + p * r + j] = alpha.f *
-							fa[(size_t)(i0 + i + j) * lda +
-							   p0 + p];
+						ap[i * kc + p * r + j] = al *
+							(MGPU_T)ta[(size_t)(i0 + i + j) * lda +
+								   p0 + p];
 			}
-			mgpu_block(ap, fb + (size_t)p0 * n,
-				   fc + (size_t)i0 * n, n, kc, mc);
+			mgpu_block(ap, tb + (size_t)p0 * n,
+				   tc + (size_t)i0 * n, n, kc, mc, bp);
 		}
 	}
 }
@@ -214,3 +272,15 @@ void MGPU_GEMM_FN(const void *a, u32 lda, const void *b, void *c,
 #undef MGPU_NR
 #undef MGPU_KC
 #undef MGPU_MC
+#undef MGPU_T
+#undef MGPU_TB
+#undef MGPU_S
+#undef mgpu_v
+#undef mgpu_vu
+#undef mgpu_vload
+#undef mgpu_vstore
+#undef mgpu_tile
+#undef mgpu_tile_cols
+#undef mgpu_piece
+#undef mgpu_tile_any
+#undef mgpu_block

@@ -18,7 +18,7 @@
  *   engine.c  mgpu_engine_*  the parent's engine thread: steps, commits
  *   cmd.c     mgpu_cmd_*     the command set: validate, step, complete
  *   dma.c     mgpu_dma_*     a vGPU's guest-memory access thread
- *   gemm.c    mgpu_gemm_*    GEMM kernels (int8 here, fp32 in gemm_fp.c)
+ *   gemm_fp*.c mgpu_gemm_*   GEMM kernels, fp32 and int8 (gemm_fp_tmpl.h)
  *   sched.c   mgpu_sched_*   scheduling policy: who runs next, how long
  *   debugfs.c mgpu_debugfs_* per-instance debugfs files (dirty VRAM)
  *   migrate.c mgpu_mig_*     live migration: VFIO migration v2, the stream
@@ -121,7 +121,7 @@
  * (bits 0-15) and the rows of the block after the first (bits 16-31).
  * The engine's scratch buffer for a step: the slices of A's rows, a
  * block of rows of B, C's rows (each at most MGPU_STEP_MACS elements:
- * rows * n <= MGPU_STEP_MACS), the fp32 kernel's work space.
+ * rows * n <= MGPU_STEP_MACS), the kernel's work space.
  */
 #define MGPU_GEMM_ROWS		16
 #define MGPU_STEP_MACS		(128 * 1024)
@@ -131,8 +131,7 @@
 #define MGPU_GEMM_SCRATCH_B	(MGPU_STEP_MACS * 4)
 #define MGPU_GEMM_SCRATCH_C	(MGPU_GEMM_SCRATCH_B + MGPU_STEP_MACS * 4)
 #define MGPU_GEMM_SCRATCH_WORK	(MGPU_GEMM_SCRATCH_C + MGPU_STEP_MACS * 4)
-#define MGPU_GEMM_SCRATCH_SIZE	(MGPU_GEMM_SCRATCH_WORK + \
-				 MGPU_GEMM_F32_WORK * 4)
+#define MGPU_GEMM_SCRATCH_SIZE	(MGPU_GEMM_SCRATCH_WORK + MGPU_GEMM_WORK)
 
 static inline u64 mgpu_gemm_progress(u32 row, u32 h, u32 p)
 {
@@ -676,22 +675,29 @@ u32 mgpu_sched_utilization(struct mgpu_engine *e, u64 now);
 struct mgpu_vgpu *mgpu_sched_pick(struct mgpu_engine *e, unsigned int *hint,
 				  u64 *run_ns, u64 *wait_ns);
 
-/* gemm.c, gemm_fp.c */
-void mgpu_gemm_i8_row(const s8 *a, const s8 *b, s32 *c, u32 n, u32 np,
-		      bool first, s32 alpha, s32 beta);
 /*
- * The fp32 kernels (gemm_fp_tmpl.h), one per SIMD width, all giving the
- * same bits; @work: MGPU_GEMM_F32_WORK floats.
+ * gemm_fp.c, gemm_fp_avx2.c, gemm_fp_avx512.c: the GEMM kernels
+ * (gemm_fp_tmpl.h), fp32 and int8, one per SIMD width, all giving the
+ * same bits; @work: MGPU_GEMM_WORK bytes.
  */
-#define MGPU_GEMM_F32_WORK	(48 * 256)
+#define MGPU_GEMM_WORK		((48 * 256 + 256 * 32) * 4)
 void mgpu_gemm_f32_sse2(const void *a, u32 lda, const void *b, void *c,
 			void *work, u32 rows, u32 n, u32 np, bool first,
-			u32 alpha_bits, u32 beta_bits);
+			u32 alpha, u32 beta);
 void mgpu_gemm_f32_avx2(const void *a, u32 lda, const void *b, void *c,
 			void *work, u32 rows, u32 n, u32 np, bool first,
-			u32 alpha_bits, u32 beta_bits);
+			u32 alpha, u32 beta);
 void mgpu_gemm_f32_avx512(const void *a, u32 lda, const void *b, void *c,
 			  void *work, u32 rows, u32 n, u32 np, bool first,
-			  u32 alpha_bits, u32 beta_bits);
+			  u32 alpha, u32 beta);
+void mgpu_gemm_i8_sse2(const void *a, u32 lda, const void *b, void *c,
+		       void *work, u32 rows, u32 n, u32 np, bool first,
+		       u32 alpha, u32 beta);
+void mgpu_gemm_i8_avx2(const void *a, u32 lda, const void *b, void *c,
+		       void *work, u32 rows, u32 n, u32 np, bool first,
+		       u32 alpha, u32 beta);
+void mgpu_gemm_i8_avx512(const void *a, u32 lda, const void *b, void *c,
+			 void *work, u32 rows, u32 n, u32 np, bool first,
+			 u32 alpha, u32 beta);
 
 #endif /* _MGPU_DRV_H */

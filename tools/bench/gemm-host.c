@@ -2,21 +2,21 @@
 /*
  * gemm-host: the engine's GEMM kernels on the host CPU against OpenBLAS.
  *
- * kernel/gemm_fp*.c and kernel/gemm.c are compiled unchanged in
- * userspace (tools/fuzz's shim headers, the kernel's FPU flags per
- * object, see the Makefile) and timed in the same run as OpenBLAS's
- * sgemm on one thread, on real silicon: square 256, 512, 1024 and the
- * LSTM's shapes.  Rows: GFLOP/s (2mnk per GEMM) of each, and the ratio
- * kernel / OpenBLAS with its median and spread over interleaved repeats
+ * kernel/gemm_fp*.c are compiled unchanged in userspace (tools/fuzz's
+ * shim headers, the kernel's FPU flags per object, see the Makefile) and
+ * timed in the same run as OpenBLAS's sgemm on one thread, on real
+ * silicon: square 256, 512, 1024 and the LSTM's shapes.  Rows: GFLOP/s
+ * (2mnk per GEMM; int8: operations) of each, and the ratio kernel /
+ * OpenBLAS sgemm with its median and spread over interleaved repeats
  * (A B C A B C ..., after a warm-up round that is not counted).  The
- * engine's previous kernel (one row of C per call, B read once per row)
- * is kept here as "row" so that the table shows before and after.
+ * engine's previous kernels (one row of C per call, B read once per
+ * row) are kept here as "row" so that the table shows before and after.
  *
  * Every result is checked first: each of the engine's kernels must give
  * bitwise the result of the plain loop (the device model's arithmetic),
- * and be within a relative 1e-4 of OpenBLAS.
+ * and fp32 be within a relative 1e-4 of OpenBLAS.
  *
- * usage: gemm-host [-r REPEATS] [-t MS_PER_RUN] [-q]
+ * usage: gemm-host [-r REPEATS] [-t MS_PER_RUN]
  */
 #include <cblas.h>
 #include <math.h>
@@ -44,10 +44,22 @@ static const struct shape shapes[] = {
 	{ "LSTM 20x200.200x2000", 20, 2000, 200 },
 };
 
-enum { V_BLAS, V_ROW, V_SSE2, V_AVX2, V_AVX512, V_OLDSTEPS, V_STEPS, NV };
+enum {
+	V_BLAS, V_ROW, V_SSE2, V_AVX2, V_AVX512, V_OLDSTEPS, V_STEPS,
+	V_I8ROW, V_I8SSE2, V_I8AVX2, V_I8AVX512, V_I8OLDSTEPS, V_I8STEPS, NV
+};
 static const char *const vname[NV] = {
 	"OpenBLAS", "row (old)", "sse2", "avx2", "avx512", "steps (old)",
-	"steps",
+	"steps", "i8 row (old)", "i8 sse2", "i8 avx2", "i8 avx512",
+	"i8 steps (old)", "i8 steps",
+};
+#define IS_I8(v)	((v) >= V_I8ROW)
+
+/* The operands: fp32, and int8 with int32 C. */
+struct bufs {
+	float *a, *b, *c;
+	s8 *a8, *b8;
+	s32 *c32;
 };
 
 /*
@@ -62,7 +74,7 @@ static const char *const vname[NV] = {
 static float *scr_a, *scr_b, *scr_c;
 
 static unsigned int repeats = 7, run_ms = 100;
-static float work[MGPU_GEMM_F32_WORK];
+static float work[MGPU_GEMM_WORK / 4];
 
 static double now(void)
 {
@@ -77,8 +89,10 @@ static int has(int v)
 	__builtin_cpu_init();
 	switch (v) {
 	case V_AVX2:
+	case V_I8AVX2:
 		return __builtin_cpu_supports("avx2");
 	case V_AVX512:
+	case V_I8AVX512:
 		return __builtin_cpu_supports("avx512f");
 	default:
 		return 1;
@@ -112,25 +126,48 @@ static uint32_t bits(float f)
 	return u;
 }
 
-static void best_kernel(const float *a, unsigned int lda, const float *b,
-			float *c, unsigned int rows, unsigned int n,
-			unsigned int np, int first)
+/* The engine's previous int8 kernel (kernel/gemm.c), as it was. */
+static void old_i8_row(const s8 *a, const s8 *b, s32 *c, u32 n, u32 np,
+		       bool first, s32 alpha, s32 beta)
 {
-	if (has(V_AVX512))
-		mgpu_gemm_f32_avx512(a, lda, b, c, work, rows, n, np, first,
-				     bits(1.0f), bits(0.0f));
-	else if (has(V_AVX2))
-		mgpu_gemm_f32_avx2(a, lda, b, c, work, rows, n, np, first,
-				   bits(1.0f), bits(0.0f));
-	else
-		mgpu_gemm_f32_sse2(a, lda, b, c, work, rows, n, np, first,
-				   bits(1.0f), bits(0.0f));
+	u32 j, p;
+
+	if (first)
+		for (j = 0; j < n; j++)
+			c[j] = (u32)beta * (u32)c[j];
+	for (p = 0; p < np; p++) {
+		u32 ap = (u32)alpha * (u32)(s32)a[p];
+		const s8 *brow = b + (size_t)p * n;
+
+		for (j = 0; j < n; j++)
+			c[j] = (u32)c[j] + ap * (u32)(s32)brow[j];
+	}
 }
 
-static void steps(const struct shape *s, const float *a, const float *b,
-		  float *c, int old)
+typedef void kernel_fn(const void *a, u32 lda, const void *b, void *c,
+		       void *work, u32 rows, u32 n, u32 np, bool first,
+		       u32 alpha, u32 beta);
+
+static kernel_fn *const kernels[2][3] = {
+	{ mgpu_gemm_f32_sse2, mgpu_gemm_f32_avx2, mgpu_gemm_f32_avx512 },
+	{ mgpu_gemm_i8_sse2, mgpu_gemm_i8_avx2, mgpu_gemm_i8_avx512 },
+};
+
+/* The kernel the engine would pick here: the widest. */
+static kernel_fn *best(int i8)
+{
+	return kernels[i8][has(V_AVX512) ? 2 : has(V_AVX2) ? 1 : 0];
+}
+
+static void steps(const struct shape *s, const struct bufs *x, int i8,
+		  int old)
 {
 	unsigned int row = 0, p = 0, rows = 1, np, i;
+	size_t es = i8 ? 1 : 4;
+	const char *a = i8 ? (void *)x->a8 : (void *)x->a;
+	const char *b = i8 ? (void *)x->b8 : (void *)x->b;
+	char *c = i8 ? (void *)x->c32 : (void *)x->c;
+	char *sa = (void *)scr_a, *sc = (void *)scr_c;
 
 	while (row < s->m) {
 		if (!p && !old) {
@@ -143,16 +180,20 @@ static void steps(const struct shape *s, const float *a, const float *b,
 		np = STEP_MACS / (rows * s->n);
 		np = np < 1 ? 1 : np > s->k - p ? s->k - p : np;
 		for (i = 0; i < rows; i++)
-			memcpy(scr_a + (size_t)i * np,
-			       a + (size_t)(row + i) * s->k + p, np * 4);
-		memcpy(scr_b, b + (size_t)p * s->n, (size_t)np * s->n * 4);
-		memcpy(scr_c, c + (size_t)row * s->n, (size_t)rows * s->n * 4);
-		if (old)
+			memcpy(sa + i * np * es,
+			       a + ((size_t)(row + i) * s->k + p) * es, np * es);
+		memcpy(scr_b, b + (size_t)p * s->n * es, (size_t)np * s->n * es);
+		memcpy(sc, c + (size_t)row * s->n * 4, (size_t)rows * s->n * 4);
+		if (old && i8)
+			old_i8_row((void *)sa, (void *)scr_b, (void *)sc, s->n,
+				   np, !p, 1, 0);
+		else if (old)
 			old_f32_row(scr_a, scr_b, scr_c, s->n, np, !p, 1.0f,
 				    0.0f);
 		else
-			best_kernel(scr_a, np, scr_b, scr_c, rows, s->n, np, !p);
-		memcpy(c + (size_t)row * s->n, scr_c, (size_t)rows * s->n * 4);
+			best(i8)(sa, np, scr_b, sc, work, rows, s->n, np, !p,
+				 i8 ? 1 : bits(1.0f), 0);
+		memcpy(c + (size_t)row * s->n * 4, sc, (size_t)rows * s->n * 4);
 		p += np;
 		if (p == s->k) {
 			row += rows;
@@ -162,50 +203,59 @@ static void steps(const struct shape *s, const float *a, const float *b,
 }
 
 /* One GEMM, C = A x B (alpha 1, beta 0), with kernel @v. */
-static void gemm(int v, const struct shape *s, const void *a, const void *b,
-		 void *c)
+static void gemm(int v, const struct shape *s, const struct bufs *x)
 {
 	unsigned int i;
 
 	switch (v) {
 	case V_BLAS:
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->m,
-			    s->n, s->k, 1.0f, a, s->k, b, s->n, 0.0f, c, s->n);
+			    s->n, s->k, 1.0f, x->a, s->k, x->b, s->n, 0.0f,
+			    x->c, s->n);
 		break;
 	case V_ROW:
 		for (i = 0; i < s->m; i++)
-			old_f32_row((const float *)a + (size_t)i * s->k, b,
-				    (float *)c + (size_t)i * s->n, s->n, s->k,
-				    1, 1.0f, 0.0f);
+			old_f32_row(x->a + (size_t)i * s->k, x->b,
+				    x->c + (size_t)i * s->n, s->n, s->k, 1,
+				    1.0f, 0.0f);
+		break;
+	case V_I8ROW:
+		for (i = 0; i < s->m; i++)
+			old_i8_row(x->a8 + (size_t)i * s->k, x->b8,
+				   x->c32 + (size_t)i * s->n, s->n, s->k, 1,
+				   1, 0);
 		break;
 	case V_SSE2:
-		mgpu_gemm_f32_sse2(a, s->k, b, c, work, s->m, s->n, s->k, 1,
-				   bits(1.0f), bits(0.0f));
-		break;
 	case V_AVX2:
-		mgpu_gemm_f32_avx2(a, s->k, b, c, work, s->m, s->n, s->k, 1,
-				   bits(1.0f), bits(0.0f));
-		break;
 	case V_AVX512:
-		mgpu_gemm_f32_avx512(a, s->k, b, c, work, s->m, s->n, s->k, 1,
-				     bits(1.0f), bits(0.0f));
+		kernels[0][v - V_SSE2](x->a, s->k, x->b, x->c, work, s->m,
+					s->n, s->k, 1, bits(1.0f), 0);
+		break;
+	case V_I8SSE2:
+	case V_I8AVX2:
+	case V_I8AVX512:
+		kernels[1][v - V_I8SSE2](x->a8, s->k, x->b8, x->c32, work,
+					  s->m, s->n, s->k, 1, 1, 0);
 		break;
 	case V_OLDSTEPS:
 	case V_STEPS:
-		steps(s, a, b, c, v == V_OLDSTEPS);
+		steps(s, x, 0, v == V_OLDSTEPS);
+		break;
+	case V_I8OLDSTEPS:
+	case V_I8STEPS:
+		steps(s, x, 1, v == V_I8OLDSTEPS);
 		break;
 	}
 }
 
 /* GFLOP/s of kernel @v on @s, over about run_ms. */
-static double rate(int v, const struct shape *s, const void *a, const void *b,
-		   void *c)
+static double rate(int v, const struct shape *s, const struct bufs *x)
 {
 	double t0 = now(), t;
 	unsigned long iters = 0;
 
 	do {
-		gemm(v, s, a, b, c);
+		gemm(v, s, x);
 		iters++;
 		t = now() - t0;
 	} while (t < run_ms * 1e-3);
@@ -244,7 +294,8 @@ static void sections(void)
 		memset(scr_c, 0, (size_t)rows * n * 4);
 		for (j = 0; j < ARRAY_SIZE(t); j++) {
 			t[j] = now();
-			best_kernel(scr_a, np, scr_b, scr_c, rows, n, np, 1);
+			best(0)(scr_a, np, scr_b, scr_c, work, rows, n, np,
+				1, bits(1.0f), 0);
 			t[j] = now() - t[j];
 		}
 		x = median(t, ARRAY_SIZE(t)) * 1e6;
@@ -305,15 +356,22 @@ static double median(double *v, unsigned int n)
 }
 
 /* Check every kernel against the plain loop (bits) and OpenBLAS (1e-4). */
-static int check(const struct shape *s, const float *a, const float *b,
-		 float *c, float *want, float *blas)
+static int check(const struct shape *s, const struct bufs *x)
 {
 	size_t i, mn = (size_t)s->m * s->n;
+	float *want = malloc(mn * 4), *blas = malloc(mn * 4);
+	s32 *want8 = malloc(mn * 4);
 	double err = 0;
 	int v, bad = 0;
 
-	gemm(V_ROW, s, a, b, want);
-	gemm(V_BLAS, s, a, b, blas);
+	if (!want || !blas || !want8)
+		return perror("malloc"), 1;
+	gemm(V_ROW, s, x);
+	memcpy(want, x->c, mn * 4);
+	gemm(V_I8ROW, s, x);
+	memcpy(want8, x->c32, mn * 4);
+	gemm(V_BLAS, s, x);
+	memcpy(blas, x->c, mn * 4);
 	for (i = 0; i < mn; i++) {
 		double d = fabs((double)want[i] - blas[i]) /
 			   fmax(1.0, fabs(blas[i]));
@@ -325,16 +383,21 @@ static int check(const struct shape *s, const float *a, const float *b,
 		bad = 1;
 	}
 	for (v = V_SSE2; v < NV; v++) {
-		if (!has(v))
+		if (!has(v) || v == V_I8ROW)
 			continue;
-		memset(c, 0x7f, mn * 4);	/* NaN: beta 0 must not read */
-		gemm(v, s, a, b, c);
-		if (memcmp(c, want, mn * 4)) {
+		/* NaN: an fp32 beta of 0 must not read C */
+		memset(IS_I8(v) ? (void *)x->c32 : (void *)x->c, 0x7f, mn * 4);
+		gemm(v, s, x);
+		if (memcmp(IS_I8(v) ? (void *)x->c32 : (void *)x->c,
+			   IS_I8(v) ? (void *)want8 : (void *)want, mn * 4)) {
 			fprintf(stderr, "%s: %s differs from the plain loop\n",
 				s->name, vname[v]);
 			bad = 1;
 		}
 	}
+	free(want);
+	free(blas);
+	free(want8);
 	return bad;
 }
 
@@ -369,38 +432,44 @@ int main(int argc, char **argv)
 		const struct shape *s = &shapes[si];
 		size_t mk = (size_t)s->m * s->k, kn = (size_t)s->k * s->n;
 		size_t mn = (size_t)s->m * s->n;
-		float *a = malloc(mk * 4), *b = malloc(kn * 4);
-		float *c = malloc(mn * 4), *want = malloc(mn * 4);
-		float *blas = malloc(mn * 4);
+		struct bufs x = {
+			malloc(mk * 4), malloc(kn * 4), malloc(mn * 4),
+			malloc(mk), malloc(kn), malloc(mn * 4),
+		};
 		double g[NV][64], ratio[NV][64], vs_row[NV][64];
 		double med, rmed, rowmed;
 
-		if (!a || !b || !c || !want || !blas)
+		if (!x.a || !x.b || !x.c || !x.a8 || !x.b8 || !x.c32)
 			return perror("malloc"), 1;
 		srand(si + 1);
-		for (i = 0; i < mk; i++)
-			a[i] = (float)rand() / RAND_MAX - 0.5f;
-		for (i = 0; i < kn; i++)
-			b[i] = (float)rand() / RAND_MAX - 0.5f;
-		bad |= check(s, a, b, c, want, blas);
+		for (i = 0; i < mk; i++) {
+			x.a[i] = (float)rand() / RAND_MAX - 0.5f;
+			x.a8[i] = (s8)rand();
+		}
+		for (i = 0; i < kn; i++) {
+			x.b[i] = (float)rand() / RAND_MAX - 0.5f;
+			x.b8[i] = (s8)rand();
+		}
+		bad |= check(s, &x);
 
 		nrun = repeats < 64 ? repeats : 64;
 		/* Round 0 warms up (caches, frequency) and is not counted. */
 		for (r = 0; r <= nrun; r++) {
 			for (v = 0; v < NV; v++) {
-				double x;
+				double t;
 
 				if (!has(v))
 					continue;
-				x = rate(v, s, a, b, c);
+				t = rate(v, s, &x);
 				if (r)
-					g[v][r - 1] = x;
+					g[v][r - 1] = t;
 			}
 			if (!r)
 				continue;
 			for (v = 0; v < NV; v++) {
 				ratio[v][r - 1] = g[v][r - 1] / g[V_BLAS][r - 1];
-				vs_row[v][r - 1] = g[v][r - 1] / g[V_ROW][r - 1];
+				vs_row[v][r - 1] = g[v][r - 1] /
+					g[IS_I8(v) ? V_I8ROW : V_ROW][r - 1];
 			}
 		}
 		for (v = 0; v < NV; v++) {
@@ -414,15 +483,17 @@ int main(int argc, char **argv)
 			       s->name, vname[v], med, rmed, ratio[v][0],
 			       ratio[v][nrun - 1], rowmed);
 		}
-		free(a);
-		free(b);
-		free(c);
-		free(want);
-		free(blas);
+		free(x.a);
+		free(x.b);
+		free(x.c);
+		free(x.a8);
+		free(x.b8);
+		free(x.c32);
 	}
 	sections();
 	printf("  ratio: kernel / OpenBLAS in the same round, median of %u rounds (min..max), after one warm-up round;\n"
-	       "  vs row: kernel / the engine's previous row kernel; %u ms per figure; 1 thread;\n"
+	       "  vs row: kernel / the engine's previous row kernel (i8: the int8 one); %u ms per figure; 1 thread;\n"
+	       "  i8: int8 A, B, int32 C, 2mnk operations per second, against OpenBLAS's fp32 sgemm (it has no int8 GEMM)\n"
 	       "  row, sse2, avx2, avx512: one call over the whole GEMM; steps: cut as the engine cuts it, operands\n"
 	       "  copied as from VRAM (steps (old): one row per piece, the row kernel)\n",
 	       repeats, run_ms);
