@@ -281,6 +281,22 @@ static int mgpu_cmd_step_fill(void *scratch, struct mgpu_vgpu *vgpu,
 }
 
 /*
+ * AVX-512, unless the kernel knows that 512-bit registers slow this CPU
+ * down (X86_FEATURE_PREFER_YMM, in kernels that have it: some Intel
+ * CPUs; the kernel's crypto code avoids them there too).
+ */
+static bool mgpu_gemm_avx512_ok(void)
+{
+#ifdef X86_FEATURE_PREFER_YMM
+	if (boot_cpu_has(X86_FEATURE_PREFER_YMM))
+		return false;
+#endif
+	return boot_cpu_has(X86_FEATURE_AVX512F) &&
+	       cpu_has_xfeatures(XFEATURE_MASK_SSE | XFEATURE_MASK_YMM |
+				 XFEATURE_MASK_AVX512, NULL);
+}
+
+/*
  * The kernel for this CPU: AVX-512, AVX2 or SSE2, all with the same bits
  * (gemm_fp_tmpl.h); mgpu_gemm_simd (a module parameter) can ask for a
  * narrower one, for tests and benchmarks.
@@ -291,10 +307,7 @@ static void mgpu_gemm_block(bool int8, const void *a, u32 lda, const void *b,
 {
 	unsigned int want = READ_ONCE(mgpu_gemm_simd);
 
-	if ((!want || want >= MGPU_GEMM_SIMD_AVX512) &&
-	    boot_cpu_has(X86_FEATURE_AVX512F) &&
-	    cpu_has_xfeatures(XFEATURE_MASK_SSE | XFEATURE_MASK_YMM |
-			      XFEATURE_MASK_AVX512, NULL))
+	if ((!want || want >= MGPU_GEMM_SIMD_AVX512) && mgpu_gemm_avx512_ok())
 		(int8 ? mgpu_gemm_i8_avx512 : mgpu_gemm_f32_avx512)
 			(a, lda, b, c, work, rows, n, np, first, alpha, beta);
 	else if ((!want || want >= MGPU_GEMM_SIMD_AVX2) &&

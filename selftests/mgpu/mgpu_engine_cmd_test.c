@@ -284,6 +284,9 @@ TEST_F(cmd, gemm_f32_every_kernel)
 	if (mgpu_test_read_attr(GEMM_SIMD, saved, sizeof(saved)) <= 0 ||
 	    access(GEMM_SIMD, W_OK))
 		SKIP(return, "%s is not writable", GEMM_SIMD);
+	__builtin_cpu_init();
+	TH_LOG("this CPU: avx2 %s, avx512f %s", __builtin_cpu_supports("avx2") ?
+	       "yes" : "no", __builtin_cpu_supports("avx512f") ? "yes" : "no");
 	for (j = 0; j < ARRAY_SIZE(simd); j++) {
 		ASSERT_EQ(0, mgpu_test_write_attr(GEMM_SIMD, simd[j]));
 		for (i = 0; i < ARRAY_SIZE(gemm_shapes); i++)
