@@ -126,7 +126,11 @@ static uint32_t bits(float f)
 	return u;
 }
 
-/* The engine's previous int8 kernel (kernel/gemm.c), as it was. */
+/*
+ * The engine's previous int8 kernel (kernel/gemm.c), as it was, and as
+ * the kernel built it: integer registers only (-mno-sse), no vectors.
+ */
+__attribute__((optimize("no-tree-vectorize")))
 static void old_i8_row(const s8 *a, const s8 *b, s32 *c, u32 n, u32 np,
 		       bool first, s32 alpha, s32 beta)
 {
