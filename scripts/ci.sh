@@ -93,7 +93,7 @@ bench)
 		cat "$log" >&2
 		die "tools/bench gemm-host build failed (log: $log; fix: scripts/deps.sh installs libopenblas-dev)"
 	fi
-	info "gemm-host: the GEMM kernels on the host vs OpenBLAS (about a minute)"
+	info "gemm-host: the GEMM kernels on the host vs OpenBLAS (1-2 minutes)"
 	"$hdir/gemm-host" >"$MGPU_BUILD/gemm-host.txt" ||
 		die "gemm-host failed (output: $MGPU_BUILD/gemm-host.txt)"
 	# The baseline of the create/remove figures: the kernel's mtty sample.
