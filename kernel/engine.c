@@ -33,7 +33,7 @@ MODULE_PARM_DESC(cmd_budget_ms, "Engine time one command may take before the wat
 
 unsigned int mgpu_gemm_simd;
 module_param_named(gemm_simd, mgpu_gemm_simd, uint, 0644);
-MODULE_PARM_DESC(gemm_simd, "fp32 GEMM kernel: 0 the widest the CPU has (default), 1 SSE2, 2 AVX2 at most, 3 AVX-512 at most; all give the same bits");
+MODULE_PARM_DESC(gemm_simd, "GEMM kernels (fp32 and int8): 0 the widest the CPU has (default), 1 SSE2, 2 AVX2 at most, 3 AVX-512 at most; all give the same bits");
 
 /*
  * Polling of trap-free tails while idle: from 20 us backing off to 1 ms,
