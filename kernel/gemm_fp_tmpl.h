@@ -57,6 +57,10 @@ typedef MGPU_T mgpu_vu __attribute__((vector_size(MGPU_VEC_W * 4),
 /* Rows packed at a time: the rows that one panel of B serves from L1. */
 #define MGPU_MC		48
 
+/* The work space: alpha * A packed (MC x KC), a widened panel of B. */
+_Static_assert((MGPU_MC * MGPU_KC + MGPU_KC * MGPU_NR) * 4 <= MGPU_GEMM_WORK,
+	       "MGPU_GEMM_WORK is too small for these kernels");
+
 static __always_inline mgpu_v mgpu_vload(const MGPU_T *p)
 {
 	return *(const mgpu_vu *)p;
