@@ -11,7 +11,9 @@
 #            a nested VM on one vGPU, scripts/testvm-nested.sh).
 #   bench:   builds the module and tools/bench/mgpu-bench for the newest
 #            kernel and boots it in bench mode: the table is printed and
-#            kept in build/bench.txt.  Not part of check.
+#            kept in build/bench.txt.  Before, on the host,
+#            tools/bench/gemm-host (GEMM kernels vs OpenBLAS); its table
+#            is appended.  Not part of check.
 #   sparse:  sparse (C=1) build for every kernel, zero warnings allowed.
 #   modules: W=1 build for every kernel, zero warnings allowed.
 # MGPU_KERNELS="ver ..." restricts the matrix.
@@ -89,6 +91,16 @@ bench)
 	fi
 	echo mgpu-bench >"$bdir/list"
 	echo timeout=600 >"$bdir/settings"
+	# The engine's GEMM kernels on the host's silicon against OpenBLAS,
+	# before QEMU loads the host (tools/bench/gemm-host.c).
+	hdir=$MGPU_BUILD/gemm-host
+	if ! make -C "$MGPU_ROOT/tools/bench" OUTPUT="$hdir/" gemm-host >"$log" 2>&1; then
+		cat "$log" >&2
+		die "tools/bench gemm-host build failed (log: $log; fix: scripts/deps.sh installs libopenblas-dev)"
+	fi
+	info "gemm-host: the GEMM kernels on the host vs OpenBLAS (1-2 minutes)"
+	"$hdir/gemm-host" >"$MGPU_BUILD/gemm-host.txt" ||
+		die "gemm-host failed (output: $MGPU_BUILD/gemm-host.txt)"
 	# The baseline of the create/remove figures: the kernel's mtty sample.
 	"$S/build-mtty.sh" "$ver"
 	# The LSTM comparison runs nested guests (scripts/testvm-nested.sh).
@@ -102,6 +114,7 @@ bench)
 		die "bench did not finish (console log: $MGPU_BUILD/$ver/console.log)"
 	sed -n '/^=== mgpu bench: /,/^=== mgpu bench done ===/p' "$res" >"$MGPU_BUILD/bench.txt"
 	sed -n '/^=== mgpu lstm: /,/^=== mgpu lstm done ===/p' "$res" | grep -v -e '^# ' -e '^nested: ' >>"$MGPU_BUILD/bench.txt"
+	cat "$MGPU_BUILD/gemm-host.txt" >>"$MGPU_BUILD/bench.txt"
 	info "bench table: $MGPU_BUILD/bench.txt"
 	exit 0
 	;;

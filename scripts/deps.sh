@@ -12,8 +12,10 @@ set -eu
 # interoperability tests in the guest; pciutils (lspci, pci.ids) for the
 # test VM.  dkms: the DKMS builds of make check.
 # clang-14, libclang-rt-14-dev (libFuzzer, sanitizers): tools/fuzz.
+# libopenblas-dev: tools/bench/gemm-host compares the engine's GEMM
+# kernels with OpenBLAS on the host.
 ensure_pkgs make gcc gcc-12 libc6-dev bc sparse dwarves \
 	qemu-system-x86 busybox-static cpio kmod xz-utils gzip \
 	coreutils findutils file linux-source-6.12 \
 	libudev-dev libpci-dev libjson-c-dev pkg-config python3 python3-docutils \
-	mdevctl dkms clang-14 libclang-rt-14-dev pciutils pci.ids
+	mdevctl dkms clang-14 libclang-rt-14-dev pciutils pci.ids libopenblas-dev

@@ -409,6 +409,68 @@ TEST_F_TIMEOUT(mig, gemm_in_flight, 120)
 	free(ref);
 }
 
+/*
+ * A chain of fp32 GEMMs stopped between steps several times, there and
+ * back: the result has the bits of an uninterrupted run, the model's
+ * (device-model.rst, "GEMM arithmetic").  Random floats, so that any
+ * change in the order of the sums would show in the last bits.
+ */
+TEST_F_TIMEOUT(mig, gemm_bits_across_stops, 180)
+{
+	struct mgpu_dev *dev[2] = { self->b.dev[0], self->b.dev[1] };
+	const unsigned int m = 83, n = 200, k = 300, chain = 8, stops = 5;
+	struct mgpu_queue *q = qopen(_metadata, dev[0], 0, 0, 0);
+	uint64_t va = vram_get(_metadata, dev[0], m * k * 4, PAGE);
+	uint64_t vb = vram_get(_metadata, dev[0], k * n * 4, PAGE);
+	uint64_t vc = vram_get(_metadata, dev[0], m * n * 4, PAGE);
+	float *ha = vptr(dev[0], va), *hb = vptr(dev[0], vb);
+	float *hc = vptr(dev[0], vc), *ref;
+	unsigned int i, cur = 0, mid = 0, bad = 0;
+	struct mgpu_cmd cmds[8];
+	uint32_t x, y;
+
+	mgpu_test_rnd_seed(0x5e9b);
+	for (i = 0; i < m * k; i++)
+		ha[i] = mgpu_test_rnd_float();
+	for (i = 0; i < k * n; i++)
+		hb[i] = mgpu_test_rnd_float();
+	for (i = 0; i < m * n; i++)
+		hc[i] = mgpu_test_rnd_float();
+	ref = malloc(m * n * sizeof(*ref));
+	ASSERT_NE(NULL, ref);
+	memcpy(ref, hc, m * n * sizeof(*ref));
+	for (i = 0; i < chain; i++) {
+		mgpu_test_gemm_f32(ha, hb, ref, m, n, k, 0.75f, -0.625f);
+		mgpu_cmd_gemm_f32(&cmds[i], va, vb, vc, m, n, k, 0.75f, -0.625f);
+	}
+	ASSERT_EQ(0, mgpu_submit(q, cmds, chain));
+	/* The first stop while the chain surely runs, then every ~30 ms. */
+	ASSERT_TRUE(wait_completed(dev[0], 0, 1));
+	for (i = 0; i < stops; i++) {
+		if (i)
+			usleep(10000 + 10000 * i);
+		self->s.len = 0;
+		ASSERT_EQ(0, save_stop_copy(_metadata, self->fd[cur], &self->s));
+		mid += q_completed(dev[cur], 0) < chain;
+		ASSERT_EQ(0, resume(self->fd[!cur], &self->s));
+		cur = !cur;
+	}
+	TH_LOG("%u of %u stops inside the chain", mid, stops);
+	EXPECT_LT(0, mid);
+	ASSERT_TRUE(wait_completed(dev[cur], 0, chain));
+	hc = vptr(dev[cur], vc);
+	for (i = 0; i < m * n; i++) {
+		memcpy(&x, &hc[i], 4);
+		memcpy(&y, &ref[i], 4);
+		if (x != y && !bad++)
+			TH_LOG("C[%u][%u] = %a, uninterrupted %a", i / n, i % n,
+			       hc[i], ref[i]);
+	}
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, qrd(dev[cur], 0, MGPU_Q_ERROR));
+	free(ref);
+}
+
 /* There and back: A to B, B works, B back to A, A works. */
 TEST_F(mig, there_and_back)
 {
@@ -464,6 +526,7 @@ TEST_F(mig, refused_streams)
 	size_t off, dev_off = 0;
 	struct mqueue *mq;
 	int dfd, fd = self->fd[1];
+	unsigned int i;
 
 	ASSERT_NE(NULL, bad.buf);
 	ASSERT_EQ(0, mgpu_fill(q, v, 1 << 20, 0x12121212, 0));
@@ -507,6 +570,27 @@ TEST_F(mig, refused_streams)
 	mq->progress = 2 * PAGE;
 	EXPECT_EQ(-EINVAL, resume(fd, &bad));
 	ASSERT_EQ(0, ioctl(fd, VFIO_DEVICE_RESET));
+	/*
+	 * A GEMM in flight (64^3): row 5 at inner index 17, as streams from
+	 * before blocks of rows have it, resumes; a block of 17 rows, or
+	 * one past the last row, does not (migration.rst).
+	 */
+	for (i = 0; i < 3; i++) {
+		static const uint64_t prog[3] = {
+			5ULL << 32 | 17, 5ULL << 32 | 16 << 16 | 17,
+			60ULL << 32 | 4 << 16 | 17,
+		};
+
+		memcpy(bad.buf, self->s.buf, self->s.len);
+		mq->cur_valid = 1;
+		mgpu_cmd_gemm_f32(&mq->cur, 0, 64 * 64 * 4, 2 * 64 * 64 * 4,
+				  64, 64, 64, 1.0f, 0.0f);
+		mq->progress = prog[i];
+		EXPECT_EQ(i ? -EINVAL : 0, resume(fd, &bad))
+			TH_LOG("GEMM progress %#llx",
+			       (unsigned long long)prog[i]);
+		ASSERT_EQ(0, ioctl(fd, VFIO_DEVICE_RESET));
+	}
 
 	/* After all that the real stream still resumes. */
 	EXPECT_EQ(0, resume(fd, &self->s));
