@@ -282,15 +282,13 @@ static int mgpu_cmd_step_fill(void *scratch, struct mgpu_vgpu *vgpu,
 
 /*
  * AVX-512, unless the kernel knows that 512-bit registers slow this CPU
- * down (X86_FEATURE_PREFER_YMM, in kernels that have it: some Intel
- * CPUs; the kernel's crypto code avoids them there too).
+ * down (MGPU_COMPAT_PREFER_YMM(): some Intel CPUs; the kernel's crypto
+ * code avoids them there too).
  */
 static bool mgpu_gemm_avx512_ok(void)
 {
-#ifdef X86_FEATURE_PREFER_YMM
-	if (boot_cpu_has(X86_FEATURE_PREFER_YMM))
+	if (MGPU_COMPAT_PREFER_YMM())
 		return false;
-#endif
 	return boot_cpu_has(X86_FEATURE_AVX512F) &&
 	       cpu_has_xfeatures(XFEATURE_MASK_SSE | XFEATURE_MASK_YMM |
 				 XFEATURE_MASK_AVX512, NULL);
