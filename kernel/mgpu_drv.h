@@ -9,6 +9,7 @@
  *   pci.c     mgpu_pci_*     the "mgpu" PCI driver: a parent's PCI function
  *   vbus.c    mgpu_vbus_*    the virtual PCI host bridge of software GPUs
  *   swgpu.c   mgpu_swgpu_*   the software GPU backend
+ *   bar.c     mgpu_bar_*     the BAR backend: a real PCI device's BAR
  *   vgpu.c    mgpu_vgpu_*    one vGPU instance: mdev driver + VFIO glue
  *   cfg.c     mgpu_cfg_*     PCI config space emulation
  *   regs.c    mgpu_regs_*    BAR0 register file
@@ -303,7 +304,7 @@ struct mgpu_dma {
 
 /**
  * struct mgpu_backend_ops - what a parent GPU implementation provides
- * @name: backend name shown in sysfs ("software", ...)
+ * @name: backend name shown in sysfs ("software", "bar")
  * @vram_kaddr: kernel address of VRAM at @offset, valid up to the end
  *	of its page; if the page was never touched: backed (zeroed) when
  *	@alloc, else NULL (it reads as zero).  ERR_PTR(-ENOMEM) when host
@@ -528,6 +529,11 @@ struct mgpu_parent *mgpu_vbus_parent(struct pci_dev *pdev);
 int mgpu_swgpu_add(u64 vram_size, u32 nr_queues);
 int mgpu_swgpu_remove(const char *name);
 void mgpu_swgpu_remove_all(void);
+
+/* bar.c */
+int mgpu_bar_probe(struct pci_dev *pdev);
+void mgpu_bar_remove(struct pci_dev *pdev);
+bool mgpu_bar_parent(struct mgpu_parent *parent);
 
 /* vgpu.c */
 extern struct mdev_driver mgpu_mdev_driver;
