@@ -10,7 +10,10 @@
  * mapped into the kernel with memremap().  The engine and the VFIO user's
  * reads and writes go through that mapping, a BAR2 mapping of an
  * instance maps the BAR's own page frames, so a guest's accesses reach
- * the device without a trap.
+ * the device without a trap.  The mapping is write-combining, or
+ * write-back when the administrator says the memory may be cached
+ * (bar_cache); the BAR2 mappings of instances get the same memory type
+ * (x86 PAT: vmf_insert_pfn() looks up what memremap() reserved).
  *
  * BAR memory is always there: every page is "resident", a scrub writes
  * zeroes.  VRAM is scrubbed when the driver binds (the BAR may hold what
@@ -28,10 +31,6 @@
 
 #include "mgpu_drv.h"
 
-/* ivshmem: host RAM shared by QEMU, behind BAR2 of a virtual device. */
-#define MGPU_BAR_IVSHMEM_VENDOR		0x1af4
-#define MGPU_BAR_IVSHMEM_DEVICE		0x1110
-
 /* Scrub in chunks of this size, with a chance to reschedule between. */
 #define MGPU_BAR_SCRUB_CHUNK		(1UL << 20)
 
@@ -39,9 +38,16 @@ static unsigned int bar_queues = 16;
 module_param(bar_queues, uint, 0644);
 MODULE_PARM_DESC(bar_queues, "Command queues of a PCI device bound as a parent (BAR backend): a power of two from 16 to 256 (default 16), read at bind");
 
-static char *bar_cache = "auto";
+/*
+ * Write-combining by default: it is what a BAR behind PCIe allows (the
+ * CPU does not snoop it), and x86 PAT grants it whatever the MTRRs say.
+ * Write-back only for memory the CPU may cache coherently (ivshmem under
+ * KVM: host RAM); where the MTRRs make the range uncached, as firmware
+ * does for the PCI hole, PAT turns a write-back request into uncached.
+ */
+static char *bar_cache = "wc";
 module_param(bar_cache, charp, 0644);
-MODULE_PARM_DESC(bar_cache, "How the BAR of a PCI device bound as a parent is mapped: wb (write-back: memory the CPU may cache, e.g. ivshmem), wc (write-combining: device memory behind PCIe), auto (wb for ivshmem, wc otherwise; default), read at bind");
+MODULE_PARM_DESC(bar_cache, "How the BAR of a PCI device bound as a parent is mapped: wc (write-combining, default) or wb (write-back: only for memory the CPU may cache coherently); read at bind");
 
 /**
  * struct mgpu_bar - a PCI device whose memory BAR is a parent's VRAM
@@ -149,11 +155,8 @@ static int mgpu_bar_cache_wb(struct pci_dev *pdev, bool *wb)
 		*wb = true;
 	} else if (sysfs_streq(bar_cache, "wc")) {
 		*wb = false;
-	} else if (sysfs_streq(bar_cache, "auto")) {
-		*wb = pdev->vendor == MGPU_BAR_IVSHMEM_VENDOR &&
-		      pdev->device == MGPU_BAR_IVSHMEM_DEVICE;
 	} else {
-		dev_err(&pdev->dev, "not bound: bar_cache=%s, expected auto, wb or wc\n",
+		dev_err(&pdev->dev, "not bound: bar_cache=%s, expected wc or wb\n",
 			bar_cache);
 		return -EINVAL;
 	}
@@ -251,9 +254,8 @@ int mgpu_bar_probe(struct pci_dev *pdev)
 	ret = mgpu_parent_register(&bar->parent, &pdev->dev);
 	if (ret)
 		goto err_put;
-	dev_info(&pdev->dev, "parent GPU: BAR%d at %pa, %lluM VRAM (%s), %u queues\n",
-		 idx, &bar->phys, vram >> 20,
-		 wb ? "write-back" : "write-combining", bar_queues);
+	dev_info(&pdev->dev, "parent GPU: BAR%d at %pa, %lluM VRAM (bar_cache=%s), %u queues\n",
+		 idx, &bar->phys, vram >> 20, wb ? "wb" : "wc", bar_queues);
 	return 0;
 
 err_put:
