@@ -308,12 +308,16 @@ struct mgpu_dma {
  * @vram_kaddr: kernel address of VRAM at @offset, valid up to the end
  *	of its page; if the page was never touched: backed (zeroed) when
  *	@alloc, else NULL (it reads as zero).  ERR_PTR(-ENOMEM) when host
- *	memory ran out.  Offsets are checked by the caller.
+ *	memory ran out.  A backend whose VRAM always exists (a BAR) never
+ *	returns NULL: every page counts as written (migration sends it).
+ *	Offsets are checked by the caller.
  * @vram_pfn: the page frame that holds VRAM at @offset (backing it if
- *	needed), for the fault handler of a BAR2 mapping
+ *	needed), for the fault handler of a BAR2 mapping; not necessarily
+ *	RAM (a BAR's frame: the mapping gets the memory type the backend
+ *	reserved for it)
  * @vram_discard: scrub [@offset, @offset + @size): afterwards it reads as
- *	zero, and backing memory is given back; may sleep
- * @vram_resident: bytes of VRAM backed by memory right now
+ *	zero, and backing memory is given back if it can be; may sleep
+ * @vram_resident: bytes of VRAM backed by memory right now (a BAR: all)
  * @release: free the backend's structure; called when the last
  *	reference to the parent is dropped (mgpu_parent_put())
  *
