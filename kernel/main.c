@@ -164,9 +164,10 @@ err_add_attr:
 	mgpu_swgpu_remove_all();
 err_vbus:
 	mgpu_vbus_exit();
-	mgpu_parent_wait_all();
 err_pci_driver:
+	/* Unbinds the PCI devices bound as parents (BAR backend) too. */
 	pci_unregister_driver(&mgpu_pci_driver);
+	mgpu_parent_wait_all();
 err_class:
 	class_destroy(mgpu_class);
 err_driver:
@@ -183,8 +184,9 @@ static void __exit mgpu_exit(void)
 	class_remove_file(mgpu_class, &class_attr_add_swgpu);
 	mgpu_swgpu_remove_all();
 	mgpu_vbus_exit();
-	mgpu_parent_wait_all();
+	/* Unbinds the PCI devices bound as parents (BAR backend) too. */
 	pci_unregister_driver(&mgpu_pci_driver);
+	mgpu_parent_wait_all();
 	class_destroy(mgpu_class);
 	mdev_unregister_driver(&mgpu_mdev_driver);
 	mgpu_debugfs_exit();

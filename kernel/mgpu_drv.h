@@ -9,6 +9,7 @@
  *   pci.c     mgpu_pci_*     the "mgpu" PCI driver: a parent's PCI function
  *   vbus.c    mgpu_vbus_*    the virtual PCI host bridge of software GPUs
  *   swgpu.c   mgpu_swgpu_*   the software GPU backend
+ *   bar.c     mgpu_bar_*     the BAR backend: a real PCI device's BAR
  *   vgpu.c    mgpu_vgpu_*    one vGPU instance: mdev driver + VFIO glue
  *   cfg.c     mgpu_cfg_*     PCI config space emulation
  *   regs.c    mgpu_regs_*    BAR0 register file
@@ -344,16 +345,20 @@ struct mgpu_dma {
 
 /**
  * struct mgpu_backend_ops - what a parent GPU implementation provides
- * @name: backend name shown in sysfs ("software", ...)
+ * @name: backend name shown in sysfs ("software", "bar")
  * @vram_kaddr: kernel address of VRAM at @offset, valid up to the end
  *	of its page; if the page was never touched: backed (zeroed) when
  *	@alloc, else NULL (it reads as zero).  ERR_PTR(-ENOMEM) when host
- *	memory ran out.  Offsets are checked by the caller.
+ *	memory ran out.  A backend whose VRAM always exists (a BAR) never
+ *	returns NULL: every page counts as written (migration sends it).
+ *	Offsets are checked by the caller.
  * @vram_pfn: the page frame that holds VRAM at @offset (backing it if
- *	needed), for the fault handler of a BAR2 mapping
+ *	needed), for the fault handler of a BAR2 mapping; not necessarily
+ *	RAM (a BAR's frame: the mapping gets the memory type the backend
+ *	reserved for it)
  * @vram_discard: scrub [@offset, @offset + @size): afterwards it reads as
- *	zero, and backing memory is given back; may sleep
- * @vram_resident: bytes of VRAM backed by memory right now
+ *	zero, and backing memory is given back if it can be; may sleep
+ * @vram_resident: bytes of VRAM backed by memory right now (a BAR: all)
  * @release: free the backend's structure; called when the last
  *	reference to the parent is dropped (mgpu_parent_put())
  *
@@ -574,6 +579,11 @@ struct mgpu_parent *mgpu_vbus_parent(struct pci_dev *pdev);
 int mgpu_swgpu_add(u64 vram_size, u32 nr_queues);
 int mgpu_swgpu_remove(const char *name);
 void mgpu_swgpu_remove_all(void);
+
+/* bar.c */
+int mgpu_bar_probe(struct pci_dev *pdev);
+void mgpu_bar_remove(struct pci_dev *pdev);
+bool mgpu_bar_parent(struct mgpu_parent *parent);
 
 /* vgpu.c */
 extern struct mdev_driver mgpu_mdev_driver;

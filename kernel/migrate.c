@@ -19,7 +19,8 @@
  *	     page that holds data once, then the pages written since they
  *	     were sent (vram.c's dirty record), until the device stops; in
  *	     stop-copy the rest.  A page never written is not sent: it is
- *	     zero on both sides.
+ *	     zero on both sides.  (A BAR backend's pages always exist, so
+ *	     all of its VRAM is sent; either side may be either backend.)
  *   DEVICE  struct mgpu_mig_device: config space, registers, interrupt
  *	     state, every queue with the command in flight and how far it
  *	     came (a long GEMM continues on the destination where it was)

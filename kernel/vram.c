@@ -4,7 +4,7 @@
  *
  * VRAM is backed page by page, on first touch, by the parent's backend
  * (for the software GPU: host pages that exist only once something wrote
- * or mapped them).  A page never touched reads as zero.  So a parent of
+ * or mapped them; for the BAR backend every page exists: a device's BAR).  A page never touched reads as zero.  So a parent of
  * 64 GiB costs nothing until tenants use it, creating an instance does
  * not touch VRAM, and scrubbing a slice when its user closes the device
  * (mgpu_vram_discard()) costs what the user touched, not the slice size.

@@ -10,6 +10,8 @@
 #   shell:          interactive shell on the console (stdio)
 # MGPU_ACCEL=kvm uses KVM instead of TCG; MGPU_QEMU_TIMEOUT overrides the time limit (seconds); MGPU_APPEND adds
 # kernel parameters; MGPU_MEM the guest memory (1G, 2G with nested guests).
+# MGPU_IVSHMEM: size of the ivshmem-plain device (1af4:1110) whose BAR2
+# mgpu_bar_test binds as a parent (default 64M; 0: no ivshmem devices).
 # MGPU_RUN_DIR: the directory of the initramfs and the logs (default
 # build/VER; scripts/check-libvirt.sh has one per root image);
 # MGPU_QEMU_ARGS: more QEMU arguments (its root disk).
@@ -51,6 +53,10 @@ mem=${MGPU_MEM:-1G}
 accel=${MGPU_ACCEL:-tcg}
 
 append="console=ttyS0 panic=-1 loglevel=5 mgpu_ci=$mode ${MGPU_APPEND:-}"
+# ivshmem: mgpu_bar_test reads the BAR through resource2 while mgpu holds
+# it, which Debian's CONFIG_IO_STRICT_DEVMEM allows only with iomem=relaxed.
+ivshmem=${MGPU_IVSHMEM:-64M}
+[ "$ivshmem" != 0 ] && append="$append iomem=relaxed"
 case $mode in demo | bench) append="$append quiet" ;; esac
 
 rm -f "$console" "$result"
@@ -60,6 +66,16 @@ cpu=${MGPU_CPU:-max}
 set -- qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m "$mem" -smp 2 \
 	-nodefaults -display none -no-reboot \
 	-kernel "$kernel" -initrd "$initrd" -append "$append" ${MGPU_QEMU_ARGS:-}
+
+# Real PCI devices for the BAR backend: ivshmem-plain, whose BAR2 is
+# plain memory, and one of 8M, too small to be a parent.  No guest driver
+# claims them; only mgpu_bar_test binds them.
+if [ "$ivshmem" != 0 ]; then
+	set -- "$@" -object "memory-backend-ram,id=mgpubar,size=$ivshmem" \
+		-device ivshmem-plain,memdev=mgpubar \
+		-object memory-backend-ram,id=mgpubar8m,size=8M \
+		-device ivshmem-plain,memdev=mgpubar8m
+fi
 
 case $mode in
 shell)
