@@ -180,6 +180,28 @@ static void mgpu_cfg_write_byte(struct mgpu_vgpu *vgpu, unsigned int off,
 			 ~(val & w1c);
 }
 
+/**
+ * mgpu_cfg_restore() - config space from a migration stream
+ * @vgpu: the instance, stopped; its lock held
+ * @cfg: the source's standard config space
+ *
+ * Written byte by byte as the guest could have written it (write masks;
+ * the status register's write-one-to-clear bits are left alone): the
+ * identity, BAR sizes and capabilities stay this device's own.
+ */
+void mgpu_cfg_restore(struct mgpu_vgpu *vgpu, const u8 *cfg)
+{
+	unsigned int off;
+
+	lockdep_assert_held(&vgpu->lock);
+
+	for (off = 0; off < MGPU_CONFIG_STD_SIZE; off++)
+		if (off != PCI_STATUS && off != PCI_STATUS + 1)
+			mgpu_cfg_write_byte(vgpu, off, cfg[off]);
+	if (!mgpu_cfg_mem_enabled(vgpu))
+		mgpu_vram_zap(vgpu);
+}
+
 static bool mgpu_cfg_covers(unsigned int pos, unsigned int len,
 			    unsigned int reg, unsigned int width)
 {

@@ -177,6 +177,33 @@ bool mgpu_cmd_needs_dma(const struct mgpu_cmd *cmd)
 	}
 }
 
+/**
+ * mgpu_cmd_progress_ok() - could a step of @cmd have left this progress?
+ * @cmd: a validated command
+ * @progress: how far it came (struct mgpu_queue): bytes for COPY and
+ *	FILL, row and inner index for GEMM, 0 for the rest
+ *
+ * Pure; for progress that comes from a migration stream.
+ *
+ * Return: true if the next step can start from @progress.
+ */
+bool mgpu_cmd_progress_ok(const struct mgpu_cmd *cmd, u64 progress)
+{
+	const struct mgpu_cmd_gemm *g = (const void *)cmd;
+	u32 row = progress >> 32, p = lower_32_bits(progress);
+
+	switch (cmd->opcode) {
+	case MGPU_OP_COPY:
+		return progress <= cmd->arg[2];
+	case MGPU_OP_FILL:
+		return progress <= cmd->arg[1] && IS_ALIGNED(progress, 4);
+	case MGPU_OP_GEMM:
+		return row < g->m ? p < g->k : row == g->m && !p;
+	default:
+		return !progress;
+	}
+}
+
 /* The value a FENCE or TIMESTAMP stores. */
 static __le64 mgpu_cmd_u64_value(const struct mgpu_cmd *cmd)
 {
@@ -362,6 +389,7 @@ int mgpu_cmd_complete(struct mgpu_vgpu *vgpu, const struct mgpu_cmd *cmd)
 			return MGPU_ERR_NO_MEMORY;
 		/* Aligned 64-bit store: a poller never sees half a value. */
 		WRITE_ONCE(*p, mgpu_cmd_u64_value(cmd));
+		mgpu_vram_dirty_mark(vgpu, cmd->arg[0], sizeof(*p));
 	}
 	if (cmd->opcode == MGPU_OP_FENCE && (cmd->flags & MGPU_F_IRQ))
 		mgpu_irq_raise(vgpu, MGPU_INT_FENCE);

@@ -15,7 +15,18 @@
  * killably, so the access fails at once and the thread reports
  * MGPU_ERR_DMA.  A killed VMM's exit therefore never waits on its own
  * frozen memory, and neither does removal of the instance or parent.
+ *
+ * DMA logging (VFIO_DEVICE_FEATURE_DMA_LOGGING_*, for live migration):
+ * while it is on, every guest page the vGPU writes is recorded, so the
+ * VMM re-sends it; QEMU needs this (or IOMMU dirty tracking, which an
+ * emulated IOMMU has not) to migrate a VM with the device unless told
+ * enable-migration=on.  Offered only where the VFIO core can report it
+ * (its iova_bitmap: in vfio.ko on 6.1, later only with CONFIG_IOMMUFD_DRIVER,
+ * which Debian's 6.12 and 7.2 lack):
+ * elsewhere the type1 IOMMU's dirty tracking, which sees every
+ * vfio_dma_rw() write, does the job.
  */
+#include <linux/iova_bitmap.h>
 #include <linux/kthread.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -27,9 +38,69 @@
 int mgpu_dma_rw(struct mgpu_vgpu *vgpu, u64 iova, void *buf, size_t len,
 		bool write)
 {
-	return vfio_dma_rw(&vgpu->vdev, iova, buf, len, write) ?
-	       MGPU_ERR_DMA : MGPU_CMD_DONE;
+	int ret = vfio_dma_rw(&vgpu->vdev, iova, buf, len, write);
+	unsigned long pfn;
+
+	/* Logged after the write (a part may be written on failure too). */
+	if (write && len && READ_ONCE(vgpu->dma_logging)) {
+		for (pfn = iova >> PAGE_SHIFT;
+		     pfn <= (iova + len - 1) >> PAGE_SHIFT; pfn++)
+			xa_store(&vgpu->dma_dirty, pfn, xa_mk_value(1),
+				 GFP_KERNEL);
+	}
+	return ret ? MGPU_ERR_DMA : MGPU_CMD_DONE;
 }
+
+static int mgpu_dma_log_start(struct vfio_device *vdev,
+			      struct rb_root_cached *ranges, u32 nnodes,
+			      u64 *page_size)
+{
+	struct mgpu_vgpu *vgpu = vdev_to_vgpu(vdev);
+
+	/* Every write is logged, whatever the ranges; in host pages. */
+	*page_size = PAGE_SIZE;
+	xa_destroy(&vgpu->dma_dirty);
+	WRITE_ONCE(vgpu->dma_logging, true);
+	return 0;
+}
+
+static int mgpu_dma_log_stop(struct vfio_device *vdev)
+{
+	struct mgpu_vgpu *vgpu = vdev_to_vgpu(vdev);
+
+	WRITE_ONCE(vgpu->dma_logging, false);
+	xa_destroy(&vgpu->dma_dirty);
+	return 0;
+}
+
+static int mgpu_dma_log_read_and_clear(struct vfio_device *vdev,
+				       unsigned long iova,
+				       unsigned long length,
+				       struct iova_bitmap *dirty)
+{
+	struct mgpu_vgpu *vgpu = vdev_to_vgpu(vdev);
+	unsigned long pfn;
+	void *entry;
+
+	if (!length)
+		return 0;
+	xa_for_each_range(&vgpu->dma_dirty, pfn, entry, iova >> PAGE_SHIFT,
+			  (iova + length - 1) >> PAGE_SHIFT) {
+		/* Taken first: a write after this is logged again. */
+		if (xa_erase(&vgpu->dma_dirty, pfn))
+			iova_bitmap_set(dirty, (u64)pfn << PAGE_SHIFT,
+					PAGE_SIZE);
+	}
+	return 0;
+}
+
+MGPU_COMPAT_IMPORT_IOMMUFD;
+
+static const struct vfio_log_ops mgpu_dma_log_ops = {
+	.log_start = mgpu_dma_log_start,
+	.log_stop = mgpu_dma_log_stop,
+	.log_read_and_clear = mgpu_dma_log_read_and_clear,
+};
 
 static int mgpu_dma_do(struct mgpu_vgpu *vgpu, struct mgpu_dma *d)
 {
@@ -75,6 +146,9 @@ static int mgpu_dma_thread(void *data)
 		flush_signals(current);
 
 		spin_lock(&d->lock);
+		/* A migration stop sent it back: not an error, redo it. */
+		if (ret == MGPU_ERR_DMA && d->cancel && d->retry)
+			ret = MGPU_DMA_RETRY;
 		d->result = ret;
 		d->done = true;
 		spin_unlock(&d->lock);
@@ -111,6 +185,7 @@ bool mgpu_dma_submit(struct mgpu_vgpu *vgpu, struct mgpu_queue *q,
 	d->iova = iova;
 	d->done = false;
 	d->cancel = false;
+	d->retry = false;
 	spin_unlock(&d->lock);
 	wake_up(&d->wq);
 	return true;
@@ -183,6 +258,38 @@ void mgpu_dma_cancel(struct mgpu_vgpu *vgpu, bool wait)
 }
 
 /**
+ * mgpu_dma_wait_idle() - wait for the outstanding request to be done
+ * @vgpu: the instance
+ * @ms: at most this long
+ *
+ * Return: true if no request is outstanding (or it is done).
+ */
+bool mgpu_dma_wait_idle(struct mgpu_vgpu *vgpu, unsigned int ms)
+{
+	return wait_event_timeout(vgpu->dma.idle_wq,
+				  !mgpu_dma_has_request(&vgpu->dma),
+				  msecs_to_jiffies(ms)) > 0;
+}
+
+/**
+ * mgpu_dma_cancel_retry() - send the outstanding request back, undone
+ * @vgpu: the instance (stopping for migration)
+ *
+ * As mgpu_dma_cancel(), waiting, but the request's result is
+ * MGPU_DMA_RETRY: the engine redoes the step when the device runs again.
+ */
+void mgpu_dma_cancel_retry(struct mgpu_vgpu *vgpu)
+{
+	struct mgpu_dma *d = &vgpu->dma;
+
+	spin_lock(&d->lock);
+	if (d->q && !d->done)
+		d->retry = true;
+	spin_unlock(&d->lock);
+	mgpu_dma_cancel(vgpu, true);
+}
+
+/**
  * mgpu_dma_start() - start the vGPU's DMA thread (open)
  * @vgpu: the instance, being opened
  *
@@ -234,6 +341,9 @@ void mgpu_dma_stop(struct mgpu_vgpu *vgpu)
 		kthread_stop(t);
 	kfree(d->bounce);
 	d->bounce = NULL;
+	/* Logging ends with the user. */
+	WRITE_ONCE(vgpu->dma_logging, false);
+	xa_destroy(&vgpu->dma_dirty);
 }
 
 /**
@@ -244,6 +354,9 @@ void mgpu_dma_init(struct mgpu_vgpu *vgpu)
 {
 	struct mgpu_dma *d = &vgpu->dma;
 
+	xa_init(&vgpu->dma_dirty);
+	if (MGPU_COMPAT_HAVE_IOVA_BITMAP)
+		vgpu->vdev.log_ops = &mgpu_dma_log_ops;
 	spin_lock_init(&d->lock);
 	init_waitqueue_head(&d->wq);
 	init_waitqueue_head(&d->idle_wq);

@@ -85,6 +85,12 @@ static bool mgpu_engine_step(struct mgpu_vgpu *vgpu, struct mgpu_queue *q)
 		if (q->dma_timed_out && ret > 0)
 			ret = MGPU_ERR_TIMEOUT;
 		from_dma = true;
+		if (ret == MGPU_DMA_RETRY) {
+			/* Undone (migration stop): a fetch is fetched again. */
+			if (kind == MGPU_DMA_FETCH)
+				q->cur_valid = false;
+			return true;
+		}
 		/*
 		 * A failed access (cancelled by the watchdog or by bus
 		 * mastering going off) stops the queue now, whether or not

@@ -286,6 +286,15 @@ void mgpu_irq_request(struct mgpu_vgpu *vgpu, unsigned int count)
 	mutex_unlock(&vgpu->lock);
 }
 
+/* Signal INTx or MSI to the VFIO user, and count it. */
+static void mgpu_irq_signal(struct mgpu_vgpu *vgpu, struct eventfd_ctx *ctx)
+{
+	lockdep_assert_held(&vgpu->lock);
+
+	mgpu_compat_eventfd_signal(ctx);
+	WRITE_ONCE(vgpu->stats.irqs, vgpu->stats.irqs + 1);
+}
+
 /**
  * mgpu_irq_update() - drive INTx from the pending causes
  * @vgpu: the instance; its lock held
@@ -309,7 +318,7 @@ void mgpu_irq_update(struct mgpu_vgpu *vgpu)
 	    mgpu_cfg_intx_disabled(vgpu))
 		return;
 	vgpu->intx_masked = true;
-	mgpu_compat_eventfd_signal(vgpu->intx_trigger);
+	mgpu_irq_signal(vgpu, vgpu->intx_trigger);
 }
 
 /**
@@ -324,7 +333,7 @@ void mgpu_irq_raise(struct mgpu_vgpu *vgpu, u32 cause)
 	vgpu->int_status |= cause;
 	if ((cause & vgpu->int_mask) && vgpu->msi_trigger &&
 	    mgpu_cfg_bus_master(vgpu))
-		mgpu_compat_eventfd_signal(vgpu->msi_trigger);
+		mgpu_irq_signal(vgpu, vgpu->msi_trigger);
 	mgpu_irq_update(vgpu);
 }
 
@@ -344,7 +353,7 @@ void mgpu_irq_set_mask(struct mgpu_vgpu *vgpu, u32 mask)
 
 	vgpu->int_mask = mask & (MGPU_INT_FENCE | MGPU_INT_ERROR);
 	if (newly && vgpu->msi_trigger && mgpu_cfg_bus_master(vgpu))
-		mgpu_compat_eventfd_signal(vgpu->msi_trigger);
+		mgpu_irq_signal(vgpu, vgpu->msi_trigger);
 	mgpu_irq_update(vgpu);
 }
 
@@ -361,5 +370,5 @@ void mgpu_irq_msi_pending(struct mgpu_vgpu *vgpu)
 	lockdep_assert_held(&vgpu->lock);
 
 	if ((vgpu->int_status & vgpu->int_mask) && vgpu->msi_trigger)
-		mgpu_compat_eventfd_signal(vgpu->msi_trigger);
+		mgpu_irq_signal(vgpu, vgpu->msi_trigger);
 }

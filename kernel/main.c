@@ -102,9 +102,10 @@ static int __init mgpu_init(void)
 		return -EINVAL;
 	}
 
+	mgpu_debugfs_init();
 	ret = mdev_register_driver(&mgpu_mdev_driver);
 	if (ret)
-		return ret;
+		goto err_debugfs;
 
 	mgpu_class = mgpu_compat_class_create("mgpu");
 	if (IS_ERR(mgpu_class)) {
@@ -138,6 +139,8 @@ err_class:
 	class_destroy(mgpu_class);
 err_driver:
 	mdev_unregister_driver(&mgpu_mdev_driver);
+err_debugfs:
+	mgpu_debugfs_exit();
 	return ret;
 }
 
@@ -150,6 +153,7 @@ static void __exit mgpu_exit(void)
 	mgpu_parent_wait_all();
 	class_destroy(mgpu_class);
 	mdev_unregister_driver(&mgpu_mdev_driver);
+	mgpu_debugfs_exit();
 }
 
 module_init(mgpu_init);

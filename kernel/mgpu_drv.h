@@ -18,12 +18,16 @@
  *   dma.c     mgpu_dma_*     a vGPU's guest-memory access thread
  *   gemm.c    mgpu_gemm_*    GEMM kernels (int8 here, fp32 in gemm_fp.c)
  *   sched.c   mgpu_sched_*   scheduling policy: who runs next, how long
+ *   debugfs.c mgpu_debugfs_* per-instance debugfs files (dirty VRAM)
+ *   migrate.c mgpu_mig_*     live migration: VFIO migration v2, the stream
  *
  * Locks, in the order they nest (an outer lock may be held while an
  * inner one is taken, never the reverse):
  *
  *   mdev core / VFIO core locks (device set, open count): taken by the
  *	cores around our callbacks
+ *   vgpu.mig_lock (struct mgpu_vgpu): the migration state and sessions;
+ *	then a session's lock (struct mgpu_mig_file, migrate.c)
  *   mgpu_swgpus_lock (swgpu.c): the list of software GPUs; never held
  *	while a parent is torn down
  *   engine.lock (struct mgpu_engine): the list of open vGPUs and every
@@ -55,6 +59,7 @@
 #include <linux/types.h>
 #include <linux/vfio.h>
 #include <linux/wait.h>
+#include <linux/xarray.h>
 
 #include "mgpu.h"
 
@@ -86,6 +91,14 @@
 /* Result of a step of a command (cmd.c), besides an MGPU_ERR_* code. */
 #define MGPU_CMD_DONE		0
 #define MGPU_CMD_MORE		(-1)
+/* A guest-memory step sent back undone, to be redone (dma.c). */
+#define MGPU_DMA_RETRY		(-2)
+
+/* The last MGPU_ERR_* code; the known CTRL and interrupt bits. */
+#define MGPU_ERR_LAST		MGPU_ERR_NO_MEMORY
+#define MGPU_QCTRL_KNOWN	(MGPU_QCTRL_ENABLE | MGPU_QCTRL_RING_SYSMEM | \
+				 MGPU_QCTRL_TAIL_POLL)
+#define MGPU_INT_KNOWN		(MGPU_INT_FENCE | MGPU_INT_ERROR)
 
 /* What an idle engine must keep watching (mgpu_queue_any_work()). */
 #define MGPU_HINT_POLL		(1U << 0)	/* a polled tail */
@@ -118,6 +131,7 @@ enum mgpu_sched_policy {
 #define MGPU_SCHED_MAX_SLICE_US		1000000
 #define MGPU_SCHED_MAX_WEIGHT		10000
 
+struct mgpu_mig_file;
 struct mgpu_parent;
 struct mgpu_vgpu;
 struct task_struct;
@@ -173,6 +187,9 @@ struct mgpu_engine {
  * @flops: floating point or integer operations of completed GEMMs (2mnk)
  * @errors: queues stopped by an error
  * @resets: device resets requested by the user (VFIO reset, FLR)
+ * @reg_traps: accesses to BAR0 through the VFIO device (each is a trap:
+ *	a guest's register access its VMM forwards)
+ * @irqs: interrupts signalled to the VFIO user (INTx and MSI)
  *
  * Written by the engine thread or under the vGPU's lock, read without a
  * lock: each counter is one aligned 64-bit word.
@@ -184,6 +201,8 @@ struct mgpu_vgpu_stats {
 	u64 flops;
 	u64 errors;
 	u64 resets;
+	u64 reg_traps;
+	u64 irqs;
 };
 
 /**
@@ -255,6 +274,7 @@ enum mgpu_dma_kind {
  * @result: MGPU_CMD_DONE, MGPU_CMD_MORE or MGPU_ERR_*, once @done
  * @done: the thread finished the request; the engine collects it
  * @cancel: the request must fail (reset, close, watchdog)
+ * @retry: ...or, if @cancel came from a migration stop, be redone later
  * @bounce: buffer for guest-memory to guest-memory copies and fills
  */
 struct mgpu_dma {
@@ -268,6 +288,7 @@ struct mgpu_dma {
 	int result;
 	bool done;
 	bool cancel;
+	bool retry;
 	void *bounce;
 };
 
@@ -419,6 +440,26 @@ struct mgpu_vgpu {
 	u32 cap_pct;
 	s64 budget_ns;
 	struct address_space *vram_mapping;
+	/*
+	 * Dirty tracking (vram.c): @vram_dirty is @vram_dirty_map while on,
+	 * NULL while off; both written under @lock, @vram_dirty read
+	 * without it; the map lives until close.
+	 */
+	unsigned long *vram_dirty;
+	unsigned long *vram_dirty_map;
+	struct dentry *debugfs;
+	/*
+	 * Live migration (migrate.c): @mig_state and the sessions under
+	 * @mig_lock; @mig_stopped (the engine runs nothing) under @lock.
+	 */
+	struct mutex mig_lock;
+	enum vfio_device_mig_state mig_state;
+	struct mgpu_mig_file *mig_saving;
+	struct mgpu_mig_file *mig_resuming;
+	bool mig_stopped;
+	/* DMA logging (dma.c): guest pages written, by IOVA page number. */
+	bool dma_logging;
+	struct xarray dma_dirty;
 	struct mgpu_dma dma;
 	struct ratelimit_state ratelimit;
 	struct mgpu_vgpu_stats stats;
@@ -475,6 +516,7 @@ void mgpu_vgpu_user_reset(struct mgpu_vgpu *vgpu);
 void mgpu_cfg_init(struct mgpu_vgpu *vgpu);
 void mgpu_cfg_reset(struct mgpu_vgpu *vgpu);
 void mgpu_cfg_set_intx_pending(struct mgpu_vgpu *vgpu, bool pending);
+void mgpu_cfg_restore(struct mgpu_vgpu *vgpu, const u8 *cfg);
 bool mgpu_cfg_intx_disabled(struct mgpu_vgpu *vgpu);
 bool mgpu_cfg_mem_enabled(struct mgpu_vgpu *vgpu);
 bool mgpu_cfg_bus_master(struct mgpu_vgpu *vgpu);
@@ -500,6 +542,17 @@ int mgpu_vram_copy(struct mgpu_vgpu *vgpu, u64 dst, u64 src, u64 len);
 void *mgpu_vram_ptr(struct mgpu_vgpu *vgpu, u64 off, bool alloc);
 void mgpu_vram_discard(struct mgpu_vgpu *vgpu);
 void mgpu_vram_zap(struct mgpu_vgpu *vgpu);
+void mgpu_vram_dirty_mark(struct mgpu_vgpu *vgpu, u64 off, u64 len);
+int mgpu_vram_dirty_start(struct mgpu_vgpu *vgpu);
+void mgpu_vram_dirty_stop(struct mgpu_vgpu *vgpu);
+u64 mgpu_vram_dirty_sync(struct mgpu_vgpu *vgpu, unsigned long *out);
+void mgpu_vram_dirty_free(struct mgpu_vgpu *vgpu);
+
+/* debugfs.c */
+void mgpu_debugfs_init(void);
+void mgpu_debugfs_exit(void);
+void mgpu_debugfs_vgpu_add(struct mgpu_vgpu *vgpu);
+void mgpu_debugfs_vgpu_remove(struct mgpu_vgpu *vgpu);
 
 /* irq.c */
 long mgpu_irq_get_info(struct mgpu_vgpu *vgpu, void __user *arg);
@@ -518,6 +571,8 @@ void mgpu_queue_stop_all(struct mgpu_vgpu *vgpu);
 void mgpu_queue_set_error(struct mgpu_vgpu *vgpu, struct mgpu_queue *q,
 			  u32 error, u32 head);
 bool mgpu_queue_has_work(struct mgpu_vgpu *vgpu, struct mgpu_queue *q);
+bool mgpu_queue_config_ok(struct mgpu_vgpu *vgpu, u64 ring, u32 ring_size,
+			  u32 ctrl, u32 tail_addr);
 bool mgpu_queue_any_work(struct mgpu_vgpu *vgpu, unsigned int *hint);
 
 /* engine.c */
@@ -535,6 +590,7 @@ void mgpu_engine_kick(struct mgpu_parent *parent);
 /* cmd.c */
 int mgpu_cmd_validate(u64 vram_size, const struct mgpu_cmd *cmd);
 bool mgpu_cmd_needs_dma(const struct mgpu_cmd *cmd);
+bool mgpu_cmd_progress_ok(const struct mgpu_cmd *cmd, u64 progress);
 int mgpu_cmd_step(void *scratch, struct mgpu_vgpu *vgpu,
 		  const struct mgpu_cmd *cmd, u64 *progress);
 int mgpu_cmd_complete(struct mgpu_vgpu *vgpu, const struct mgpu_cmd *cmd);
@@ -552,6 +608,13 @@ bool mgpu_dma_collect(struct mgpu_vgpu *vgpu, struct mgpu_queue *q,
 		      int *result);
 bool mgpu_dma_pending(struct mgpu_vgpu *vgpu, struct mgpu_queue *q);
 void mgpu_dma_cancel(struct mgpu_vgpu *vgpu, bool wait);
+bool mgpu_dma_wait_idle(struct mgpu_vgpu *vgpu, unsigned int ms);
+void mgpu_dma_cancel_retry(struct mgpu_vgpu *vgpu);
+
+/* migrate.c */
+void mgpu_mig_init(struct mgpu_vgpu *vgpu);
+void mgpu_mig_reset(struct mgpu_vgpu *vgpu);
+void mgpu_mig_fini(struct mgpu_vgpu *vgpu);
 
 /* sched.c */
 void mgpu_sched_init(struct mgpu_engine *e);

@@ -98,21 +98,31 @@ void mgpu_queue_stop_all(struct mgpu_vgpu *vgpu)
 	}
 }
 
-static bool mgpu_queue_ring_ok(struct mgpu_vgpu *vgpu, struct mgpu_queue *q,
-			       u32 ctrl)
+/**
+ * mgpu_queue_config_ok() - can a queue with these registers be enabled?
+ * @vgpu: the instance
+ * @ring: RING
+ * @ring_size: RING_SIZE
+ * @ctrl: CTRL
+ * @tail_addr: TAIL_ADDR
+ *
+ * Pure: the rules of enabling a queue, also for a migration stream.
+ *
+ * Return: true if the ring (and polled tail) are valid.
+ */
+bool mgpu_queue_config_ok(struct mgpu_vgpu *vgpu, u64 ring, u32 ring_size,
+			  u32 ctrl, u32 tail_addr)
 {
-	u64 bytes = (u64)q->ring_size * MGPU_CMD_SIZE;
+	u64 bytes = (u64)ring_size * MGPU_CMD_SIZE;
 
-	if (q->ring_size < 2 || q->ring_size > MGPU_RING_MAX_ENTRIES ||
-	    !is_power_of_2(q->ring_size) ||
-	    !IS_ALIGNED(q->ring, MGPU_CMD_SIZE))
+	if (ring_size < 2 || ring_size > MGPU_RING_MAX_ENTRIES ||
+	    !is_power_of_2(ring_size) || !IS_ALIGNED(ring, MGPU_CMD_SIZE))
 		return false;
 	if (!(ctrl & MGPU_QCTRL_RING_SYSMEM) &&
-	    (q->ring >= vgpu->vram_size || bytes > vgpu->vram_size - q->ring))
+	    (ring >= vgpu->vram_size || bytes > vgpu->vram_size - ring))
 		return false;
 	if ((ctrl & MGPU_QCTRL_TAIL_POLL) &&
-	    (!IS_ALIGNED(q->tail_addr, 4) ||
-	     q->tail_addr > vgpu->vram_size - 4))
+	    (!IS_ALIGNED(tail_addr, 4) || tail_addr > vgpu->vram_size - 4))
 		return false;
 	return true;
 }
@@ -120,12 +130,9 @@ static bool mgpu_queue_ring_ok(struct mgpu_vgpu *vgpu, struct mgpu_queue *q,
 static void mgpu_queue_write_ctrl(struct mgpu_vgpu *vgpu,
 				  struct mgpu_queue *q, u32 val)
 {
-	const u32 known = MGPU_QCTRL_ENABLE | MGPU_QCTRL_RING_SYSMEM |
-			  MGPU_QCTRL_TAIL_POLL;
-
 	lockdep_assert_held(&vgpu->lock);
 
-	val &= known;
+	val &= MGPU_QCTRL_KNOWN;
 	if (!(val & MGPU_QCTRL_ENABLE)) {
 		/* Disable: stop now, keep the registers for inspection. */
 		q->ctrl = val;
@@ -142,7 +149,8 @@ static void mgpu_queue_write_ctrl(struct mgpu_vgpu *vgpu,
 	q->error_head = 0;
 	q->completed = 0;
 	q->gen++;
-	if (!mgpu_queue_ring_ok(vgpu, q, val)) {
+	if (!mgpu_queue_config_ok(vgpu, q->ring, q->ring_size, val,
+				  q->tail_addr)) {
 		mgpu_queue_set_error(vgpu, q, MGPU_ERR_BAD_RING, 0);
 		return;
 	}
@@ -282,9 +290,12 @@ bool mgpu_queue_has_work(struct mgpu_vgpu *vgpu, struct mgpu_queue *q)
 	/* A step with the DMA thread: nothing to do until it is done. */
 	if (q->dma_busy)
 		return !mgpu_dma_pending(vgpu, q);
-	/* Bus mastering off: the device reaches no memory, runs nothing. */
+	/*
+	 * Bus mastering off: the device reaches no memory, runs nothing.
+	 * Stopped for migration: it runs nothing either (migrate.c).
+	 */
 	if (!(q->ctrl & MGPU_QCTRL_ENABLE) || q->error ||
-	    !mgpu_cfg_bus_master(vgpu))
+	    !mgpu_cfg_bus_master(vgpu) || vgpu->mig_stopped)
 		return false;
 	if (q->ctrl & MGPU_QCTRL_TAIL_POLL) {
 		u32 *p = mgpu_vram_ptr(vgpu, q->tail_addr, false);
@@ -344,7 +355,7 @@ bool mgpu_queue_any_work(struct mgpu_vgpu *vgpu, unsigned int *hint)
 		struct mgpu_queue *q = &vgpu->queues[i];
 
 		if ((q->ctrl & MGPU_QCTRL_TAIL_POLL) && !q->error &&
-		    (q->ctrl & MGPU_QCTRL_ENABLE))
+		    (q->ctrl & MGPU_QCTRL_ENABLE) && !vgpu->mig_stopped)
 			*hint |= MGPU_HINT_POLL;
 		if (q->dma_busy && mgpu_dma_pending(vgpu, q)) {
 			*hint |= MGPU_HINT_DMA;

@@ -151,6 +151,15 @@ static void mgpu_regs_write_part(struct mgpu_vgpu *vgpu, u32 reg,
 	mgpu_regs_write32(vgpu, reg, le32_to_cpu(cur));
 }
 
+/* One VFIO access to BAR0 is one trap (a guest's MMIO the VMM forwards). */
+static void mgpu_regs_count_trap(struct mgpu_vgpu *vgpu, size_t done)
+{
+	lockdep_assert_held(&vgpu->lock);
+
+	if (!done)
+		WRITE_ONCE(vgpu->stats.reg_traps, vgpu->stats.reg_traps + 1);
+}
+
 /**
  * mgpu_regs_rw() - access the BAR0 region
  * @vgpu: the instance
@@ -176,10 +185,12 @@ ssize_t mgpu_regs_rw(struct mgpu_vgpu *vgpu, u64 pos, char __user *buf,
 			if (copy_from_user(bytes, buf + done, n))
 				return -EFAULT;
 			mutex_lock(&vgpu->lock);
+			mgpu_regs_count_trap(vgpu, done);
 			mgpu_regs_write_part(vgpu, reg, shift, bytes, n);
 			mutex_unlock(&vgpu->lock);
 		} else {
 			mutex_lock(&vgpu->lock);
+			mgpu_regs_count_trap(vgpu, done);
 			val = cpu_to_le32(mgpu_regs_read32(vgpu, reg));
 			mutex_unlock(&vgpu->lock);
 			memcpy(bytes, (u8 *)&val + shift, n);

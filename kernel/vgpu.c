@@ -130,6 +130,7 @@ static int mgpu_vgpu_init(struct vfio_device *vdev)
 	ratelimit_set_flags(&vgpu->ratelimit, RATELIMIT_MSG_ON_RELEASE);
 	mgpu_cfg_init(vgpu);
 	mgpu_regs_reset(vgpu);
+	mgpu_mig_init(vgpu);
 	/*
 	 * No clearing here: free VRAM is always zero (it starts zeroed and
 	 * every user's close scrubs its slice), so a create costs the same
@@ -152,6 +153,8 @@ static void mgpu_vgpu_release(struct vfio_device *vdev)
 
 	mgpu_parent_release(parent, vgpu->type, vgpu->first_unit);
 	kfree(vgpu->queues);
+	mgpu_vram_dirty_free(vgpu);
+	mgpu_mig_fini(vgpu);
 	mutex_destroy(&vgpu->lock);
 	mgpu_compat_vfio_release_done(vdev);
 	mgpu_parent_put(parent);
@@ -162,6 +165,7 @@ static int mgpu_vgpu_open_device(struct vfio_device *vdev)
 	struct mgpu_vgpu *vgpu = vdev_to_vgpu(vdev);
 
 	/* Every user starts from a device in its power-on state. */
+	mgpu_mig_reset(vgpu);
 	mgpu_vgpu_reset(vgpu);
 	return mgpu_engine_attach(vgpu);
 }
@@ -170,7 +174,9 @@ static void mgpu_vgpu_close_device(struct vfio_device *vdev)
 {
 	struct mgpu_vgpu *vgpu = vdev_to_vgpu(vdev);
 
-	/* Guest memory is only reachable while open: off the engine first. */
+	/* No migration session outlives the user... */
+	mgpu_mig_reset(vgpu);
+	/* ...and guest memory is only reachable while open: off the engine. */
 	mgpu_engine_detach(vgpu);
 	mgpu_irq_disable_all(vgpu);
 	mgpu_vgpu_reset(vgpu);
@@ -180,6 +186,9 @@ static void mgpu_vgpu_close_device(struct vfio_device *vdev)
 	 * BAR2 is left: each held a reference to the device file.
 	 */
 	mgpu_vram_discard(vgpu);
+	mutex_lock(&vgpu->lock);
+	mgpu_vram_dirty_free(vgpu);
+	mutex_unlock(&vgpu->lock);
 }
 
 static ssize_t mgpu_vgpu_rw(struct mgpu_vgpu *vgpu, char __user *buf,
@@ -317,6 +326,8 @@ static long mgpu_vgpu_ioctl(struct vfio_device *vdev, unsigned int cmd,
 	case VFIO_DEVICE_SET_IRQS:
 		return mgpu_irq_set(vgpu, uarg);
 	case VFIO_DEVICE_RESET:
+		/* Ends any migration session: the device is RUNNING again. */
+		mgpu_mig_reset(vgpu);
 		mgpu_vgpu_user_reset(vgpu);
 		return 0;
 	default:
@@ -394,6 +405,8 @@ MGPU_VGPU_STAT_ATTR(bytes);
 MGPU_VGPU_STAT_ATTR(flops);
 MGPU_VGPU_STAT_ATTR(errors);
 MGPU_VGPU_STAT_ATTR(resets);
+MGPU_VGPU_STAT_ATTR(reg_traps);
+MGPU_VGPU_STAT_ATTR(irqs);
 
 /* A scheduling setting: read without a lock, written through sched.c. */
 #define MGPU_VGPU_SCHED_ATTR(name, field, set)				\
@@ -430,6 +443,8 @@ static struct attribute *mgpu_vgpu_attrs[] = {
 	&dev_attr_flops.attr,
 	&dev_attr_errors.attr,
 	&dev_attr_resets.attr,
+	&dev_attr_reg_traps.attr,
+	&dev_attr_irqs.attr,
 	&dev_attr_weight.attr,
 	&dev_attr_cap.attr,
 	NULL,
@@ -458,6 +473,7 @@ static int mgpu_mdev_probe(struct mdev_device *mdev)
 	ret = vfio_register_emulated_iommu_dev(&vgpu->vdev);
 	if (ret)
 		goto err_put;
+	mgpu_debugfs_vgpu_add(vgpu);
 	return 0;
 
 err_put:
@@ -470,6 +486,7 @@ static void mgpu_mdev_remove(struct mdev_device *mdev)
 {
 	struct mgpu_vgpu *vgpu = dev_get_drvdata(&mdev->dev);
 
+	mgpu_debugfs_vgpu_remove(vgpu);
 	/* Blocks until the user closes the device, see mgpu_irq_request(). */
 	vfio_unregister_group_dev(&vgpu->vdev);
 	vfio_put_device(&vgpu->vdev);

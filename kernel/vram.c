@@ -18,6 +18,17 @@
  * mmap maps the slice straight into the user (and so into a guest) as raw
  * page frames, one page at a time on first access: no trap afterwards,
  * and no page that get_user_pages() could pin.
+ *
+ * Dirty tracking (live migration; debugfs vram_dirty for tests): while
+ * vgpu->vram_dirty points at a bitmap, every write to the slice sets the
+ * bit of each page it touched.  The engine, the DMA thread and region
+ * writes mark after they wrote (mgpu_vram_dirty_mark()); the user's
+ * mapping is entered read-only, so its first write to a page takes a
+ * fault (mgpu_vram_pfn_mkwrite()) that marks the page before the write
+ * proceeds.  mgpu_vram_dirty_sync() takes the bits and write-protects
+ * those pages again by zapping them, in that order, so a write is either
+ * in the bits it returns, visible to a copy of the page made after it
+ * returns, or marked again: none is lost.
  */
 #include <linux/err.h>
 #include <linux/kernel.h>
@@ -42,6 +53,36 @@ static void *mgpu_vram_chunk(struct mgpu_vgpu *vgpu, u64 off, u64 want,
 
 	*len = min_t(u64, want, PAGE_SIZE - offset_in_page(poff));
 	return parent->ops->vram_kaddr(parent, poff, alloc);
+}
+
+/**
+ * mgpu_vram_dirty_mark() - record a write to VRAM, after it was made
+ * @vgpu: the instance
+ * @off: slice offset of the write
+ * @len: bytes written; [@off, @off + @len) lies inside the slice
+ *
+ * Lockless (the engine and the DMA thread call it).  The bitmap stays
+ * allocated until the device is closed, when no writer is left.
+ */
+void mgpu_vram_dirty_mark(struct mgpu_vgpu *vgpu, u64 off, u64 len)
+{
+	unsigned long *map;
+	u64 page, last;
+
+	if (!len)
+		return;
+	/*
+	 * Pairs with the smp_mb() in mgpu_vram_dirty_start(): either this
+	 * sees the bitmap, or tracking started after the write was made and
+	 * the first full copy of VRAM sees the data.
+	 */
+	smp_mb();
+	map = READ_ONCE(vgpu->vram_dirty);
+	if (!map)
+		return;
+	last = (off + len - 1) >> PAGE_SHIFT;
+	for (page = off >> PAGE_SHIFT; page <= last; page++)
+		set_bit(page, map);
 }
 
 /**
@@ -84,10 +125,13 @@ int mgpu_vram_write(struct mgpu_vgpu *vgpu, u64 off, const void *buf,
 		void *p = mgpu_vram_chunk(vgpu, off + done, len - done, &n,
 					  true);
 
-		if (IS_ERR_OR_NULL(p))
+		if (IS_ERR_OR_NULL(p)) {
+			mgpu_vram_dirty_mark(vgpu, off, done);
 			return MGPU_ERR_NO_MEMORY;
+		}
 		memcpy(p, buf + done, n);
 	}
+	mgpu_vram_dirty_mark(vgpu, off, len);
 	return 0;
 }
 
@@ -110,11 +154,14 @@ int mgpu_vram_fill32(struct mgpu_vgpu *vgpu, u64 off, u32 pattern, u64 len)
 		/* Zeroes into a page never touched: nothing to do. */
 		p = mgpu_vram_chunk(vgpu, off + done, len - done, &n,
 				    pattern != 0);
-		if (IS_ERR(p) || (!p && pattern))
+		if (IS_ERR(p) || (!p && pattern)) {
+			mgpu_vram_dirty_mark(vgpu, off, done);
 			return MGPU_ERR_NO_MEMORY;
+		}
 		if (p)
 			memset32(p, pattern, n / 4);
 	}
+	mgpu_vram_dirty_mark(vgpu, off, len);
 	return 0;
 }
 
@@ -137,13 +184,16 @@ int mgpu_vram_copy(struct mgpu_vgpu *vgpu, u64 dst, u64 src, u64 len)
 		void *d = mgpu_vram_chunk(vgpu, dst + done, ns, &nd, true);
 
 		n = nd;
-		if (IS_ERR_OR_NULL(d))
+		if (IS_ERR_OR_NULL(d)) {
+			mgpu_vram_dirty_mark(vgpu, dst, done);
 			return MGPU_ERR_NO_MEMORY;
+		}
 		if (IS_ERR_OR_NULL(s))
 			memset(d, 0, n);
 		else
 			memcpy(d, s, n);
 	}
+	mgpu_vram_dirty_mark(vgpu, dst, len);
 	return 0;
 }
 
@@ -156,6 +206,7 @@ int mgpu_vram_copy(struct mgpu_vgpu *vgpu, u64 dst, u64 src, u64 len)
  *
  * Return: the address; NULL if the page was never touched and @alloc is
  * false (the object reads as zero); an ERR_PTR if host memory ran out.
+ * A caller that writes through it calls mgpu_vram_dirty_mark() after.
  */
 void *mgpu_vram_ptr(struct mgpu_vgpu *vgpu, u64 off, bool alloc)
 {
@@ -199,12 +250,15 @@ ssize_t mgpu_vram_rw(struct mgpu_vgpu *vgpu, u64 pos, char __user *buf,
 
 		if (IS_ERR(p) || (write && !p))
 			return -ENOMEM;
-		if (write)
+		if (write) {
 			left = copy_from_user(p, buf + done, n);
-		else if (p)
+			/* A partial copy wrote too. */
+			mgpu_vram_dirty_mark(vgpu, pos + done, n - left);
+		} else if (p) {
 			left = copy_to_user(buf + done, p, n);
-		else
+		} else {
 			left = clear_user(buf + done, n);
+		}
 		if (left)
 			return -EFAULT;
 		cond_resched();
@@ -212,33 +266,90 @@ ssize_t mgpu_vram_rw(struct mgpu_vgpu *vgpu, u64 pos, char __user *buf,
 	return count;
 }
 
+/* The slice offset of the page @vmf faulted on; -1 if outside the slice. */
+static u64 mgpu_vram_fault_pos(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mgpu_vgpu *vgpu = vma->vm_private_data;
+	u64 pos = ((u64)vma->vm_pgoff << PAGE_SHIFT) & MGPU_REGION_MASK;
+
+	pos += (vmf->address & PAGE_MASK) - vma->vm_start;
+	return pos < vgpu->vram_size ? pos : U64_MAX;
+}
+
 static vm_fault_t mgpu_vram_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct mgpu_vgpu *vgpu = vma->vm_private_data;
 	struct mgpu_parent *parent = vgpu->parent;
-	u64 pos = ((u64)vma->vm_pgoff << PAGE_SHIFT) & MGPU_REGION_MASK;
+	unsigned long addr = vmf->address & PAGE_MASK;
+	u64 pos = mgpu_vram_fault_pos(vmf);
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
 	unsigned long pfn;
-	int ret;
-
 	vm_fault_t fault;
 
-	pos += (vmf->address & PAGE_MASK) - vma->vm_start;
-	if (pos >= vgpu->vram_size)
+	if (pos == U64_MAX)
 		return VM_FAULT_SIGBUS;
 	/* Under the lock: memory space cannot go off until it is mapped. */
 	mutex_lock(&vgpu->lock);
 	if (!mgpu_cfg_mem_enabled(vgpu)) {
 		fault = VM_FAULT_SIGBUS;	/* as a BAR with memory off */
+	} else if (parent->ops->vram_pfn(parent, vgpu->vram_offset + pos,
+					 &pfn)) {
+		fault = VM_FAULT_SIGBUS;	/* no host memory, no OOM kill */
+	} else if (!write && vgpu->vram_dirty) {
+		/*
+		 * Read-only until the first write (mgpu_vram_pfn_mkwrite()).
+		 * So is vm_page_prot (.pfn_mkwrite turns on the mmap core's
+		 * write notification), but say it: without PAT on x86 and on
+		 * other architectures, this prot is the one used.
+		 */
+		fault = vmf_insert_pfn_prot(vma, addr, pfn,
+					    vm_get_page_prot(vma->vm_flags &
+							     ~VM_WRITE));
 	} else {
-		ret = parent->ops->vram_pfn(parent, vgpu->vram_offset + pos,
-					    &pfn);
-		/* No host memory: SIGBUS, not the OOM killer. */
-		fault = ret ? VM_FAULT_SIGBUS :
-			vmf_insert_pfn(vma, vmf->address & PAGE_MASK, pfn);
+		fault = vmf_insert_pfn(vma, addr, pfn);
+		/* Before the write, which mgpu_vram_dirty_sync() allows. */
+		if (write)
+			mgpu_vram_dirty_mark(vgpu, pos, PAGE_SIZE);
 	}
 	mutex_unlock(&vgpu->lock);
 	return fault;
+}
+
+/*
+ * The first write to a page that was entered read-only: with write
+ * notification on, every page is, so a page's first write through a
+ * mapping costs a second fault, tracking or not.
+ */
+static vm_fault_t mgpu_vram_pfn_mkwrite(struct vm_fault *vmf)
+{
+	struct mgpu_vgpu *vgpu = vmf->vma->vm_private_data;
+	u64 pos = mgpu_vram_fault_pos(vmf);
+	vm_fault_t fault = 0;
+
+	if (pos == U64_MAX)
+		return VM_FAULT_SIGBUS;
+	mutex_lock(&vgpu->lock);
+	if (mgpu_cfg_mem_enabled(vgpu))
+		mgpu_vram_dirty_mark(vgpu, pos, PAGE_SIZE);
+	else
+		fault = VM_FAULT_SIGBUS;
+	mutex_unlock(&vgpu->lock);
+	return fault;
+}
+
+/*
+ * Zap @nr pages of BAR2 from slice page @first: the next access faults.
+ * The vGPU's lock is held, or the vGPU is not visible yet (no mapping).
+ */
+static void mgpu_vram_zap_pages(struct mgpu_vgpu *vgpu, u64 first, u64 nr)
+{
+	if (vgpu->vram_mapping)
+		unmap_mapping_range(vgpu->vram_mapping,
+				    ((loff_t)VFIO_PCI_BAR2_REGION_INDEX <<
+				     MGPU_REGION_SHIFT) + (first << PAGE_SHIFT),
+				    nr << PAGE_SHIFT, 0);
 }
 
 /**
@@ -252,14 +363,97 @@ static vm_fault_t mgpu_vram_fault(struct vm_fault *vmf)
  */
 void mgpu_vram_zap(struct mgpu_vgpu *vgpu)
 {
-	if (vgpu->vram_mapping)
-		unmap_mapping_range(vgpu->vram_mapping,
-				    (loff_t)VFIO_PCI_BAR2_REGION_INDEX <<
-				    MGPU_REGION_SHIFT, vgpu->vram_size, 0);
+	mgpu_vram_zap_pages(vgpu, 0, vgpu->vram_size >> PAGE_SHIFT);
+}
+
+/**
+ * mgpu_vram_dirty_start() - start recording which VRAM pages are written
+ * @vgpu: the instance; its lock held
+ *
+ * Clears the record if tracking was on already.  Every write that
+ * completes before this returns is seen by a copy of VRAM made after it;
+ * every later one is recorded.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int mgpu_vram_dirty_start(struct mgpu_vgpu *vgpu)
+{
+	u64 pages = vgpu->vram_size >> PAGE_SHIFT;
+
+	lockdep_assert_held(&vgpu->lock);
+
+	if (!vgpu->vram_dirty_map) {
+		vgpu->vram_dirty_map = kvcalloc(BITS_TO_LONGS(pages),
+						sizeof(unsigned long),
+						GFP_KERNEL_ACCOUNT);
+		if (!vgpu->vram_dirty_map)
+			return -ENOMEM;
+	}
+	bitmap_zero(vgpu->vram_dirty_map, pages);
+	WRITE_ONCE(vgpu->vram_dirty, vgpu->vram_dirty_map);
+	/* Pairs with the smp_mb() in mgpu_vram_dirty_mark(). */
+	smp_mb();
+	/* Mapped pages are writable: enter them again, read-only. */
+	mgpu_vram_zap_pages(vgpu, 0, pages);
+	return 0;
+}
+
+/**
+ * mgpu_vram_dirty_stop() - stop recording writes
+ * @vgpu: the instance; its lock held
+ *
+ * Pages entered read-only become writable at their next write.
+ */
+void mgpu_vram_dirty_stop(struct mgpu_vgpu *vgpu)
+{
+	lockdep_assert_held(&vgpu->lock);
+
+	WRITE_ONCE(vgpu->vram_dirty, NULL);
+}
+
+/**
+ * mgpu_vram_dirty_sync() - take the record of written pages
+ * @vgpu: the instance; its lock held; tracking on
+ * @out: a bitmap of the slice's pages; the pages written since the last
+ *	sync (or the start) are set in it, and cleared in the record
+ *
+ * The pages are write-protected again before this returns, so a copy of
+ * them made after it has every write that is not in the next record.
+ *
+ * Return: the number of pages set in @out.
+ */
+u64 mgpu_vram_dirty_sync(struct mgpu_vgpu *vgpu, unsigned long *out)
+{
+	unsigned long *map = vgpu->vram_dirty;
+	u64 pages = vgpu->vram_size >> PAGE_SHIFT;
+	unsigned long first, last;
+	u64 i, nr = 0;
+
+	lockdep_assert_held(&vgpu->lock);
+
+	for (i = 0; i < BITS_TO_LONGS(pages); i++)
+		out[i] = xchg(&map[i], 0);
+	for_each_set_bitrange(first, last, out, pages) {
+		mgpu_vram_zap_pages(vgpu, first, last - first);
+		nr += last - first;
+	}
+	return nr;
+}
+
+/**
+ * mgpu_vram_dirty_free() - stop tracking and free the record
+ * @vgpu: the instance, closed (no writer is left) or being released
+ */
+void mgpu_vram_dirty_free(struct mgpu_vgpu *vgpu)
+{
+	WRITE_ONCE(vgpu->vram_dirty, NULL);
+	kvfree(vgpu->vram_dirty_map);
+	vgpu->vram_dirty_map = NULL;
 }
 
 static const struct vm_operations_struct mgpu_vram_vm_ops = {
 	.fault = mgpu_vram_fault,
+	.pfn_mkwrite = mgpu_vram_pfn_mkwrite,
 };
 
 /**

@@ -94,3 +94,15 @@ packaged_libmgpu_a() {
 	[ -f "$_a" ] && echo "$_a"
 	return 0
 }
+
+# build_mgpuctl: mgpuctl for the test VM, whose scripts (testvm-init,
+# testvm-nested.sh) manage parents and vGPUs with it
+build_mgpuctl() {
+	mkdir -p "$MGPU_BUILD/mgpuctl"
+	log=$MGPU_BUILD/mgpuctl/build.log
+	if ! make -C "$MGPU_ROOT/tools/mgpuctl" OUTPUT="$MGPU_BUILD/mgpuctl/" \
+		"$MGPU_BUILD/mgpuctl/mgpuctl" >"$log" 2>&1; then
+		cat "$log" >&2
+		die "mgpuctl build failed (log: $log)"
+	fi
+}

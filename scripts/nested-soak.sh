@@ -9,7 +9,9 @@
 #   (scripts/nested-soak-guest).  Prints one line per boot and
 #   "nested soak: F of N boots failed"; exit status 0 only if none did.
 #   MGPU_CPU / NESTED_CPU override the outer / inner -cpu (see
-#   scripts/run-qemu.sh, scripts/nested.sh) to compare CPU models.
+#   scripts/run-qemu.sh, scripts/testvm-nested.sh) to compare CPU models;
+#   NESTED_PIN=alt pins every other pair of nested QEMUs to one outer
+#   vCPU each (all: every pair), each line saying "pinned" or "floating".
 #   Everything goes to build/soak (MGPU_SOAK_DIR), apart from make
 #   check's files.  About 1.5 min of wall time per pair of boots.
 set -eu
@@ -24,6 +26,7 @@ ver=$("$S/kernels.sh" --list | tr ' ' '\n' | sed '/^$/d' | sort -V | tail -n1)
 MGPU_KERNELS=$ver "$S/kernels.sh" --fetch >/dev/null
 "$S/build-module.sh" "$ver"
 "$S/build-guest.sh"
+build_mgpuctl
 tests=$MGPU_BUILD/soak-tests
 rm -rf "$tests"
 mkdir -p "$tests"
@@ -34,6 +37,7 @@ MGPU_NESTED=1 MGPU_TESTS_DIR=$tests MGPU_EXTRA_TESTS=/nonexistent "$S/mkinitramf
 info "nested soak: $boots nested boots on $ver (outer -cpu ${MGPU_CPU:-default}, inner -cpu ${NESTED_CPU:-default})"
 append="mgpu_soak_boots=$boots"
 [ -n "${NESTED_CPU:-}" ] && append="$append mgpu_nested_cpu=$NESTED_CPU"
+[ -n "${NESTED_PIN:-}" ] && append="$append mgpu_soak_pin=$NESTED_PIN"
 MGPU_APPEND="$append ${MGPU_APPEND:-}" MGPU_QEMU_TIMEOUT=$((600 + boots * 600)) \
 	"$S/run-qemu.sh" "$ver" test
 res=$MGPU_BUILD/$ver/result.log

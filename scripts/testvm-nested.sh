@@ -19,6 +19,8 @@ NESTED_TIMEOUT=${NESTED_TIMEOUT:-480}
 NESTED_MEM=${NESTED_MEM:-256M}
 # The inner guest's -cpu (QEMU's default when empty), see nested_start.
 NESTED_CPU=${NESTED_CPU:-}
+# An outer vCPU to pin the next nested QEMU to (all its threads), or empty.
+NESTED_PIN=${NESTED_PIN:-}
 
 # mdev_create PARENT TYPE: create an instance, print its UUID
 mdev_create() {
@@ -84,6 +86,7 @@ nested_start() {
 		"/tmp/nested-$_n".secs
 	[ -f "/tmp/nested-$_n.keep" ] && mv "/tmp/nested-$_n.keep" "/tmp/nested-$_n.retry.keep"
 	(
+		${NESTED_PIN:+taskset -c "$NESTED_PIN"} \
 		timeout -s KILL "$NESTED_TIMEOUT" qemu-system-x86_64 -accel tcg \
 			${NESTED_CPU:+-cpu} ${NESTED_CPU:+"$NESTED_CPU"} \
 			-M q35 -m "$NESTED_MEM" -nodefaults -display none -no-reboot \

@@ -125,4 +125,53 @@ static inline void mgpu_compat_vfio_release_done(struct vfio_device *vdev)
 #define MGPU_COMPAT_REGION_INFO_OPS
 #endif
 
+/*
+ * Pre-copy (6.2+): VFIO_MIGRATION_PRE_COPY, its two states and
+ * VFIO_MIG_GET_PRECOPY_INFO.  Older kernels get the definitions, so that
+ * migrate.c compiles the same everywhere, but mgpu does not claim
+ * PRE_COPY there: their VFIO core never asks for those states.
+ */
+#ifdef HAVE_VFIO_PRECOPY
+#define MGPU_COMPAT_MIG_FLAGS	(VFIO_MIGRATION_STOP_COPY | \
+				 VFIO_MIGRATION_P2P | VFIO_MIGRATION_PRE_COPY)
+#else
+#define MGPU_COMPAT_MIG_FLAGS	(VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P)
+#define VFIO_DEVICE_STATE_PRE_COPY	6
+#define VFIO_DEVICE_STATE_PRE_COPY_P2P	7
+struct vfio_precopy_info {
+	__u32 argsz;
+	__u32 flags;
+	__aligned_u64 initial_bytes;
+	__aligned_u64 dirty_bytes;
+};
+#define VFIO_MIG_GET_PRECOPY_INFO _IO(VFIO_TYPE, VFIO_BASE + 21)
+#endif
+
+/* .migration_get_data_size (VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, 6.2+). */
+#ifdef HAVE_VFIO_MIG_DATA_SIZE
+#define MGPU_COMPAT_MIG_DATA_SIZE_OP \
+	.migration_get_data_size = mgpu_mig_get_data_size,
+#else
+#define MGPU_COMPAT_MIG_DATA_SIZE_OP
+#endif
+
+/*
+ * The VFIO core reports device DMA logging through iova_bitmap.  On
+ * 6.1 it is part of vfio.ko; later it is built only with
+ * CONFIG_IOMMUFD_DRIVER (and exported in the IOMMUFD namespace), and
+ * without it the report fails with EOPNOTSUPP: a device must not offer
+ * logging there.  MODULE_IMPORT_NS() takes a string since 6.13.
+ */
+#ifdef HAVE_IOVA_BITMAP_OPTIONAL
+#define MGPU_COMPAT_HAVE_IOVA_BITMAP	IS_ENABLED(CONFIG_IOMMUFD_DRIVER)
+#ifdef HAVE_MODULE_IMPORT_NS_STRING
+#define MGPU_COMPAT_IMPORT_IOMMUFD	MODULE_IMPORT_NS("IOMMUFD")
+#else
+#define MGPU_COMPAT_IMPORT_IOMMUFD	MODULE_IMPORT_NS(IOMMUFD)
+#endif
+#else
+#define MGPU_COMPAT_HAVE_IOVA_BITMAP	1
+#define MGPU_COMPAT_IMPORT_IOMMUFD
+#endif
+
 #endif /* _MGPU_COMPAT_H */

@@ -54,5 +54,9 @@ probe HAVE_VM_FLAGS_SET include/linux/mm.h 'static inline void vm_flags_set\('
 # 6.4+: class_create(name) without the owner argument.
 probe HAVE_CLASS_CREATE_NAME_ONLY include/linux/device/class.h 'class_create\(const char'
 # 6.4+: class attribute callbacks take a const struct class.
+probe HAVE_VFIO_PRECOPY include/uapi/linux/vfio.h 'VFIO_MIGRATION_PRE_COPY'
+probe HAVE_VFIO_MIG_DATA_SIZE include/linux/vfio.h '\(\*migration_get_data_size\)'
+probe HAVE_IOVA_BITMAP_OPTIONAL include/linux/iova_bitmap.h 'CONFIG_IOMMUFD_DRIVER'
+probe HAVE_MODULE_IMPORT_NS_STRING include/linux/module.h 'define MODULE_IMPORT_NS\(ns\)[[:space:]]+MODULE_INFO\(import_ns, ns\)'
 probe HAVE_CLASS_ATTR_CONST include/linux/device/class.h '\(\*show\)\(const struct class \*'
 echo "#endif"

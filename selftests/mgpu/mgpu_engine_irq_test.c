@@ -146,6 +146,45 @@ TEST_F(irq, fence_each)
 	EXPECT_EQ(0, mgpu_queue_sync(self->q, 5000));
 }
 
+/*
+ * The instance's counters of trapped register accesses and of interrupts
+ * (what a benchmark reports per step): exact.
+ */
+TEST_F(irq, counters)
+{
+	const char *u = self->b.uuid[0];
+	long traps, irqs;
+	uint32_t v[4], causes;
+	struct mgpu_cmd cmd;
+	unsigned int i;
+	uint64_t off, size;
+	int fd = mgpu_vfio_device_fd(self->dev);
+
+	ASSERT_EQ(0, mgpu_vfio_region(self->dev, VFIO_PCI_BAR0_REGION_INDEX,
+				      &off, &size));
+	traps = eng_instance_attr(u, "reg_traps");
+	irqs = eng_instance_attr(u, "irqs");
+	ASSERT_LE(0, traps);
+	ASSERT_LE(0, irqs);
+	/* Five reads and one 16-byte read: six traps. */
+	for (i = 0; i < 5; i++)
+		ASSERT_EQ(4, pread(fd, v, 4, off + MGPU_REG_SCRATCH));
+	ASSERT_EQ(16, pread(fd, v, 16, off));
+	EXPECT_EQ(traps + 6, eng_instance_attr(u, "reg_traps"));
+	/* VRAM through the mapping and config space are no register traps. */
+	__atomic_store_n(self->ps, 1, __ATOMIC_RELAXED);
+	EXPECT_NE(0xffff, cfg_status(self));
+	EXPECT_EQ(traps + 6, eng_instance_attr(u, "reg_traps"));
+
+	/* Three FENCEs with the IRQ flag: three interrupts. */
+	for (i = 1; i <= 3; i++) {
+		mgpu_cmd_fence(&cmd, self->slot, i, MGPU_F_IRQ);
+		ASSERT_EQ(0, mgpu_submit(self->q, &cmd, 1));
+		ASSERT_EQ(0, mgpu_irq_wait(self->dev, 5000, &causes));
+	}
+	EXPECT_EQ(irqs + 3, eng_instance_attr(u, "irqs"));
+}
+
 /* Raw delivery: MSI per event, INTx level and automasked; RW1C status. */
 TEST_F(irq, status_and_delivery)
 {

@@ -2,7 +2,7 @@
 /*
  * mgpu-guest: the program a nested test guest runs on its vGPU.
  *
- *   mgpu-guest [--dev=NAME] [--mode=test|isolate] [--expect=SPEC]
+ *   mgpu-guest [--dev=NAME] [--mode=test|isolate|migrate] [--expect=SPEC]
  *              [--tag=HEX] [--secs=N] [--vocab=V] [--steps=T]
  *
  * --dev       a PCI address ("pci:0000:00:01.0"), a UUID (VFIO, host
@@ -17,6 +17,12 @@
  *             with a pattern of this guest's --tag (CPU, then engine FILL
  *             rounds for --secs seconds) and read back: any word that is
  *             not this guest's pattern fails (another tenant's data)
+ * --mode=migrate  a workload that checks itself for --secs seconds while
+ *             the VM is live-migrated under it: rounds of a pattern the
+ *             CPU writes, an engine FILL, an int8 GEMM chain (exact) and
+ *             fences, each round checked, with every earlier round's
+ *             pattern still in VRAM checked too; "# round N" lines show
+ *             the pause of the switch
  *
  * Output: KTAP on stdout; exit status 0 if every test passed.
  */
@@ -26,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "libmgpu.h"
 #include "lstm.h"
@@ -315,6 +322,99 @@ static int t_own_pattern_engine(void)
 	return 1;
 }
 
+/* ---- migrate mode ------------------------------------------------------ */
+
+#define MIG_SLOTS	256
+
+static int t_migrate(void)
+{
+	const uint32_t m = 16, n = 64, k = 64;
+	uint64_t pat, fill, a, b, c, fence, seq;
+	uint32_t *pp, *pf, r, i, j, l, last_round[MIG_SLOTS];
+	int32_t *ref, *hc;
+	int8_t *ha, *hb;
+	struct mgpu_cmd cmd[2];
+	double end, last = now_s(), gap = 0;
+
+	TRY(mgpu_vram_alloc(dev, MIG_SLOTS * 4096, 4096, &pat));
+	TRY(mgpu_vram_alloc(dev, 64 * 1024, 4096, &fill));
+	TRY(mgpu_vram_alloc(dev, m * k, 64, &a));
+	TRY(mgpu_vram_alloc(dev, k * n, 64, &b));
+	TRY(mgpu_vram_alloc(dev, m * n * 4, 64, &c));
+	TRY(mgpu_vram_alloc(dev, 64, 64, &fence));
+	pp = mgpu_vram_ptr(dev, pat);
+	pf = mgpu_vram_ptr(dev, fill);
+	ha = mgpu_vram_ptr(dev, a);
+	hb = mgpu_vram_ptr(dev, b);
+	hc = mgpu_vram_ptr(dev, c);
+	ref = calloc(m * n, sizeof(*ref));
+	if (!ref)
+		FAIL("no memory");
+	for (i = 0; i < m * k; i++)
+		ha[i] = (int8_t)(i * 7 % 11) - 5;
+	for (i = 0; i < k * n; i++)
+		hb[i] = (int8_t)(i * 5 % 13) - 6;
+	for (i = 0; i < m; i++)
+		for (j = 0; j < n; j++)
+			for (l = 0; l < k; l++)
+				ref[i * n + j] += ha[i * k + l] * hb[l * n + j];
+	memset(hc, 0, m * n * 4);
+	end = now_s() + secs;
+	for (r = 0; now_s() < end; r++) {
+		uint32_t want = tag << 16 | (r & 0xffff), slot = r % MIG_SLOTS;
+		double t = now_s();
+
+		/*
+		 * The CPU's pattern of this round in one slot of VRAM; the
+		 * slots written before keep theirs, and are checked too.
+		 */
+		for (i = 0; i < 1024; i++)
+			pp[slot * 1024 + i] = want ^ i;
+		last_round[slot] = r;
+		/* The engine: a FILL, C += A x B, a fence, all checked. */
+		mgpu_cmd_fill(&cmd[0], fill, 64 * 1024, want, 0);
+		mgpu_cmd_gemm_i8(&cmd[1], a, b, c, m, n, k, 1, 1);
+		TRY(mgpu_submit(q0, cmd, 2));
+		mgpu_cmd_fence(&cmd[0], fence, r + 1, 0);
+		TRY(mgpu_submit(q0, cmd, 1));
+		TRY(mgpu_queue_sync(q0, 60000));
+		seq = __atomic_load_n((uint64_t *)mgpu_vram_ptr(dev, fence),
+				      __ATOMIC_ACQUIRE);
+		if (seq != r + 1)
+			FAIL("round %u: fence reads %llu", r,
+			     (unsigned long long)seq);
+		for (i = 0; i < 16 * 1024; i++)
+			if (pf[i] != want)
+				FAIL("round %u: FILL word %u = %#x, expected %#x",
+				     r, i, pf[i], want);
+		for (i = 0; i < m * n; i++)
+			if (hc[i] != (int32_t)(r + 1) * ref[i])
+				FAIL("round %u: C[%u] = %d, expected %d", r, i,
+				     hc[i], (int32_t)(r + 1) * ref[i]);
+		for (j = 0; j <= r && j < MIG_SLOTS; j++) {
+			uint32_t w = tag << 16 | (last_round[j] & 0xffff);
+
+			for (i = 0; i < 1024; i++)
+				if (pp[j * 1024 + i] != (w ^ i))
+					FAIL("round %u: slot %u word %u = %#x, expected %#x",
+					     r, j, i, pp[j * 1024 + i], w ^ i);
+		}
+		if (t - last > gap)
+			gap = t - last;
+		last = now_s();
+		if (r % 16 == 0) {
+			printf("# round %u at %.1f s, longest gap %.2f s\n", r,
+			       now_s(), gap);
+			fflush(stdout);
+		}
+		usleep(10000);
+	}
+	printf("# %u rounds checked, longest gap between rounds %.2f s\n", r,
+	       gap);
+	free(ref);
+	return r > 0;
+}
+
 /* ---- main -------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -353,12 +453,13 @@ int main(int argc, char **argv)
 		else if (!strncmp(a, "--steps=", 8))
 			lcfg.steps = strtoul(v, NULL, 0);
 		else {
-			fprintf(stderr, "usage: %s [--dev=NAME] [--mode=test|isolate] [--expect=vram:N,queues:N,fraction:N] [--tag=HEX] [--secs=N] [--vocab=V] [--steps=T]\n",
+			fprintf(stderr, "usage: %s [--dev=NAME] [--mode=test|isolate|migrate] [--expect=vram:N,queues:N,fraction:N] [--tag=HEX] [--secs=N] [--vocab=V] [--steps=T]\n",
 				argv[0]);
 			return 2;
 		}
 	}
-	if (strcmp(mode, "test") && strcmp(mode, "isolate")) {
+	if (strcmp(mode, "test") && strcmp(mode, "isolate") &&
+	    strcmp(mode, "migrate")) {
 		fprintf(stderr, "unknown mode %s\n", mode);
 		return 2;
 	}
@@ -396,6 +497,11 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "isolate")) {
 		result(t_own_pattern_engine(),
 		       "only own pattern %#x seen, engine FILL rounds for %u s", tag, secs);
+		goto out;
+	}
+	if (!strcmp(mode, "migrate")) {
+		result(t_migrate(), "self-checking workload for %u s (VRAM by CPU and engine, GEMM chain, fences)",
+		       secs);
 		goto out;
 	}
 	result(t_fill_copy(), "FILL and COPY in VRAM, checked by the CPU");

@@ -6,6 +6,7 @@
  *                space, BARs, mappings
  *   ops_queue.c  operations on queues, commands, DMA and sysfs; the
  *                fuzzing and recycling threads
+ *   ops_mig.c    live migration sessions (state machine, data fds)
  */
 #ifndef _MGPU_VFIO_FUZZ_H
 #define _MGPU_VFIO_FUZZ_H
@@ -96,6 +97,7 @@ enum fz_op {
 	OP_MCTL,
 	OP_SYSFS,
 	OP_FORK,
+	OP_MIGRATE,
 	OP_NR,
 	/* recycler only */
 	OP_RECYCLE = OP_NR,
@@ -261,6 +263,7 @@ int op_reopen_busy(struct fz_thread *t, struct fz_inst *in, struct fz_rec *r);
 int op_mctl(struct fz_thread *t, struct fz_inst *in, struct fz_rec *r);
 int op_sysfs(struct fz_thread *t, struct fz_inst *in, struct fz_rec *r);
 int op_fork(struct fz_thread *t, struct fz_inst *in, struct fz_rec *r);
+int op_migrate(struct fz_thread *t, struct fz_inst *in, struct fz_rec *r);
 int pick_op(struct fz_thread *t);
 void *fuzz_thread(void *arg);
 void *remover(void *arg);

@@ -42,7 +42,7 @@ const char *const fz_op_names[OP_ALL] = {
 	[OP_EFD_DRAIN] = "efd_drain", [OP_CHECK] = "check",
 	[OP_BAD_IOCTL] = "bad_ioctl", [OP_REOPEN_BUSY] = "reopen_busy",
 	[OP_MCTL] = "mprotect/madvise", [OP_SYSFS] = "sysfs",
-	[OP_FORK] = "fork",
+	[OP_FORK] = "fork", [OP_MIGRATE] = "migrate",
 	[OP_RECYCLE] = "recycle",
 };
 const unsigned int fz_weights[OP_NR] = {
@@ -55,7 +55,7 @@ const unsigned int fz_weights[OP_NR] = {
 	[OP_QUEUE_CLOSE] = 1, [OP_DMA_ALLOC] = 2, [OP_DMA_FREE] = 1,
 	[OP_RAW_DMA] = 3, [OP_EFD_DRAIN] = 1, [OP_CHECK] = 4,
 	[OP_BAD_IOCTL] = 1, [OP_REOPEN_BUSY] = 1, [OP_MCTL] = 1,
-	[OP_SYSFS] = 1, [OP_FORK] = 1,
+	[OP_SYSFS] = 2, [OP_FORK] = 1, [OP_MIGRATE] = 1,
 };
 const char *const fz_types[4] = {
 	"mgpu-1_2", "mgpu-1_4", "mgpu-1_8", "mgpu-1_16",

@@ -478,6 +478,36 @@ int op_mctl(struct fz_thread *t, struct fz_inst *in,
 	return madvise(p, n * fz_page, (int)r->c) ? -errno : 0;
 }
 
+/*
+ * VRAM dirty tracking (debugfs, root only): on, off, garbage, or take the
+ * record, while other threads write VRAM through mappings, regions and
+ * the engine.
+ */
+static int dirty_op(struct fz_thread *t, struct fz_inst *in,
+		    struct fz_rec *r)
+{
+	static const char *const words[] = { "on", "off", "on\n", "bogus" };
+	unsigned int w = rn(t, ARRAY_SIZE(words) + 2);
+	char path[256], buf[4096];
+	int fd, ret = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/mgpu/%s/vram_dirty",
+		 in->uuid);
+	r->a = 100 + w;
+	if (w < ARRAY_SIZE(words))
+		return write_file(path, words[w]);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		r->b += n;
+	if (n < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
 /* The instance's attributes, from another thread than its users. */
 int op_sysfs(struct fz_thread *t, struct fz_inst *in,
 		    struct fz_rec *r)
@@ -491,6 +521,8 @@ int op_sysfs(struct fz_thread *t, struct fz_inst *in,
 	char path[256], buf[64];
 	int fd, ret;
 
+	if (chance(t, 25))
+		return dirty_op(t, in, r);
 	snprintf(path, sizeof(path), FZ_SYSFS_MDEV "/%s/mgpu/%s", in->uuid,
 		 attrs[a]);
 	r->a = a;
@@ -567,6 +599,7 @@ static const fz_fn fz_fns[OP_NR] = {
 	[OP_EFD_DRAIN] = op_efd_drain, [OP_CHECK] = op_check,
 	[OP_BAD_IOCTL] = op_bad_ioctl, [OP_REOPEN_BUSY] = op_reopen_busy,
 	[OP_MCTL] = op_mctl, [OP_SYSFS] = op_sysfs, [OP_FORK] = op_fork,
+	[OP_MIGRATE] = op_migrate,
 };
 
 unsigned int fz_wsum;
@@ -602,13 +635,23 @@ void *fuzz_thread(void *arg)
 		pthread_rwlock_rdlock(&in->lock);
 		for (b = 0; b < burst && in->dev && t->ops < t->budget; b++) {
 			int op = pick_op(t);
-			bool excl = op == OP_RESET || op == OP_CFG_WRITE ||
-				    op == OP_REGION_RW;
+			bool excl;
 			struct fz_rec *r;
 
 			/*
-			 * A reset or a config write (the command register) may
-			 * turn memory space off, and the device then faults
+			 * A migration session stops the device and runs
+			 * alone: one pick in five runs it, so that it does
+			 * not eat the run's operations.
+			 */
+			if (op == OP_MIGRATE && !chance(t, 20))
+				op = OP_GET_INFO;
+			excl = op == OP_RESET || op == OP_CFG_WRITE ||
+			       op == OP_REGION_RW || op == OP_MIGRATE;
+
+			/*
+			 * A reset, a config write (the command register) or a
+			 * migration (a loaded stream, a reset) may turn memory
+			 * space off, and the device then faults
 			 * every BAR2 mapping (the library's too) until it is
 			 * back on: do it alone, and turn it back on, as a
 			 * driver would.

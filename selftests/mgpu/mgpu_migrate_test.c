@@ -1,0 +1,601 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Live migration through the VFIO migration v2 uAPI, as a VMM drives it
+ * (QEMU's hw/vfio/migration.c): the state machine, a stream from a
+ * source instance into a destination instance, pre-copy with the VRAM
+ * the source keeps writing, a GEMM chain stopped half-way and finished
+ * on the destination, a queue stopped on an error, and every way a
+ * destination must refuse a stream (another type, garbage, a truncated
+ * or doctored stream) while the source keeps running.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "vfio-compat.h"
+#include "mgpu_engine.h"
+
+#define PAGE		4096ULL
+#define STREAM_MAX	(80ULL << 20)
+
+
+/* The stream's records (Documentation/device-model.rst, migration). */
+struct rec {
+	uint32_t kind, reserved;
+	uint64_t arg, len;
+};
+
+enum { REC_HEADER = 1, REC_VRAM, REC_DEVICE, REC_END };
+
+struct mqueue {
+	uint64_t ring, completed, progress;
+	uint32_t ring_size, ctrl, head, tail, error, error_head, tail_addr;
+	uint32_t cur_valid;
+	struct mgpu_cmd cur;
+};
+
+#define DEV_QUEUES_OFF	(256 + 16)
+
+static int feature(int fd, uint32_t flags, void *data, size_t len)
+{
+	union {
+		struct vfio_device_feature f;
+		uint64_t raw[(sizeof(struct vfio_device_feature) + 64) / 8];
+	} u;
+	struct vfio_device_feature *f = &u.f;
+
+	memset(&u, 0, sizeof(u));
+	f->argsz = sizeof(*f) + len;
+	f->flags = flags;
+	if (len)
+		memcpy(f->data, data, len);
+	if (ioctl(fd, VFIO_DEVICE_FEATURE, f))
+		return -errno;
+	if (len)
+		memcpy(data, f->data, len);
+	return 0;
+}
+
+/* Move to @state: 0 or -errno; *@data_fd gets a new session's fd. */
+static int mig_set(int fd, uint32_t state, int *data_fd)
+{
+	struct vfio_device_feature_mig_state s = { .device_state = state };
+	int ret = feature(fd, VFIO_DEVICE_FEATURE_SET |
+			  VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &s, sizeof(s));
+
+	if (data_fd)
+		*data_fd = ret ? -1 : s.data_fd;
+	else if (!ret && s.data_fd >= 0)
+		close(s.data_fd);
+	return ret;
+}
+
+static int mig_get(int fd)
+{
+	struct vfio_device_feature_mig_state s = { 0 };
+	int ret = feature(fd, VFIO_DEVICE_FEATURE_GET |
+			  VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &s, sizeof(s));
+
+	return ret ? ret : (int)s.device_state;
+}
+
+static uint64_t mig_flags(int fd)
+{
+	struct vfio_device_feature_migration m = { 0 };
+
+	if (feature(fd, VFIO_DEVICE_FEATURE_GET |
+		    VFIO_DEVICE_FEATURE_MIGRATION, &m, sizeof(m)))
+		return 0;
+	return m.flags;
+}
+
+struct stream {
+	uint8_t *buf;
+	size_t len;
+};
+
+/* Read a session until end of stream (0) or -ENOMSG (pre-copy). */
+static int drain(int dfd, struct stream *s)
+{
+	for (;;) {
+		ssize_t n = read(dfd, s->buf + s->len, 1 << 20);
+
+		if (n < 0)
+			return -errno;
+		if (!n)
+			return 0;
+		s->len += n;
+		if (s->len + (1 << 20) > STREAM_MAX)
+			return -E2BIG;
+	}
+}
+
+/* Write a stream into a resuming session, in odd-sized pieces. */
+static int feed(int dfd, const uint8_t *p, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		size_t n = len - done < 12345 ? len - done : 12345;
+		ssize_t w = write(dfd, p + done, n);
+
+		if (w < 0)
+			return -errno;
+		done += w;
+	}
+	return 0;
+}
+
+FIXTURE(mig) {
+	struct eng_base b;
+	int fd[2];
+	struct stream s;
+};
+
+FIXTURE_VARIANT(mig) {
+	const char *src_type, *dst_type;
+};
+
+FIXTURE_VARIANT_ADD(mig, same_type) {
+	.src_type = "mgpu-1_4", .dst_type = "mgpu-1_4",
+};
+
+FIXTURE_SETUP(mig)
+{
+	if (!eng_can_create(_metadata, variant->src_type, 2))
+		return;
+	eng_instance(_metadata, &self->b, 0, variant->src_type, true);
+	eng_instance(_metadata, &self->b, 1, variant->dst_type, true);
+	self->fd[0] = mgpu_vfio_device_fd(self->b.dev[0]);
+	self->fd[1] = mgpu_vfio_device_fd(self->b.dev[1]);
+	self->s.buf = malloc(STREAM_MAX);
+	ASSERT_NE(NULL, self->s.buf);
+	self->s.len = 0;
+	if (!(mig_flags(self->fd[0]) & VFIO_MIGRATION_STOP_COPY))
+		SKIP(return, "the device does not migrate");
+}
+
+FIXTURE_TEARDOWN_PARENT(mig)
+{
+	eng_remove_all(&self->b.inst);
+}
+
+/* Source through STOP_COPY into self->s; destination resumes from it. */
+static int save_stop_copy(struct __test_metadata *_metadata, int fd,
+			  struct stream *s)
+{
+	int dfd, ret;
+
+	ret = mig_set(fd, VFIO_DEVICE_STATE_STOP_COPY, &dfd);
+	if (ret)
+		return ret;
+	ret = drain(dfd, s);
+	close(dfd);
+	EXPECT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL));
+	return ret;
+}
+
+static int resume(int fd, const struct stream *s)
+{
+	int dfd, ret;
+
+	ret = mig_set(fd, VFIO_DEVICE_STATE_RESUMING, &dfd);
+	if (ret)
+		return ret;
+	ret = feed(dfd, s->buf, s->len);
+	close(dfd);
+	if (ret)
+		return ret;
+	return mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL);
+}
+
+/* Both slices' VRAM, byte for byte, through the mappings. */
+static bool same_vram(struct mgpu_dev *a, struct mgpu_dev *b)
+{
+	return !memcmp(mgpu_vram(a), mgpu_vram(b), mgpu_vram_size(a));
+}
+
+/* Run @cmd on queue @q of @dev by hand (the destination's restored ring). */
+static uint64_t raw_submit(struct mgpu_dev *dev, unsigned int q,
+			   const struct mgpu_cmd *cmd)
+{
+	uint64_t ring = (uint64_t)qrd(dev, q, MGPU_Q_RING_HI) << 32 |
+			qrd(dev, q, MGPU_Q_RING_LO);
+	uint32_t size = qrd(dev, q, MGPU_Q_RING_SIZE);
+	uint32_t tail = qrd(dev, q, MGPU_Q_TAIL);
+
+	memcpy(vptr(dev, ring + (uint64_t)tail * MGPU_CMD_SIZE), cmd,
+	       sizeof(*cmd));
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	qwr(dev, q, MGPU_Q_TAIL, (tail + 1) & (size - 1));
+	return q_completed(dev, q) + 1;
+}
+
+static bool wait_completed(struct mgpu_dev *dev, unsigned int q,
+			   uint64_t n)
+{
+	uint64_t end = mgpu_test_now_ms() + ENG_TIMEOUT_MS;
+
+	while (q_completed(dev, q) < n) {
+		if (mgpu_test_now_ms() > end)
+			return false;
+		usleep(500);
+	}
+	return true;
+}
+
+TEST_F(mig, states)
+{
+	uint64_t flags = mig_flags(self->fd[0]);
+	int fd = self->fd[0];
+
+	TH_LOG("migration flags %#llx", (unsigned long long)flags);
+	EXPECT_TRUE(flags & VFIO_MIGRATION_P2P);
+	EXPECT_EQ(VFIO_DEVICE_STATE_RUNNING, mig_get(fd));
+	/* Not states a user can ask for. */
+	EXPECT_EQ(-EINVAL, mig_set(fd, VFIO_DEVICE_STATE_ERROR, NULL));
+	EXPECT_EQ(-EINVAL, mig_set(fd, 42, NULL));
+	/* Arcs, single and combined, and back. */
+	EXPECT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_RUNNING_P2P, NULL));
+	EXPECT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL));
+	EXPECT_EQ(VFIO_DEVICE_STATE_STOP, mig_get(fd));
+	EXPECT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL));
+	EXPECT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_RESUMING, NULL));
+	EXPECT_EQ(VFIO_DEVICE_STATE_RESUMING, mig_get(fd));
+	/* An empty stream is no state: refused, and the device says so. */
+	EXPECT_EQ(-EINVAL, mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL));
+	/* A reset brings it back to RUNNING, working. */
+	EXPECT_EQ(0, ioctl(fd, VFIO_DEVICE_RESET));
+	EXPECT_EQ(VFIO_DEVICE_STATE_RUNNING, mig_get(fd));
+	if (flags & VFIO_MIGRATION_PRE_COPY) {
+		int dfd;
+		struct vfio_precopy_info info = { .argsz = sizeof(info) };
+
+		EXPECT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_PRE_COPY, &dfd));
+		EXPECT_LE(0, dfd);
+		EXPECT_EQ(0, ioctl(dfd, VFIO_MIG_GET_PRECOPY_INFO, &info));
+		EXPECT_NE(0, info.initial_bytes);	/* the header at least */
+		/* Cancelled: the session ends, the device runs on. */
+		EXPECT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL));
+		EXPECT_EQ(-1, read(dfd, &info, 1));
+		EXPECT_EQ(ENODEV, errno);
+		close(dfd);
+	}
+}
+
+/* Stop-copy: VRAM, registers and queues arrive; the queue goes on. */
+TEST_F(mig, stop_copy)
+{
+	struct mgpu_dev *a = self->b.dev[0], *b = self->b.dev[1];
+	struct mgpu_queue *q = qopen(_metadata, a, 0, 0, 0);
+	uint64_t v = vram_get(_metadata, a, 4 << 20, PAGE), n;
+	struct mgpu_cmd c;
+	unsigned int r;
+
+	mgpu_test_rnd_seed(0x1716);
+	mgpu_test_rnd_fill(vptr(a, v), 1 << 20);
+	ASSERT_EQ(0, mgpu_fill(q, v + (1 << 20), 3 << 20, 0xfeedf00d, 0));
+	wr(a, MGPU_REG_SCRATCH, 0x5ca1ab1e);
+	wr(a, MGPU_REG_INT_MASK, MGPU_INT_FENCE);
+
+	ASSERT_EQ(0, save_stop_copy(_metadata, self->fd[0], &self->s));
+	TH_LOG("stream: %zu bytes", self->s.len);
+	ASSERT_EQ(0, resume(self->fd[1], &self->s));
+	EXPECT_TRUE(same_vram(a, b));
+	EXPECT_EQ(0x5ca1ab1e, rd(b, MGPU_REG_SCRATCH));
+	EXPECT_EQ(MGPU_INT_FENCE, rd(b, MGPU_REG_INT_MASK));
+	for (r = MGPU_Q_RING_LO; r <= MGPU_Q_COMPLETED_HI; r += 4)
+		EXPECT_EQ(qrd(a, 0, r), qrd(b, 0, r)) TH_LOG("reg %#x", r);
+
+	/* The destination's queue runs the next command. */
+	mgpu_cmd_fill(&c, v, PAGE, 0x600df00d, 0);
+	n = raw_submit(b, 0, &c);
+	EXPECT_TRUE(wait_completed(b, 0, n));
+	EXPECT_EQ(0x600df00d, *(uint32_t *)vptr(b, v));
+	/* The source, back to RUNNING, runs too (a cancelled migration). */
+	ASSERT_EQ(0, mig_set(self->fd[0], VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, mgpu_fill(q, v, PAGE, 0x0dd, 0));
+	EXPECT_EQ(0x0dd, *(uint32_t *)vptr(a, v));
+}
+
+/* Pre-copy carries VRAM; what the source writes meanwhile follows. */
+TEST_F(mig, precopy)
+{
+	struct mgpu_dev *a = self->b.dev[0], *b = self->b.dev[1];
+	struct vfio_precopy_info info = { .argsz = sizeof(info) };
+	struct mgpu_queue *q = qopen(_metadata, a, 0, 0, 0);
+	uint64_t v = vram_get(_metadata, a, 8 << 20, PAGE);
+	size_t pre, before;
+	unsigned int i;
+	int dfd, fd = self->fd[0];
+
+	if (!(mig_flags(fd) & VFIO_MIGRATION_PRE_COPY))
+		SKIP(return, "no PRE_COPY on this kernel");
+	mgpu_test_rnd_seed(0x9e);
+	mgpu_test_rnd_fill(vptr(a, v), 8 << 20);
+	ASSERT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_PRE_COPY, &dfd));
+	ASSERT_EQ(0, ioctl(dfd, VFIO_MIG_GET_PRECOPY_INFO, &info));
+	EXPECT_LE(8ULL << 20, info.initial_bytes);
+	/* The initial pass, then a temporary end of stream. */
+	EXPECT_EQ(-ENOMSG, drain(dfd, &self->s));
+	pre = self->s.len;
+	EXPECT_LE(8ULL << 20, pre);
+	ASSERT_EQ(0, ioctl(dfd, VFIO_MIG_GET_PRECOPY_INFO, &info));
+	EXPECT_EQ(0, info.initial_bytes);
+	EXPECT_EQ(0, info.dirty_bytes);
+
+	/* The guest's CPU and the engine write while pre-copy goes on. */
+	for (i = 0; i < 16; i++)
+		*(uint32_t *)vptr(a, v + i * 64 * PAGE) = 0xc0de0000 + i;
+	ASSERT_EQ(0, mgpu_fill(q, v + (4 << 20), 2 * PAGE, 0xabcdabcd, 0));
+	ASSERT_EQ(0, ioctl(dfd, VFIO_MIG_GET_PRECOPY_INFO, &info));
+	EXPECT_LE(18 * PAGE, info.dirty_bytes);
+	before = self->s.len;
+	EXPECT_EQ(-ENOMSG, drain(dfd, &self->s));
+	TH_LOG("pre-copy: %zu bytes, then %zu for the writes", pre,
+	       self->s.len - before);
+	EXPECT_GT(40 * PAGE, self->s.len - before);	/* only those pages */
+
+	/* More writes, then stop: stop-copy carries them and the state. */
+	*(uint32_t *)vptr(a, v + 100 * PAGE) = 0xfee1600d;
+	ASSERT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_PRE_COPY_P2P, NULL));
+	ASSERT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_STOP_COPY, NULL));
+	before = self->s.len;
+	EXPECT_EQ(0, drain(dfd, &self->s));
+	close(dfd);
+	TH_LOG("stop-copy: %zu bytes", self->s.len - before);
+	EXPECT_GT(64 * 1024, self->s.len - before);
+	ASSERT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL));
+	ASSERT_EQ(0, resume(self->fd[1], &self->s));
+	EXPECT_TRUE(same_vram(a, b));
+	EXPECT_EQ(0xfee1600d, *(uint32_t *)vptr(b, v + 100 * PAGE));
+}
+
+/* A GEMM chain stopped half-way goes on where it was on the destination. */
+TEST_F_TIMEOUT(mig, gemm_in_flight, 120)
+{
+	struct mgpu_dev *a = self->b.dev[0], *b = self->b.dev[1];
+	const unsigned int d = 256, chain = 8;
+	struct mgpu_queue *q = qopen(_metadata, a, 0, 0, 0);
+	uint64_t va = vram_get(_metadata, a, d * d * 4, PAGE);
+	uint64_t vb = vram_get(_metadata, a, d * d * 4, PAGE);
+	uint64_t vc = vram_get(_metadata, a, d * d * 4, PAGE);
+	float *ha = vptr(a, va), *hb = vptr(a, vb), *hc = vptr(a, vc), *ref;
+	struct mgpu_cmd cmds[8];
+	unsigned int i, j, k, bad = 0;
+	uint64_t done;
+
+	/* Small integers: every sum is exact, the result bitwise known. */
+	mgpu_test_rnd_seed(0x6e33);
+	for (i = 0; i < d * d; i++) {
+		ha[i] = (float)((int)(mgpu_test_rnd() % 5) - 2);
+		hb[i] = (float)((int)(mgpu_test_rnd() % 5) - 2);
+		hc[i] = 1.0f;
+	}
+	ref = calloc(d * d, sizeof(float));
+	ASSERT_NE(NULL, ref);
+	for (i = 0; i < d; i++)
+		for (j = 0; j < d; j++) {
+			float s = 0;
+
+			for (k = 0; k < d; k++)
+				s += ha[i * d + k] * hb[k * d + j];
+			ref[i * d + j] = 1.0f + chain * s;
+		}
+	/* C += A x B, eight times: redoing any part would show. */
+	for (i = 0; i < chain; i++)
+		mgpu_cmd_gemm_f32(&cmds[i], va, vb, vc, d, d, d, 1.0f, 1.0f);
+	ASSERT_EQ(0, mgpu_submit(q, cmds, chain));
+	ASSERT_TRUE(wait_completed(a, 0, 1));
+	ASSERT_EQ(0, save_stop_copy(_metadata, self->fd[0], &self->s));
+	done = q_completed(a, 0);
+	TH_LOG("stopped after %llu of %u GEMMs", (unsigned long long)done,
+	       chain);
+	EXPECT_GT(chain, done);
+	ASSERT_EQ(0, resume(self->fd[1], &self->s));
+	ASSERT_TRUE(wait_completed(b, 0, chain));
+	hc = vptr(b, vc);
+	for (i = 0; i < d * d; i++)
+		bad += hc[i] != ref[i];
+	EXPECT_EQ(0, bad) TH_LOG("first: %f, want %f", hc[0], ref[0]);
+	EXPECT_EQ(0, qrd(b, 0, MGPU_Q_ERROR));
+	free(ref);
+}
+
+/* There and back: A to B, B works, B back to A, A works. */
+TEST_F(mig, there_and_back)
+{
+	struct mgpu_dev *a = self->b.dev[0], *b = self->b.dev[1];
+	uint64_t v = vram_get(_metadata, a, 1 << 20, PAGE), n;
+	struct mgpu_cmd c;
+
+	qopen(_metadata, a, 0, 0, 0);	/* queue 0 runs, by hand below */
+	mgpu_test_rnd_seed(0xaba);
+	mgpu_test_rnd_fill(vptr(a, v), 1 << 20);
+	ASSERT_EQ(0, save_stop_copy(_metadata, self->fd[0], &self->s));
+	ASSERT_EQ(0, resume(self->fd[1], &self->s));
+	mgpu_cmd_fill(&c, v + PAGE, PAGE, 0xb0b0b0b0, 0);
+	n = raw_submit(b, 0, &c);
+	ASSERT_TRUE(wait_completed(b, 0, n));
+
+	self->s.len = 0;
+	ASSERT_EQ(0, save_stop_copy(_metadata, self->fd[1], &self->s));
+	/* A, stopped since it was saved, takes B's state. */
+	ASSERT_EQ(0, resume(self->fd[0], &self->s));
+	EXPECT_TRUE(same_vram(a, b));
+	EXPECT_EQ(0xb0b0b0b0, *(uint32_t *)vptr(a, v + PAGE));
+	EXPECT_EQ(n, q_completed(a, 0));
+	mgpu_cmd_fill(&c, v, PAGE, 0xa0a0a0a0, 0);
+	n = raw_submit(a, 0, &c);
+	EXPECT_TRUE(wait_completed(a, 0, n));
+	EXPECT_EQ(0xa0a0a0a0, *(uint32_t *)vptr(a, v));
+}
+
+/* A queue stopped on an error arrives stopped, with its error. */
+TEST_F(mig, error_survives)
+{
+	struct mgpu_dev *a = self->b.dev[0], *b = self->b.dev[1];
+	struct mgpu_queue *q = qopen(_metadata, a, 1, 0, 0);
+	struct mgpu_cmd c = { .opcode = 0x77 };
+
+	ASSERT_EQ(0, mgpu_submit(q, &c, 1));
+	expect_stopped(_metadata, a, 1, MGPU_ERR_BAD_OPCODE, 0);
+	ASSERT_EQ(0, save_stop_copy(_metadata, self->fd[0], &self->s));
+	ASSERT_EQ(0, resume(self->fd[1], &self->s));
+	EXPECT_EQ(MGPU_ERR_BAD_OPCODE, qrd(b, 1, MGPU_Q_ERROR));
+	EXPECT_EQ(qrd(a, 1, MGPU_Q_ERROR_HEAD), qrd(b, 1, MGPU_Q_ERROR_HEAD));
+	EXPECT_EQ(qrd(a, 1, MGPU_Q_STATUS), qrd(b, 1, MGPU_Q_STATUS));
+}
+
+/* Hostile or broken streams: refused, the destination still works. */
+TEST_F(mig, refused_streams)
+{
+	struct mgpu_dev *a = self->b.dev[0], *b = self->b.dev[1];
+	struct mgpu_queue *q = qopen(_metadata, a, 0, 0, 0);
+	uint64_t v = vram_get(_metadata, a, 1 << 20, PAGE);
+	struct stream bad = { .buf = malloc(STREAM_MAX) };
+	size_t off, dev_off = 0;
+	struct mqueue *mq;
+	int dfd, fd = self->fd[1];
+
+	ASSERT_NE(NULL, bad.buf);
+	ASSERT_EQ(0, mgpu_fill(q, v, 1 << 20, 0x12121212, 0));
+	ASSERT_EQ(0, save_stop_copy(_metadata, self->fd[0], &self->s));
+	for (off = 0; off < self->s.len;) {
+		struct rec *r = (void *)(self->s.buf + off);
+
+		if (r->kind == REC_DEVICE)
+			dev_off = off + sizeof(*r);
+		off += sizeof(*r) + r->len;
+	}
+	ASSERT_EQ(self->s.len, off);
+	ASSERT_NE(0, dev_off);
+
+	/* Garbage: the write fails, so does leaving RESUMING. */
+	ASSERT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_RESUMING, &dfd));
+	memset(bad.buf, 0x5a, 4096);
+	EXPECT_EQ(-EINVAL, feed(dfd, bad.buf, 4096));
+	close(dfd);
+	EXPECT_EQ(-EINVAL, mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, ioctl(fd, VFIO_DEVICE_RESET));
+
+	/* Truncated: everything but the end record. */
+	ASSERT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_RESUMING, &dfd));
+	EXPECT_EQ(0, feed(dfd, self->s.buf, self->s.len - sizeof(struct rec)));
+	close(dfd);
+	EXPECT_EQ(-EINVAL, mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, ioctl(fd, VFIO_DEVICE_RESET));
+
+	/* Doctored queue 0: a ring size that is no power of two. */
+	memcpy(bad.buf, self->s.buf, self->s.len);
+	bad.len = self->s.len;
+	mq = (void *)(bad.buf + dev_off + DEV_QUEUES_OFF);
+	mq->ring_size = 3;
+	EXPECT_EQ(-EINVAL, resume(fd, &bad));
+	ASSERT_EQ(0, ioctl(fd, VFIO_DEVICE_RESET));
+	/* ...and a command in flight further along than it can be. */
+	memcpy(bad.buf, self->s.buf, self->s.len);
+	mq->cur_valid = 1;
+	mgpu_cmd_fill(&mq->cur, 0, PAGE, 0, 0);
+	mq->progress = 2 * PAGE;
+	EXPECT_EQ(-EINVAL, resume(fd, &bad));
+	ASSERT_EQ(0, ioctl(fd, VFIO_DEVICE_RESET));
+
+	/* After all that the real stream still resumes. */
+	EXPECT_EQ(0, resume(fd, &self->s));
+	EXPECT_TRUE(same_vram(a, b));
+	free(bad.buf);
+}
+
+/* A destination of another type: refused with a reason; source runs on. */
+TEST_F(mig, other_type)
+{
+	struct mgpu_dev *a = self->b.dev[0];
+	struct mgpu_queue *q = qopen(_metadata, a, 0, 0, 0);
+	uint64_t v = vram_get(_metadata, a, PAGE, PAGE);
+	char uuid[MGPU_UUID_BUF];
+	struct mgpu_dev *c = NULL;
+	int dfd;
+
+	if (mgpu_test_available(mgpu_test_parent, "mgpu-1_8") < 1)
+		SKIP(return, "no room for a mgpu-1_8 instance");
+	ASSERT_EQ(0, mgpu_test_instances_create(&self->b.inst, mgpu_test_parent,
+						"mgpu-1_8", uuid));
+	ASSERT_EQ(0, mgpu_open_vfio(uuid, &c));
+	ASSERT_EQ(0, save_stop_copy(_metadata, self->fd[0], &self->s));
+	ASSERT_EQ(0, mig_set(mgpu_vfio_device_fd(c),
+			     VFIO_DEVICE_STATE_RESUMING, &dfd));
+	EXPECT_EQ(-EINVAL, feed(dfd, self->s.buf, self->s.len));
+	close(dfd);
+	EXPECT_EQ(-EINVAL, mig_set(mgpu_vfio_device_fd(c),
+				   VFIO_DEVICE_STATE_RUNNING, NULL));
+	mgpu_close(c);
+	ASSERT_EQ(0, mig_set(self->fd[0], VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, mgpu_fill(q, v, PAGE, 0x5005, 0));
+	EXPECT_EQ(0x5005, *(uint32_t *)vptr(a, v));
+}
+
+/* Device DMA logging: the guest pages the vGPU wrote, and no others. */
+TEST_F(mig, dma_logging)
+{
+	struct mgpu_dev *a = self->b.dev[0];
+	struct mgpu_queue *q = qopen(_metadata, a, 0, 0, 0);
+	uint64_t v = vram_get(_metadata, a, PAGE, PAGE), bitmap = 0;
+	struct vfio_device_feature_dma_logging_range range;
+	struct vfio_device_feature_dma_logging_control ctl = {
+		.page_size = PAGE, .num_ranges = 1,
+		.ranges = (uintptr_t)&range,
+	};
+	struct vfio_device_feature_dma_logging_report rep = {
+		.page_size = PAGE, .bitmap = (uintptr_t)&bitmap,
+	};
+	int fd = self->fd[0], ret;
+	struct mgpu_dma d;
+
+	ret = feature(fd, VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET |
+		      VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &ctl, 0);
+	if (ret == -ENOTTY)
+		SKIP(return, "no DMA logging: the VFIO core cannot report it here (no iova_bitmap, CONFIG_IOMMUFD_DRIVER)");
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, mgpu_dma_alloc(a, 8 * PAGE, &d));
+	range.iova = d.iova;
+	range.length = 8 * PAGE;
+	rep.iova = d.iova;
+	rep.length = 8 * PAGE;
+	ASSERT_EQ(0, feature(fd, VFIO_DEVICE_FEATURE_SET |
+			     VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
+			     &ctl, sizeof(ctl)));
+	/* The engine writes guest pages 1 and 6 (a copy and a fence). */
+	ASSERT_EQ(0, mgpu_copy(q, d.iova + PAGE + 100, v, 64,
+			       MGPU_F_DST_SYSMEM));
+	{
+		struct mgpu_cmd c;
+
+		mgpu_cmd_fence(&c, d.iova + 6 * PAGE, 1, MGPU_F_DST_SYSMEM);
+		ASSERT_EQ(0, run(q, &c, 1));
+	}
+	/* Reading guest memory is no write. */
+	ASSERT_EQ(0, mgpu_copy(q, v, d.iova + 3 * PAGE, 64,
+			       MGPU_F_SRC_SYSMEM));
+	ASSERT_EQ(0, feature(fd, VFIO_DEVICE_FEATURE_GET |
+			     VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
+			     &rep, sizeof(rep)));
+	EXPECT_EQ(1ULL << 1 | 1ULL << 6, bitmap);
+	/* Reported, cleared. */
+	bitmap = 0;
+	ASSERT_EQ(0, feature(fd, VFIO_DEVICE_FEATURE_GET |
+			     VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
+			     &rep, sizeof(rep)));
+	EXPECT_EQ(0, bitmap);
+	EXPECT_EQ(0, feature(fd, VFIO_DEVICE_FEATURE_SET |
+			     VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP, NULL, 0));
+	EXPECT_EQ(0, mgpu_dma_free(a, &d));
+}
+
+MGPU_TEST_HARNESS_MAIN
