@@ -2,11 +2,13 @@
 /*
  * mgpu: vGPUs for KVM guests as VFIO mediated devices.
  *
- * Module entry: parameters, the mgpu class and its control attributes.
+ * Module entry: parameters, the mgpu class and its control attributes,
+ * and the order in which the blocks come up and go.
  */
 #include <linux/device.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
+#include <linux/pci.h>
 #include <linux/string.h>
 
 #include "mgpu_drv.h"
@@ -22,6 +24,17 @@ MODULE_PARM_DESC(vram_mb, "VRAM of each software GPU created at load, in MiB: a 
 static unsigned int queues = 16;
 module_param(queues, uint, 0444);
 MODULE_PARM_DESC(queues, "Command queues of each software GPU created at load: a power of two from 16 to 256 (default 16)");
+
+/*
+ * The PCI domain of the software GPUs.  16 bits, so that their addresses
+ * have the usual DDDD:BB:SS.F form: Nova parses PCI addresses with exactly
+ * four hex digits of domain (libvirt takes 32 bits, and the kernel uses
+ * domains above 0xffff for VMD, but Nova does not).  0x6d67 is "mg": far
+ * from the small segment numbers of ACPI firmware.
+ */
+static unsigned int pci_domain = 0x6d67;
+module_param(pci_domain, uint, 0444);
+MODULE_PARM_DESC(pci_domain, "PCI domain of the virtual host bridge whose functions are the software GPUs, 0 to 0xffff, must be free (default 0x6d67)");
 
 #define MGPU_MAX_LOAD_SWGPUS	16
 
@@ -71,7 +84,11 @@ static ssize_t add_swgpu_store(MGPU_COMPAT_CLASS_CONST struct class *class,
 }
 static CLASS_ATTR_WO(add_swgpu);
 
-/* /sys/class/mgpu/remove_swgpu: "swgpuN" removes it and its instances. */
+/*
+ * /sys/class/mgpu/remove_swgpu: the PCI address of a software GPU
+ * ("6d67:00:01.0") removes it and its instances; its old name "swgpuN"
+ * still names the function in slot N.
+ */
 static ssize_t remove_swgpu_store(MGPU_COMPAT_CLASS_CONST struct class *class,
 				  MGPU_COMPAT_CLASS_CONST struct class_attribute *attr,
 				  const char *buf, size_t count)
@@ -101,6 +118,10 @@ static int __init mgpu_init(void)
 		       swgpus, MGPU_MAX_LOAD_SWGPUS);
 		return -EINVAL;
 	}
+	if (pci_domain > 0xffff) {
+		pr_err("pci_domain=%#x: must be at most 0xffff\n", pci_domain);
+		return -EINVAL;
+	}
 
 	mgpu_debugfs_init();
 	ret = mdev_register_driver(&mgpu_mdev_driver);
@@ -113,9 +134,16 @@ static int __init mgpu_init(void)
 		goto err_driver;
 	}
 
-	ret = class_create_file(mgpu_class, &class_attr_add_swgpu);
+	ret = pci_register_driver(&mgpu_pci_driver);
 	if (ret)
 		goto err_class;
+	ret = mgpu_vbus_init(pci_domain);
+	if (ret)
+		goto err_pci_driver;
+
+	ret = class_create_file(mgpu_class, &class_attr_add_swgpu);
+	if (ret)
+		goto err_vbus;
 	ret = class_create_file(mgpu_class, &class_attr_remove_swgpu);
 	if (ret)
 		goto err_add_attr;
@@ -125,16 +153,20 @@ static int __init mgpu_init(void)
 		if (ret)
 			goto err_swgpus;
 	}
-	pr_info("loaded: %u software GPU(s) of %uM VRAM and %u queues\n",
-		swgpus, vram_mb, queues);
+	pr_info("loaded: %u software GPU(s) of %uM VRAM and %u queues in PCI domain %04x\n",
+		swgpus, vram_mb, queues, pci_domain);
 	return 0;
 
 err_swgpus:
-	mgpu_swgpu_remove_all();
-	mgpu_parent_wait_all();
 	class_remove_file(mgpu_class, &class_attr_remove_swgpu);
 err_add_attr:
 	class_remove_file(mgpu_class, &class_attr_add_swgpu);
+	mgpu_swgpu_remove_all();
+err_vbus:
+	mgpu_vbus_exit();
+	mgpu_parent_wait_all();
+err_pci_driver:
+	pci_unregister_driver(&mgpu_pci_driver);
 err_class:
 	class_destroy(mgpu_class);
 err_driver:
@@ -150,7 +182,9 @@ static void __exit mgpu_exit(void)
 	class_remove_file(mgpu_class, &class_attr_remove_swgpu);
 	class_remove_file(mgpu_class, &class_attr_add_swgpu);
 	mgpu_swgpu_remove_all();
+	mgpu_vbus_exit();
 	mgpu_parent_wait_all();
+	pci_unregister_driver(&mgpu_pci_driver);
 	class_destroy(mgpu_class);
 	mdev_unregister_driver(&mgpu_mdev_driver);
 	mgpu_debugfs_exit();

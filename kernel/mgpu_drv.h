@@ -6,6 +6,8 @@
  *   main.c    mgpu_*         module parameters, the mgpu class
  *   parent.c  mgpu_parent_*  a GPU that vGPUs are carved from: capacity,
  *                            mdev types, registration with the mdev core
+ *   pci.c     mgpu_pci_*     the "mgpu" PCI driver: a parent's PCI function
+ *   vbus.c    mgpu_vbus_*    the virtual PCI host bridge of software GPUs
  *   swgpu.c   mgpu_swgpu_*   the software GPU backend
  *   vgpu.c    mgpu_vgpu_*    one vGPU instance: mdev driver + VFIO glue
  *   cfg.c     mgpu_cfg_*     PCI config space emulation
@@ -30,6 +32,11 @@
  *	then a session's lock (struct mgpu_mig_file, migrate.c)
  *   mgpu_swgpus_lock (swgpu.c): the list of software GPUs; never held
  *	while a parent is torn down
+ *   the PCI core's rescan/remove lock, then the device lock of a parent's
+ *	PCI function: taken by the PCI and driver cores around probe and
+ *	remove (pci.c), and by vbus.c to fill and empty slots
+ *   mgpu_vbus.lock (vbus.c, a raw spinlock): the slots' config space;
+ *	taken inside nothing of ours but the rescan/remove lock
  *   engine.lock (struct mgpu_engine): the list of open vGPUs and every
  *	scheduling field (policy, slice, period, budgets, weights, caps)
  *   vgpu.lock (struct mgpu_vgpu): config space, registers, queues,
@@ -134,6 +141,8 @@ enum mgpu_sched_policy {
 struct mgpu_mig_file;
 struct mgpu_parent;
 struct mgpu_vgpu;
+struct pci_dev;
+struct pci_driver;
 struct task_struct;
 struct vm_area_struct;
 
@@ -335,7 +344,8 @@ struct mgpu_type {
 /**
  * struct mgpu_parent - a GPU that vGPUs are carved from
  * @mdev_parent: registration with the mdev core
- * @dev: the device the mdev types hang off (owned by the backend)
+ * @dev: the device the mdev types hang off, while registered: its PCI
+ *	function (owned by the PCI core)
  * @ops: backend operations
  * @vram_size: bytes of VRAM, a power of two
  * @nr_queues: command queues, a power of two
@@ -501,6 +511,18 @@ u32 mgpu_parent_type_nr_queues(const struct mgpu_type *type);
 
 /* main.c */
 extern struct class *mgpu_class;
+
+/* pci.c */
+extern struct pci_driver mgpu_pci_driver;
+
+/* vbus.c: slots are PCI device numbers 0..31 of bus 00, function 0 */
+#define MGPU_VBUS_SLOTS		32
+int mgpu_vbus_init(u16 domain);
+void mgpu_vbus_exit(void);
+int mgpu_vbus_domain(void);
+int mgpu_vbus_plug(unsigned int slot, u16 device, struct mgpu_parent *parent);
+void mgpu_vbus_unplug(unsigned int slot);
+struct mgpu_parent *mgpu_vbus_parent(struct pci_dev *pdev);
 
 /* swgpu.c */
 int mgpu_swgpu_add(u64 vram_size, u32 nr_queues);

@@ -907,7 +907,10 @@ mgpu_mig_set_state(struct vfio_device *vdev,
 	int ret;
 
 	mutex_lock(&vgpu->mig_lock);
-	while (vgpu->mig_state != new_state) {
+	/* Out of ERROR only by a reset (the core WARNs on ERROR arcs). */
+	if (vgpu->mig_state == VFIO_DEVICE_STATE_ERROR)
+		res = ERR_PTR(-EINVAL);
+	while (!res && vgpu->mig_state != new_state) {
 		ret = vfio_mig_get_next_state(vdev, vgpu->mig_state, new_state,
 					      &next);
 		if (ret) {

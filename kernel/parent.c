@@ -329,13 +329,31 @@ static const struct attribute_group mgpu_parent_group = {
 };
 
 /*
- * Attribute groups for a parent's device.  The device's drvdata must be
- * the struct mgpu_parent before the groups are added.
+ * Attribute groups for a parent's device (the mgpu PCI driver's device
+ * attributes).  The device's drvdata must be the struct mgpu_parent
+ * before the groups are added.
  */
 const struct attribute_group *mgpu_parent_groups[] = {
 	&mgpu_parent_group,
 	NULL,
 };
+
+/* The types of a parent, as the mdev core expects them before registration. */
+static void mgpu_parent_init_types(struct mgpu_parent *parent)
+{
+	unsigned int i;
+
+	for (i = 0; i < MGPU_NR_TYPES; i++) {
+		struct mgpu_type *type = &parent->types[i];
+
+		memset(&type->mdev_type, 0, sizeof(type->mdev_type));
+		type->mdev_type.sysfs_name = mgpu_type_names[i].sysfs_name;
+		type->mdev_type.pretty_name = mgpu_type_names[i].pretty_name;
+		type->parent = parent;
+		type->order = i;
+		parent->mdev_types[i] = &type->mdev_type;
+	}
+}
 
 /* Parents whose last reference is not dropped yet; module unload waits. */
 static atomic_t mgpu_parents_alive = ATOMIC_INIT(0);
@@ -348,7 +366,7 @@ static atomic_t mgpu_parents_alive = ATOMIC_INIT(0);
  * @nr_queues: command queues (a power of two, checked by the backend)
  *
  * Everything the parent's sysfs attributes reach is valid on return, so
- * the backend may create the device with mgpu_parent_groups right after.
+ * the backend may make its PCI function appear right after.
  * The caller holds the first reference; it drops it with
  * mgpu_parent_put() after mgpu_parent_unregister() (or, if registration
  * never happened, instead of it).
@@ -359,22 +377,13 @@ int mgpu_parent_init(struct mgpu_parent *parent,
 		     const struct mgpu_backend_ops *ops, u64 vram_size,
 		     u32 nr_queues)
 {
-	unsigned int i;
 	int ret;
 
 	parent->ops = ops;
 	parent->vram_size = vram_size;
 	parent->nr_queues = nr_queues;
 	mutex_init(&parent->lock);
-	for (i = 0; i < MGPU_NR_TYPES; i++) {
-		struct mgpu_type *type = &parent->types[i];
-
-		type->mdev_type.sysfs_name = mgpu_type_names[i].sysfs_name;
-		type->mdev_type.pretty_name = mgpu_type_names[i].pretty_name;
-		type->parent = parent;
-		type->order = i;
-		parent->mdev_types[i] = &type->mdev_type;
-	}
+	mgpu_parent_init_types(parent);
 	ret = mgpu_engine_init(parent);
 	if (ret) {
 		mutex_destroy(&parent->lock);
@@ -436,7 +445,10 @@ void mgpu_parent_wait_all(void)
 /**
  * mgpu_parent_register() - make the parent's types visible to the mdev core
  * @parent: the parent, after mgpu_parent_init()
- * @dev: the device whose mdev_supported_types/ will list the types
+ * @dev: the device whose mdev_supported_types/ will list the types: the
+ *	parent's PCI function, bound to the mgpu PCI driver (pci.c)
+ *
+ * A parent may be registered again after mgpu_parent_unregister().
  *
  * Return: 0 or a negative errno.
  */
@@ -444,6 +456,13 @@ int mgpu_parent_register(struct mgpu_parent *parent, struct device *dev)
 {
 	int ret;
 
+	/*
+	 * A parent is registered again when its PCI function is bound again
+	 * (unbind and bind, or remove and rescan through sysfs).  The mdev
+	 * core embeds a kobject in each type, released when the previous
+	 * registration went: start each registration from clean types.
+	 */
+	mgpu_parent_init_types(parent);
 	parent->dev = dev;
 	ret = mgpu_engine_start(parent);
 	if (ret)
@@ -457,6 +476,7 @@ int mgpu_parent_register(struct mgpu_parent *parent, struct device *dev)
 
 err_engine:
 	mgpu_engine_stop(parent);
+	parent->dev = NULL;
 	return ret;
 }
 
@@ -473,4 +493,5 @@ void mgpu_parent_unregister(struct mgpu_parent *parent)
 {
 	mdev_unregister_parent(&parent->mdev_parent);
 	mgpu_engine_stop(parent);
+	parent->dev = NULL;
 }

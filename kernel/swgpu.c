@@ -14,6 +14,7 @@
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
+#include <linux/pci.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -23,18 +24,18 @@
 
 /**
  * struct mgpu_swgpu - a software GPU
- * @parent: the backend-neutral parent (drvdata of @dev)
- * @dev: "swgpuN" in the mgpu class
+ * @parent: the backend-neutral parent (drvdata of its PCI function)
  * @pages: the host pages backing VRAM, indexed by VRAM page number; a
  *	page is allocated (zeroed) on first touch and freed when the slice
  *	it belongs to is scrubbed
  * @nr_pages: pages in @pages (statistics)
- * @id: N in "swgpuN"
+ * @id: its number, which is also its slot on the virtual PCI bus: the
+ *	function DDDD:00:<id>.0 (vbus.c); it was named "swgpu<id>" before
+ *	software GPUs were PCI functions
  * @node: entry in mgpu_swgpus, under mgpu_swgpus_lock
  */
 struct mgpu_swgpu {
 	struct mgpu_parent parent;
-	struct device *dev;
 	struct xarray pages;
 	atomic_long_t nr_pages;
 	int id;
@@ -141,14 +142,14 @@ static const struct mgpu_backend_ops mgpu_swgpu_ops = {
 };
 
 /*
- * Teardown in the mirror order of mgpu_swgpu_add(): instances and types
- * first, then the device and its attributes, then our reference.  The
- * structure itself goes with the last reference (mgpu_swgpu_release()).
+ * Teardown in the mirror order of mgpu_swgpu_add(): the PCI function
+ * first (its driver's removal takes the instances and types along), then
+ * the slot, then our reference.  The structure itself goes with the last
+ * reference (mgpu_swgpu_release()).
  */
 static void mgpu_swgpu_destroy(struct mgpu_swgpu *sw)
 {
-	mgpu_parent_unregister(&sw->parent);
-	device_unregister(sw->dev);
+	mgpu_vbus_unplug(sw->id);
 	ida_free(&mgpu_swgpu_ida, sw->id);
 	mgpu_parent_put(&sw->parent);
 }
@@ -158,8 +159,11 @@ static void mgpu_swgpu_destroy(struct mgpu_swgpu *sw)
  * @vram_size: bytes of VRAM: a power of two in [16M, 64G]
  * @nr_queues: command queues: a power of two in [16, 256]
  *
+ * The software GPU becomes the next free PCI function of the virtual
+ * bus, and the mgpu PCI driver registers it as an mdev parent.
+ *
  * Return: 0 or a negative errno (-EINVAL for bad sizes, with a log line
- * that says which).
+ * that says which; -ENOSPC when every slot of the bus is taken).
  */
 int mgpu_swgpu_add(u64 vram_size, u32 nr_queues)
 {
@@ -191,31 +195,25 @@ int mgpu_swgpu_add(u64 vram_size, u32 nr_queues)
 		goto err_free;
 
 	mutex_lock(&mgpu_swgpus_lock);
-	ret = ida_alloc(&mgpu_swgpu_ida, GFP_KERNEL);
-	if (ret < 0)
+	ret = ida_alloc_max(&mgpu_swgpu_ida, MGPU_VBUS_SLOTS - 1, GFP_KERNEL);
+	if (ret < 0) {
+		if (ret == -ENOSPC)
+			pr_warn("software GPU: all %u slots of the PCI bus are taken\n",
+				MGPU_VBUS_SLOTS);
 		goto err_unlock;
+	}
 	sw->id = ret;
 
-	sw->dev = device_create_with_groups(mgpu_class, NULL, MKDEV(0, 0),
-					    &sw->parent, mgpu_parent_groups,
-					    "swgpu%d", sw->id);
-	if (IS_ERR(sw->dev)) {
-		ret = PTR_ERR(sw->dev);
-		goto err_ida;
-	}
-
-	ret = mgpu_parent_register(&sw->parent, sw->dev);
+	ret = mgpu_vbus_plug(sw->id, MGPU_PCI_SWGPU_DEVICE_ID, &sw->parent);
 	if (ret)
-		goto err_device;
+		goto err_ida;
 
 	list_add_tail(&sw->node, &mgpu_swgpus);
-	dev_info(sw->dev, "software GPU: %lluM VRAM, %u queues\n",
-		 vram_size >> 20, nr_queues);
+	pr_info("software GPU %04x:00:%02x.0: %lluM VRAM, %u queues\n",
+		mgpu_vbus_domain(), sw->id, vram_size >> 20, nr_queues);
 	mutex_unlock(&mgpu_swgpus_lock);
 	return 0;
 
-err_device:
-	device_unregister(sw->dev);
 err_ida:
 	ida_free(&mgpu_swgpu_ida, sw->id);
 err_unlock:
@@ -228,9 +226,27 @@ err_free:
 	return ret;
 }
 
+/*
+ * Does @name name @sw?  Its PCI address DDDD:00:SS.0 (the parent's name
+ * everywhere), or the name it had before software GPUs were PCI
+ * functions, swgpuN, for scripts written then.
+ */
+static bool mgpu_swgpu_match(struct mgpu_swgpu *sw, const char *name)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%04x:00:%02x.0", mgpu_vbus_domain(),
+		 sw->id);
+	if (!strcasecmp(buf, name))
+		return true;
+	snprintf(buf, sizeof(buf), "swgpu%d", sw->id);
+	return !strcmp(buf, name);
+}
+
 /**
  * mgpu_swgpu_remove() - remove a software GPU and all its instances
- * @name: its device name ("swgpuN")
+ * @name: its PCI address ("DDDD:00:SS.0"), or its old name "swgpuN" (the
+ *	function in slot N)
  *
  * Blocks while one of its instances is open; the user is asked to let go
  * through the VFIO request interrupt.
@@ -243,7 +259,7 @@ int mgpu_swgpu_remove(const char *name)
 
 	mutex_lock(&mgpu_swgpus_lock);
 	list_for_each_entry(sw, &mgpu_swgpus, node) {
-		if (!strcmp(dev_name(sw->dev), name)) {
+		if (mgpu_swgpu_match(sw, name)) {
 			found = sw;
 			list_del(&sw->node);
 			break;

@@ -297,17 +297,15 @@ static vm_fault_t mgpu_vram_fault(struct vm_fault *vmf)
 	} else if (parent->ops->vram_pfn(parent, vgpu->vram_offset + pos,
 					 &pfn)) {
 		fault = VM_FAULT_SIGBUS;	/* no host memory, no OOM kill */
-	} else if (!write && vgpu->vram_dirty) {
-		/*
-		 * Read-only until the first write (mgpu_vram_pfn_mkwrite()).
-		 * So is vm_page_prot (.pfn_mkwrite turns on the mmap core's
-		 * write notification), but say it: without PAT on x86 and on
-		 * other architectures, this prot is the one used.
-		 */
-		fault = vmf_insert_pfn_prot(vma, addr, pfn,
-					    vm_get_page_prot(vma->vm_flags &
-							     ~VM_WRITE));
 	} else {
+		/*
+		 * vm_page_prot is read-only: .pfn_mkwrite turns on the mmap
+		 * core's write notification (vma_set_page_prot(), again on
+		 * every mprotect()), so the first write to the page comes
+		 * back through mgpu_vram_pfn_mkwrite(), tracking or not.  (A
+		 * prot of our own would be wrong for a mapping mprotect()ed
+		 * write-only: PROT_NONE, a fault without end.)
+		 */
 		fault = vmf_insert_pfn(vma, addr, pfn);
 		/* Before the write, which mgpu_vram_dirty_sync() allows. */
 		if (write)

@@ -18,7 +18,9 @@ else
 	echo "not ok 1 libmgpu: mgpu-smoke does not resolve libmgpu.so.1 to the packaged library"
 	[ -n "$ldso" ] && "$ldso" --list "$here/mgpu-smoke" 2>&1 | sed 's/^/# /'
 fi
-uuid=$(mgpuctl dev create --parent swgpu0 --type mgpu-1_4 2>/tmp/libmgpu.err)
+# The first software GPU: DDDD:00:00.0, DDDD the domain of mgpu's PCI bus.
+parent=$(printf '%04x:00:00.0' "$(cat /sys/module/mgpu/parameters/pci_domain)")
+uuid=$(mgpuctl dev create --parent "$parent" --type mgpu-1_4 2>/tmp/libmgpu.err)
 if [ -n "$uuid" ] && [ -e "/sys/bus/mdev/devices/$uuid" ]; then
 	echo "ok 2 libmgpu: packaged mgpuctl created $uuid"
 else

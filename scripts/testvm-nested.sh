@@ -22,6 +22,13 @@ NESTED_CPU=${NESTED_CPU:-}
 # An outer vCPU to pin the next nested QEMU to (all its threads), or empty.
 NESTED_PIN=${NESTED_PIN:-}
 
+# swgpu_name SLOT: the software GPU in SLOT of mgpu's virtual PCI bus,
+# DDDD:00:SS.0 (DDDD: the pci_domain parameter of the loaded mgpu)
+swgpu_name() {
+	printf '%04x:00:%02x.0\n' \
+		"$(cat /sys/module/mgpu/parameters/pci_domain)" "$1"
+}
+
 # mdev_create PARENT TYPE: create an instance, print its UUID
 mdev_create() {
 	mgpuctl dev create --parent "$1" --type "$2"
@@ -166,12 +173,12 @@ report_one() {
 	mdev_remove "$2" || echo "# could not remove $2"
 }
 
-# iso_round: two new mgpu-1_8 instances of swgpu0 ($ua, $ub), each given
-# at once to a nested guest that fills its VRAM with its own pattern;
-# false if the two instances cannot be created
+# iso_round: two new mgpu-1_8 instances of the first software GPU ($ua,
+# $ub), each given at once to a nested guest that fills its VRAM with its
+# own pattern; false if the two instances cannot be created
 iso_round() {
-	ua=$(mdev_create swgpu0 mgpu-1_8) || ua=
-	ub=$(mdev_create swgpu0 mgpu-1_8) || ub=
+	ua=$(mdev_create "$(swgpu_name 0)" mgpu-1_8) || ua=
+	ub=$(mdev_create "$(swgpu_name 0)" mgpu-1_8) || ub=
 	[ -n "$ua" ] && [ -n "$ub" ] || return 1
 	nested_start isoA "$ua" mgpu_arg.mode=isolate mgpu_arg.tag=a11c mgpu_arg.secs=10 \
 		mgpu_arg.expect="$(expect_of "$ua")"
@@ -186,16 +193,17 @@ NESTED_NTESTS=4
 
 # nested_tests: the nested tests of make check, numbered from $n + 1
 # (n is the caller's counter and is advanced).  KTAP on stdout.
-#   1. a fractional (1/4) instance of swgpu0 and, at the same time,
+#   1. a fractional (1/4) instance of the first software GPU and, at the
+#      same time,
 #   2. a passthrough instance of a new, otherwise empty software GPU
 #      (vram=64M queues=16): identity, VRAM and queues as expected, VRAM
 #      zeroed, queues and fences, GEMM fp32/int8, the LSTM step;
-#   3./4. two guests at once on two 1/8 instances of swgpu0, each
-#      filling its whole VRAM with its own pattern: each sees only its
+#   3./4. two guests at once on two 1/8 instances of the first software
+#      GPU, each filling its whole VRAM with its own pattern: each sees only its
 #      own data, and zeros at start (the slot of test 1 is reused).
 nested_tests() {
 	echo "# nested guests: Debian QEMU $(qemu-system-x86_64 --version | head -n1 | sed 's/.*version //'), TCG, q35"
-	ufrac=$(mdev_create swgpu0 mgpu-1_4) || ufrac=
+	ufrac=$(mdev_create "$(swgpu_name 0)" mgpu-1_4) || ufrac=
 	pt_parent=$(parent_add "vram=64M queues=16") || pt_parent=
 	upt=
 	[ -n "$pt_parent" ] && { upt=$(mdev_create "$pt_parent" mgpu-passthrough) || upt=; }
@@ -240,7 +248,7 @@ nested_tests() {
 			continue
 		fi
 		echo "# stats of $u: $(stats_of "$u")"
-		nested_report $n "nested: isolation, guest $g of two at once on mgpu-1_8 vGPUs of swgpu0" "iso$g"
+		nested_report $n "nested: isolation, guest $g of two at once on mgpu-1_8 vGPUs of one software GPU" "iso$g"
 	done
 	[ -n "$ua" ] && mdev_remove "$ua"
 	[ -n "$ub" ] && mdev_remove "$ub"
@@ -259,11 +267,11 @@ ktap_readable() {
 
 # stats_table: every instance's counters, one line each
 stats_table() {
-	printf '    %-36s %-16s %-7s %8s %6s %12s %9s %12s %12s\n' \
+	printf '    %-36s %-16s %-12s %8s %6s %12s %9s %12s %12s\n' \
 		UUID TYPE PARENT VRAM QUEUES BUSY_MS COMMANDS BYTES MFLOP
 	active_devs | while read -r _u _t _p; do
 		_j=$(mgpuctl -j dev show "$_u")
-		printf '    %-36s %-16s %-7s %7sM %6s %12s %9s %12s %12s\n' \
+		printf '    %-36s %-16s %-12s %7sM %6s %12s %9s %12s %12s\n' \
 			"$_u" "$_t" "$_p" \
 			$(($(echo "$_j" | jget vram_size) >> 20)) "$(echo "$_j" | jget queues)" \
 			$(($(echo "$_j" | jget busy_ns) / 1000000)) "$(echo "$_j" | jget commands)" \

@@ -22,6 +22,12 @@
 #define MGPU_PCI_SUBSYS_VENDOR_ID	MGPU_PCI_VENDOR_ID
 /* Subsystem device ID = MGPU_PCI_SUBSYS_BASE + log2(fraction denominator) */
 #define MGPU_PCI_SUBSYS_BASE		0x0100
+/*
+ * On the host, a software GPU (the parent that vGPUs are carved from) is
+ * a PCI function of mgpu's virtual host bridge with this device ID and
+ * subsystem device ID, class 3D controller.  Guests never see it.
+ */
+#define MGPU_PCI_SWGPU_DEVICE_ID	0x0002
 
 /* BAR layout */
 #define MGPU_BAR_REGS			0	/* 32-bit MMIO, trapped */

@@ -11,7 +11,7 @@
  * aligned blocks of its size.
  *
  * The tests run on a parent of their own (add_swgpu vram=16M), so that
- * creates zero little VRAM and swgpu0 is left alone.
+ * creates zero little VRAM and the parent under test is left alone.
  *
  * Environment: MGPU_SEED (default: time), MGPU_ALLOC_OPS (default 4000),
  * MGPU_ALLOC_SECS (time budget of the random walk, default 45).
@@ -251,37 +251,20 @@ FIXTURE(alloc) {
 	struct mgpu_test_instances inst;
 };
 
-/* Names of the swgpu parents, as a bitmap of N in swgpuN. */
-static uint64_t swgpu_set(void)
-{
-	struct dirent *de;
-	uint64_t set = 0;
-	unsigned int n;
-	DIR *d;
-
-	d = opendir(MGPU_CLASS_DIR);
-	if (!d)
-		return 0;
-	while ((de = readdir(d)))
-		if (sscanf(de->d_name, "swgpu%u", &n) == 1 && n < 64)
-			set |= 1ULL << n;
-	closedir(d);
-	return set;
-}
-
 FIXTURE_SETUP(alloc)
 {
-	uint64_t before, after, vram;
+	uint32_t before, after;
+	uint64_t vram;
 
 	if (!mgpu_test_loaded())
 		SKIP(return, "mgpu.ko not loaded (no %s)", MGPU_CLASS_DIR);
-	before = swgpu_set();
+	before = mgpu_test_swgpu_set();
 	ASSERT_OK(mgpu_test_add_swgpu("vram=16M queues=16"));
-	after = swgpu_set() & ~before;
-	ASSERT_NE(0ULL, after)
-		TH_LOG("add_swgpu created no new swgpuN");
-	snprintf(self->parent, sizeof(self->parent), "swgpu%d",
-		 __builtin_ctzll(after));
+	after = mgpu_test_swgpu_set() & ~before;
+	ASSERT_NE(0U, after)
+		TH_LOG("add_swgpu created no new software GPU");
+	mgpu_test_swgpu_name(__builtin_ctz(after), self->parent,
+			     sizeof(self->parent));
 	ASSERT_OK(mgpu_test_parent_u64(self->parent, "vram_size", &vram));
 	ASSERT_EQ(16 * MiB, vram);
 	self->unit = vram / UNITS;

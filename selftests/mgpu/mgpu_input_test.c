@@ -113,27 +113,17 @@ FIXTURE(swgpu) {
 
 static int count_parents(void)
 {
-	struct dirent *de;
-	int n = 0;
-	DIR *d;
-
-	d = opendir(MGPU_CLASS_DIR);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d)))
-		n += !strncmp(de->d_name, "swgpu", 5);
-	closedir(d);
-	return n;
+	return __builtin_popcount(mgpu_test_swgpu_set());
 }
 
-/* Remove parents a wrongly accepted add_swgpu created (all but swgpu0). */
+/* Remove parents a wrongly accepted add_swgpu created (all but slot 0). */
 static void remove_extra_parents(void)
 {
 	char name[32];
 	int n;
 
-	for (n = 1; n < 64; n++) {
-		snprintf(name, sizeof(name), "swgpu%d", n);
+	for (n = 1; n < MGPU_TEST_SWGPU_SLOTS; n++) {
+		mgpu_test_swgpu_name(n, name, sizeof(name));
 		if (mgpu_test_parent_exists(name))
 			mgpu_test_remove_swgpu(name);
 	}
@@ -190,11 +180,17 @@ TEST_F(swgpu, remove_unknown)
 {
 	static const char * const bad[] = {
 		"swgpu1", "swgpu99", "swgpu", "gpu0", "swgpu0x", "bogus",
+		"0000:00:00.0", "6d67:00:1f.0", "6d67:01:00.0", "6d67:00:00.1",
+		"6d67:00:00.", "6d67:00:00.0x", "ffff6d67:00:00.0",
 	};
+	char name[32];
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(bad); i++)
 		EXPECT_ERRNO(ENODEV, mgpu_test_remove_swgpu(bad[i]));
+	/* Slot 1 of the domain in use: no software GPU there either. */
+	EXPECT_ERRNO(ENODEV, mgpu_test_remove_swgpu(
+		mgpu_test_swgpu_name(1, name, sizeof(name))));
 	EXPECT_TRUE(mgpu_test_parent_exists(mgpu_test_parent));
 }
 

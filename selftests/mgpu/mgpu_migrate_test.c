@@ -201,7 +201,10 @@ static bool same_vram(struct mgpu_dev *a, struct mgpu_dev *b)
 	return !memcmp(mgpu_vram(a), mgpu_vram(b), mgpu_vram_size(a));
 }
 
-/* Run @cmd on queue @q of @dev by hand (the destination's restored ring). */
+/*
+ * Run @cmd on queue @q of @dev by hand (the destination's restored ring).
+ * Return: the COMPLETED count that says it ran.
+ */
 static uint64_t raw_submit(struct mgpu_dev *dev, unsigned int q,
 			   const struct mgpu_cmd *cmd)
 {
@@ -209,12 +212,14 @@ static uint64_t raw_submit(struct mgpu_dev *dev, unsigned int q,
 			qrd(dev, q, MGPU_Q_RING_LO);
 	uint32_t size = qrd(dev, q, MGPU_Q_RING_SIZE);
 	uint32_t tail = qrd(dev, q, MGPU_Q_TAIL);
+	/* Before the doorbell: the engine may be done before we look. */
+	uint64_t want = q_completed(dev, q) + 1;
 
 	memcpy(vptr(dev, ring + (uint64_t)tail * MGPU_CMD_SIZE), cmd,
 	       sizeof(*cmd));
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	qwr(dev, q, MGPU_Q_TAIL, (tail + 1) & (size - 1));
-	return q_completed(dev, q) + 1;
+	return want;
 }
 
 static bool wait_completed(struct mgpu_dev *dev, unsigned int q,

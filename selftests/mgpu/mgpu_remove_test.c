@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Removing an mgpu instance (or its parent) while a VFIO user holds it
- * open: the driver signals the VFIO request eventfd, the user lets go,
- * and the removal completes.  Nothing here may hang: every wait has a
- * time limit.
+ * Removing an mgpu instance (or its parent: remove_swgpu, or its PCI
+ * function unbound from the mgpu driver or removed) while a VFIO user
+ * holds it open: the driver signals the VFIO request eventfd, the user
+ * lets go, and the removal completes.  Nothing here may hang: every wait
+ * has a time limit.
  */
 #include <poll.h>
 #include <signal.h>
@@ -85,12 +86,29 @@ FIXTURE(remove) {
 	pid_t child;
 };
 
-FIXTURE_VARIANT(remove) {
-	bool whole_parent;	/* remove_swgpu instead of <uuid>/remove */
+/* What goes: the instance, or its whole parent (a software GPU of its own). */
+enum remove_how {
+	REMOVE_INSTANCE,	/* <uuid>/remove */
+	REMOVE_SWGPU,		/* remove_swgpu */
+	REMOVE_UNBIND,		/* the parent's PCI function unbound from mgpu */
+	REMOVE_PCI,		/* the parent's PCI function removed */
 };
 
-FIXTURE_VARIANT_ADD(remove, instance) { .whole_parent = false };
-FIXTURE_VARIANT_ADD(remove, parent) { .whole_parent = true };
+FIXTURE_VARIANT(remove) {
+	enum remove_how how;
+	bool whole_parent;
+};
+
+FIXTURE_VARIANT_ADD(remove, instance) { .how = REMOVE_INSTANCE };
+FIXTURE_VARIANT_ADD(remove, parent) {
+	.how = REMOVE_SWGPU, .whole_parent = true,
+};
+FIXTURE_VARIANT_ADD(remove, pci_unbind) {
+	.how = REMOVE_UNBIND, .whole_parent = true,
+};
+FIXTURE_VARIANT_ADD(remove, pci_remove) {
+	.how = REMOVE_PCI, .whole_parent = true,
+};
 
 FIXTURE_SETUP(remove)
 {
@@ -103,9 +121,9 @@ FIXTURE_SETUP(remove)
 		if (!mgpu_test_loaded())
 			SKIP(return, "mgpu.ko not loaded (no %s)",
 			     MGPU_CLASS_DIR);
-		for (n = 1; n < 64; n++) {
-			snprintf(self->parent, sizeof(self->parent),
-				 "swgpu%d", n);
+		for (n = 1; n < MGPU_TEST_SWGPU_SLOTS; n++) {
+			mgpu_test_swgpu_name(n, self->parent,
+					     sizeof(self->parent));
 			if (!mgpu_test_parent_exists(self->parent))
 				break;
 		}
@@ -134,7 +152,10 @@ FIXTURE_TEARDOWN_PARENT(remove)
 		waitpid(self->child, NULL, 0);
 	}
 	EXPECT_EQ(0, mgpu_test_instances_cleanup(&self->inst));
-	if (variant->whole_parent && mgpu_test_parent_exists(self->parent))
+	/* Unbound or removed, the software GPU itself is still there. */
+	if (variant->whole_parent && self->parent[0] &&
+	    (mgpu_test_parent_exists(self->parent) ||
+	     variant->how != REMOVE_SWGPU))
 		EXPECT_OK(mgpu_test_remove_swgpu(self->parent));
 }
 
@@ -143,11 +164,22 @@ static pid_t start_remove(FIXTURE_DATA(remove) *self,
 {
 	char path[MGPU_PATH_MAX];
 
-	if (variant->whole_parent)
+	switch (variant->how) {
+	case REMOVE_SWGPU:
 		return async_write(MGPU_CLASS_DIR "/remove_swgpu",
 				   self->parent);
-	return async_write(mgpu_test_path(path, sizeof(path), "%s/%s/remove",
-					  MGPU_MDEV_DIR, self->uuid), "1");
+	case REMOVE_UNBIND:
+		return async_write("/sys/bus/pci/drivers/mgpu/unbind",
+				   self->parent);
+	case REMOVE_PCI:
+		return async_write(mgpu_test_path(path, sizeof(path),
+						  "/sys/bus/pci/devices/%s/remove",
+						  self->parent), "1");
+	default:
+		return async_write(mgpu_test_path(path, sizeof(path),
+						  "%s/%s/remove", MGPU_MDEV_DIR,
+						  self->uuid), "1");
+	}
 }
 
 static void check_gone(struct __test_metadata *_metadata,

@@ -2,7 +2,7 @@
 /*
  * mgpu scheduler: shares of the engine measured under load.
  *
- * Instances of the parent under test (swgpu0 unless given) are opened through VFIO with libmgpu and kept busy
+ * Instances of the parent under test (the first software GPU unless given) are opened through VFIO with libmgpu and kept busy
  * by streams of int8 GEMMs, one thread per instance.  A share is the
  * growth of an instance's mgpu/busy_ns over a window of a few seconds,
  * against the others' (or against the wall clock).  Checked:

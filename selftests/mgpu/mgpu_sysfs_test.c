@@ -95,7 +95,7 @@ TEST_F(parent, type_directories)
 	int i;
 
 	d = opendir(mgpu_test_path(path, sizeof(path), "%s/%s/mdev_supported_types",
-				   MGPU_CLASS_DIR, mgpu_test_parent));
+				   MGPU_PARENT_DIR, mgpu_test_parent));
 	ASSERT_NE(NULL, d);
 	while ((de = readdir(d))) {
 		const struct mgpu_test_type *t;
@@ -183,7 +183,7 @@ TEST_F(type, create_remove)
 	/* Listed under its type, linked back to it. */
 	EXPECT_TRUE(mgpu_test_path_exists(mgpu_test_path(path, sizeof(path),
 							 "%s/%s/mdev_supported_types/%s/devices/%s",
-			MGPU_CLASS_DIR, mgpu_test_parent, t->dir, uuid)));
+			MGPU_PARENT_DIR, mgpu_test_parent, t->dir, uuid)));
 	EXPECT_EQ(1, mgpu_test_type_count(mgpu_test_parent, t->dir));
 	ASSERT_OK(mgpu_test_instance_type(uuid, buf, sizeof(buf)));
 	EXPECT_STREQ(t->dir, buf);
@@ -413,9 +413,9 @@ FIXTURE_SETUP(swgpu)
 	if (!mgpu_test_loaded())
 		SKIP(return, "mgpu.ko not loaded (no %s)", MGPU_CLASS_DIR);
 	self->inst.n = 0;
-	/* The new parent takes the lowest free number. */
-	for (n = 0; n < 64; n++) {
-		snprintf(self->name, sizeof(self->name), "swgpu%d", n);
+	/* The new parent takes the lowest free slot of the PCI bus. */
+	for (n = 0; n < MGPU_TEST_SWGPU_SLOTS; n++) {
+		mgpu_test_swgpu_name(n, self->name, sizeof(self->name));
 		if (!mgpu_test_parent_exists(self->name))
 			break;
 	}
@@ -477,7 +477,7 @@ TEST_F(swgpu, add_and_remove)
 	EXPECT_FALSE(mgpu_test_instance_exists(uuid));
 	self->inst.n = 0;
 
-	/* swgpu0 is untouched. */
+	/* The parent under test is untouched. */
 	if (strcmp(self->name, mgpu_test_parent))
 		EXPECT_TRUE(mgpu_test_parent_exists(mgpu_test_parent));
 }

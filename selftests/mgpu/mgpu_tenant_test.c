@@ -332,7 +332,7 @@ TEST_F(tenant, bus_master_off_cancels_dma)
 
 static atomic_int race_stop;
 
-/* Write the scheduling attributes of every swgpu but swgpu0, forever. */
+/* Write the scheduling attributes of software GPUs 1 to 3, forever. */
 static void *race_writer(void *arg)
 {
 	static const char * const attrs[][2] = {
@@ -341,7 +341,7 @@ static void *race_writer(void *arg)
 		{ "sched_policy", "best_effort" },
 	};
 	unsigned long n = 0;
-	char path[128];
+	char path[128], name[16];
 	int id;
 
 	(void)arg;
@@ -349,8 +349,10 @@ static void *race_writer(void *arg)
 		for (id = 1; id < 4; id++) {
 			int fd;
 
-			snprintf(path, sizeof(path), "%s/swgpu%d/%s",
-				 MGPU_CLASS_DIR, id, attrs[n % 3][0]);
+			snprintf(path, sizeof(path), "%s/%s/%s",
+				 MGPU_PARENT_DIR,
+				 mgpu_test_swgpu_name(id, name, sizeof(name)),
+				 attrs[n % 3][0]);
 			fd = open(path, O_WRONLY);
 			if (fd < 0)
 				continue;
@@ -366,25 +368,28 @@ static void *race_writer(void *arg)
 
 /*
  * Add and remove software GPUs while another thread writes their
- * scheduling attributes: the attributes exist from the device's "add"
- * to its removal and must work (or fail cleanly) during all of it.
+ * scheduling attributes: the attributes exist from the PCI function's
+ * binding to the mgpu driver to its removal and must work (or fail
+ * cleanly) during all of it.
  */
 TEST(parent_attrs_during_add_remove)
 {
+	char name[16];
 	pthread_t t;
 	int i;
 
 	if (!mgpu_test_loaded())
 		SKIP(return, "mgpu.ko not loaded");
+	mgpu_test_swgpu_name(1, name, sizeof(name));
 	atomic_store(&race_stop, 0);
 	ASSERT_EQ(0, pthread_create(&t, NULL, race_writer, NULL));
 	for (i = 0; i < 40; i++) {
 		ASSERT_OK(mgpu_test_add_swgpu("vram=16M queues=16"));
-		ASSERT_OK(mgpu_test_remove_swgpu("swgpu1"));
+		ASSERT_OK(mgpu_test_remove_swgpu(name));
 	}
 	atomic_store(&race_stop, 1);
 	pthread_join(t, NULL);
-	EXPECT_FALSE(mgpu_test_parent_exists("swgpu1"));
+	EXPECT_FALSE(mgpu_test_parent_exists(name));
 }
 
 /* ---- a tenant whose guest memory never arrives ---- */

@@ -265,6 +265,34 @@ TEST_F_TIMEOUT(dirty, close_ends_tracking, 60)
 	EXPECT_EQ(0, peek(dev, v, 2, 0));
 }
 
+/*
+ * A mapping mprotect()ed write-only (x86: still readable) while tracking
+ * is on: a read must not fault forever (a PROT_NONE entry did, on
+ * kernels without PAT), and the write is recorded.
+ */
+TEST_F_TIMEOUT(dirty, write_only_mapping, 60)
+{
+	struct mgpu_dev *dev = self->b.dev[0];
+	uint64_t off, size, bits, v = self->win;
+	int fd = mgpu_vfio_device_fd(dev);
+	uint8_t *p;
+
+	ASSERT_EQ(0, mgpu_vfio_region(dev, VFIO_PCI_BAR2_REGION_INDEX, &off,
+				      &size));
+	p = mmap(NULL, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 off + v);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, mprotect(p, 4 * PAGE, PROT_WRITE));
+	ASSERT_EQ(0, track(self->path, "on"));
+	EXPECT_EQ(0, __atomic_load_n(p + PAGE, __ATOMIC_RELAXED));
+	__atomic_store_n(p + 2 * PAGE, 0x22, __ATOMIC_RELAXED);
+	EXPECT_EQ(1, take(self->path, v, &bits));
+	EXPECT_EQ(bit(2), bits);
+	EXPECT_EQ(0x22, peek(dev, v, 2, 0));
+	EXPECT_EQ(0, track(self->path, "off"));
+	munmap(p, 4 * PAGE);
+}
+
 /* Many writes from the CPU and the engine at once: none is lost. */
 TEST_F_TIMEOUT(dirty, no_write_lost, 120)
 {

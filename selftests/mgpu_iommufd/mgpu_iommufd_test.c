@@ -71,7 +71,30 @@ struct iommu_destroy {
 #define IOMMU_DESTROY			_IO(IOMMUFD_TYPE, 0x80)
 
 #define MDEV_DIR	"/sys/bus/mdev/devices"
-#define MGPU_CLASS	"/sys/class/mgpu"
+/* mdev parents by name: a software GPU is named by its PCI address */
+#define MDEV_PARENTS	"/sys/class/mdev_bus"
+#define MGPU_PCI_DOMAIN	"/sys/module/mgpu/parameters/pci_domain"
+
+/* $MGPU_TEST_PARENT, else the first software GPU: DDDD:00:00.0 */
+static const char *parent_name(void)
+{
+	static char name[16];
+	const char *env = getenv("MGPU_TEST_PARENT");
+	unsigned long domain = 0x6d67;
+	char buf[32];
+	FILE *f;
+
+	if (env && *env)
+		return env;
+	f = fopen(MGPU_PCI_DOMAIN, "r");
+	if (f) {
+		if (fgets(buf, sizeof(buf), f))
+			domain = strtoul(buf, NULL, 0);
+		fclose(f);
+	}
+	snprintf(name, sizeof(name), "%04lx:00:00.0", domain & 0xffff);
+	return name;
+}
 
 static int test_no;
 static int failed;
@@ -121,8 +144,8 @@ static int create_vgpu(char *uuid, size_t len, char *path, size_t plen)
 	fclose(f);
 	uuid[strcspn(uuid, "\n")] = '\0';
 	for (i = 0; i < ARRAY_SIZE(types); i++) {
-		snprintf(path, plen, "%s/swgpu0/mdev_supported_types/%s/create",
-			 MGPU_CLASS, types[i]);
+		snprintf(path, plen, "%s/%s/mdev_supported_types/%s/create",
+			 MDEV_PARENTS, parent_name(), types[i]);
 		if (!write_str(path, uuid))
 			return 0;
 	}
@@ -321,7 +344,8 @@ int main(void)
 	printf("KTAP version 1\n1..3\n");
 	ret = create_vgpu(uuid, sizeof(uuid), path, sizeof(path));
 	if (ret) {
-		printf("# cannot create a vGPU on swgpu0: %s\n", strerror(-ret));
+		printf("# cannot create a vGPU on %s: %s\n", parent_name(),
+		       strerror(-ret));
 		printf("Bail out! no vGPU\n");
 		return 1;
 	}

@@ -2,8 +2,9 @@
 /*
  * mgpu-bench: one table of ratios, every figure measured in the same run.
  *
- *   mgpu-bench [parent]        (default $MGPU_TEST_PARENT, else swgpu0;
- *                              it must be empty)
+ *   mgpu-bench [parent]        (default $MGPU_TEST_PARENT, else the
+ *                              first software GPU, 6d67:00:00.0; it must
+ *                              be empty)
  *
  * Runs on a host with mgpu.ko loaded (make bench runs it in a QEMU
  * guest).  It creates the instances it needs on the parent, opens them

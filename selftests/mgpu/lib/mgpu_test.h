@@ -44,6 +44,10 @@ struct mgpu_dev;
 struct mgpu_queue;
 
 #define MGPU_CLASS_DIR		"/sys/class/mgpu"
+/* Every registered mdev parent, by name: a parent's PCI address. */
+#define MGPU_PARENT_DIR		"/sys/class/mdev_bus"
+#define MGPU_PCI_DOMAIN_PARAM	"/sys/module/mgpu/parameters/pci_domain"
+#define MGPU_PCI_DOMAIN_DEFAULT	0x6d67
 #define MGPU_MDEV_DIR		"/sys/bus/mdev/devices"
 #define MGPU_UUID_LEN		36
 #define MGPU_UUID_BUF		(MGPU_UUID_LEN + 1)
@@ -114,13 +118,25 @@ void *mgpu_test_frozen_memory(size_t size, int *uffd);
 /*
  * The parent under test: the last argument of the command line if it
  * is not an option (the harness's options are left in place), else
- * $MGPU_TEST_PARENT, else MGPU_TEST_DEFAULT_PARENT.  Call it first in
- * main(); MGPU_TEST_HARNESS_MAIN (mgpu_harness.h) does.
+ * $MGPU_TEST_PARENT, else the first software GPU (DDDD:00:00.0 in the
+ * domain of mgpu's pci_domain parameter).  Call it first in main();
+ * MGPU_TEST_HARNESS_MAIN (mgpu_harness.h) does.
  */
-#define MGPU_TEST_DEFAULT_PARENT	"swgpu0"
 #define MGPU_TEST_PARENT_ENV		"MGPU_TEST_PARENT"
 void mgpu_test_parent_init(int *argc, char **argv);
 extern const char *mgpu_test_parent;
+
+/*
+ * Software GPUs are the PCI functions DDDD:00:SS.0 of mgpu's virtual
+ * host bridge; slot SS is what add_swgpu picked (the lowest free one).
+ * mgpu_test_swgpu_name(): the name of the one in @slot (buf of at least
+ * 16 bytes); mgpu_test_swgpu_set(): the slots that hold a registered
+ * parent, as a bitmap.
+ */
+#define MGPU_TEST_SWGPU_SLOTS		32
+unsigned int mgpu_test_pci_domain(void);
+char *mgpu_test_swgpu_name(unsigned int slot, char *buf, size_t size);
+uint32_t mgpu_test_swgpu_set(void);
 
 /* True when mgpu.ko is loaded (/sys/class/mgpu exists). */
 bool mgpu_test_loaded(void);
@@ -137,7 +153,7 @@ int mgpu_test_read_u64(const char *path, uint64_t *val);
  */
 int mgpu_test_write_attr(const char *path, const char *str);
 
-/* /sys/class/mgpu/<parent>/<attr> */
+/* /sys/class/mdev_bus/<parent>/<attr>: the parent's PCI device */
 int mgpu_test_parent_read(const char *parent, const char *attr, char *buf,
 			  size_t size);
 int mgpu_test_parent_write(const char *parent, const char *attr,
@@ -146,7 +162,7 @@ int mgpu_test_parent_u64(const char *parent, const char *attr,
 			 uint64_t *val);
 bool mgpu_test_parent_exists(const char *parent);
 
-/* /sys/class/mgpu/<parent>/mdev_supported_types/<type>/<attr> */
+/* /sys/class/mdev_bus/<parent>/mdev_supported_types/<type>/<attr> */
 int mgpu_test_type_read(const char *parent, const char *type,
 			const char *attr, char *buf, size_t size);
 int mgpu_test_type_write(const char *parent, const char *type,

@@ -62,7 +62,7 @@ int mgpu_test_model_available(const char *parent,
 
 		d = opendir(mgpu_test_path(path, sizeof(path),
 					   "%s/%s/mdev_supported_types/%s/devices",
-					   MGPU_CLASS_DIR, parent, t->dir));
+					   MGPU_PARENT_DIR, parent, t->dir));
 		if (!d)
 			return -errno;
 		while ((de = readdir(d))) {

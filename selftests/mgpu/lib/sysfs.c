@@ -14,7 +14,8 @@
 
 #include "mgpu_test.h"
 
-const char *mgpu_test_parent = MGPU_TEST_DEFAULT_PARENT;
+const char *mgpu_test_parent;
+static char mgpu_test_default_parent[16];
 
 /* kselftest_harness.h's options that take a value. */
 static bool takes_value(const char *opt)
@@ -23,10 +24,42 @@ static bool takes_value(const char *opt)
 	       !opt[2];
 }
 
+unsigned int mgpu_test_pci_domain(void)
+{
+	uint64_t domain;
+
+	if (mgpu_test_read_u64(MGPU_PCI_DOMAIN_PARAM, &domain) ||
+	    domain > 0xffff)
+		return MGPU_PCI_DOMAIN_DEFAULT;
+	return domain;
+}
+
+char *mgpu_test_swgpu_name(unsigned int slot, char *buf, size_t size)
+{
+	snprintf(buf, size, "%04x:00:%02x.0", mgpu_test_pci_domain(), slot);
+	return buf;
+}
+
+uint32_t mgpu_test_swgpu_set(void)
+{
+	char name[16];
+	uint32_t set = 0;
+	unsigned int n;
+
+	for (n = 0; n < MGPU_TEST_SWGPU_SLOTS; n++)
+		if (mgpu_test_parent_exists(mgpu_test_swgpu_name(n, name,
+								 sizeof(name))))
+			set |= 1U << n;
+	return set;
+}
+
 void mgpu_test_parent_init(int *argc, char **argv)
 {
 	const char *env = getenv(MGPU_TEST_PARENT_ENV);
 	const char *last = *argc > 1 ? argv[*argc - 1] : NULL;
+
+	mgpu_test_parent = mgpu_test_swgpu_name(0, mgpu_test_default_parent,
+						sizeof(mgpu_test_default_parent));
 
 	if (last && last[0] != '-' && !takes_value(argv[*argc - 2])) {
 		mgpu_test_parent = last;
@@ -107,7 +140,7 @@ int mgpu_test_write_attr(const char *path, const char *str)
 static char *parent_path(char *buf, size_t size, const char *parent,
 			 const char *attr)
 {
-	return mgpu_test_path(buf, size, "%s/%s/%s", MGPU_CLASS_DIR, parent,
+	return mgpu_test_path(buf, size, "%s/%s/%s", MGPU_PARENT_DIR, parent,
 			      attr);
 }
 
@@ -143,7 +176,7 @@ bool mgpu_test_parent_exists(const char *parent)
 	char path[MGPU_PATH_MAX];
 
 	return mgpu_test_path_exists(mgpu_test_path(path, sizeof(path),
-						    "%s/%s", MGPU_CLASS_DIR,
+						    "%s/%s", MGPU_PARENT_DIR,
 						    parent));
 }
 
@@ -151,7 +184,7 @@ static char *type_path(char *buf, size_t size, const char *parent,
 		       const char *type, const char *attr)
 {
 	return mgpu_test_path(buf, size, "%s/%s/mdev_supported_types/%s/%s",
-			      MGPU_CLASS_DIR, parent, type, attr);
+			      MGPU_PARENT_DIR, parent, type, attr);
 }
 
 int mgpu_test_type_read(const char *parent, const char *type,

@@ -419,6 +419,65 @@ struct vfio_device {
 	struct device *dev;
 };
 
+/* Bitmaps and barriers: vram.c's dirty record. */
+#define smp_mb()		__atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define xchg(p, v)		__atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
+#define MGPU_FUZZ_LONG_BITS	(8 * sizeof(long))
+#define BITS_TO_LONGS(n)	(((n) + MGPU_FUZZ_LONG_BITS - 1) / \
+				 MGPU_FUZZ_LONG_BITS)
+#define GFP_KERNEL_ACCOUNT	0
+
+static inline void set_bit(unsigned long nr, unsigned long *addr)
+{
+	__atomic_fetch_or(&addr[nr / MGPU_FUZZ_LONG_BITS],
+			  1UL << (nr % MGPU_FUZZ_LONG_BITS), __ATOMIC_RELAXED);
+}
+
+static inline void bitmap_zero(unsigned long *b, unsigned long nbits)
+{
+	memset(b, 0, BITS_TO_LONGS(nbits) * sizeof(long));
+}
+
+static inline void *kvcalloc(size_t n, size_t size, int gfp)
+{
+	return calloc(n, size);
+}
+
+static inline void kvfree(const void *p)
+{
+	free((void *)p);
+}
+
+/* The first bit from @from that is @set, or @size. */
+static inline unsigned long mgpu_fuzz_next_bit(const unsigned long *a,
+					       unsigned long size,
+					       unsigned long from, int set)
+{
+	for (; from < size; from++)
+		if (!!(a[from / MGPU_FUZZ_LONG_BITS] &
+		       (1UL << (from % MGPU_FUZZ_LONG_BITS))) == set)
+			return from;
+	return size;
+}
+
+#define for_each_set_bitrange(b, e, addr, size)				\
+	for ((b) = mgpu_fuzz_next_bit(addr, size, 0, 1),		\
+	     (e) = mgpu_fuzz_next_bit(addr, size, b, 0);		\
+	     (b) < (size);						\
+	     (b) = mgpu_fuzz_next_bit(addr, size, (e), 1),		\
+	     (e) = mgpu_fuzz_next_bit(addr, size, b, 0))
+
+/* What mgpu_drv.h names of migration and DMA logging (not run here). */
+enum vfio_device_mig_state {
+	VFIO_DEVICE_STATE_ERROR = 0,
+	VFIO_DEVICE_STATE_STOP = 1,
+	VFIO_DEVICE_STATE_RUNNING = 2,
+};
+
+struct xarray {
+	void *head;
+};
+
 #define VFIO_PCI_BAR0_REGION_INDEX	0
 #define VFIO_PCI_BAR2_REGION_INDEX	2
 #define VFIO_PCI_CONFIG_REGION_INDEX	7
@@ -436,13 +495,17 @@ struct vfio_device {
 
 struct vm_area_struct;
 
+#define FAULT_FLAG_WRITE	0x01U
+
 struct vm_fault {
 	struct vm_area_struct *vma;
 	unsigned long address;
+	unsigned int flags;
 };
 
 struct vm_operations_struct {
 	vm_fault_t (*fault)(struct vm_fault *vmf);
+	vm_fault_t (*pfn_mkwrite)(struct vm_fault *vmf);
 };
 
 struct address_space {

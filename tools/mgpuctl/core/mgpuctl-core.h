@@ -84,7 +84,7 @@ struct mc_type {
 };
 
 struct mc_parent {
-	char *name;		/* swgpu0: /sys/class/mdev_bus/<name> */
+	char *name;		/* 6d67:00:00.0: /sys/class/mdev_bus/<name> */
 	char *path;		/* sysfs directory (root included) */
 	char *backend;
 	char *sched_policy;

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The model: mgpu parents (the mgpu class, plus any mdev parent whose
- * types are mgpu's) and their types; instances are in devs.c.  libudev
- * enumerates when it can; with MGPUCTL_ROOT set, or when libudev fails,
- * readdir() does.
+ * The model: mgpu parents (every mdev parent whose types are mgpu's: the
+ * PCI functions the mgpu driver is bound to) and their types; instances
+ * are in devs.c.  libudev enumerates when it can; with MGPUCTL_ROOT set,
+ * or when libudev fails, readdir() does.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -177,12 +177,7 @@ static void parent_names(struct mc_names *l)
 	char *dir;
 	size_t i;
 
-	if (mc_udev_list("mgpu", l) < 0) {
-		dir = mc_path("/sys/class/mgpu");
-		mc_dir_list(dir, l);
-		free(dir);
-	}
-	/* Other mdev parents whose types are mgpu's (PCI backends). */
+	/* mdev parents whose types are mgpu's: named by PCI address. */
 	dir = mc_path("/sys/class/mdev_bus");
 	mc_dir_list(dir, &bus);
 	free(dir);

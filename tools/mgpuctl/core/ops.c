@@ -400,12 +400,14 @@ static bool name_listed(const struct mc_names *l, const char *name)
 /*
  * A new software GPU, through the mgpu class's add_swgpu: params is
  * "vram=SIZE queues=N" (either may be left out); its name in *name: the
- * one device of the class that was not there before.
+ * one mdev parent that was not there before (its PCI function is bound,
+ * and so registered, by the time the write returns).
  */
 int mc_parent_add(const char *params, char **name)
 {
 	struct mc_names before = { 0 }, after = { 0 };
 	char *class = mc_path("/sys/class/mgpu"), *path;
+	char *bus = mc_path("/sys/class/mdev_bus");
 	size_t i;
 	int ret;
 
@@ -413,7 +415,7 @@ int mc_parent_add(const char *params, char **name)
 	ret = mc_mgpu_present();
 	if (ret)
 		goto out;
-	mc_dir_list(class, &before);
+	mc_dir_list(bus, &before);
 	path = mc_xasprintf("%s/add_swgpu", class);
 	ret = mc_write_str(path, *params ? params : "\n");
 	free(path);
@@ -422,7 +424,7 @@ int mc_parent_add(const char *params, char **name)
 			     params);
 	if (ret)
 		goto out;
-	mc_dir_list(class, &after);
+	mc_dir_list(bus, &after);
 	for (i = 0; i < after.n && !*name; i++)
 		if (!name_listed(&before, after.name[i]))
 			*name = mc_xstrdup(after.name[i]);
@@ -434,10 +436,14 @@ out:
 	mc_names_free(&before);
 	mc_names_free(&after);
 	free(class);
+	free(bus);
 	return ret;
 }
 
-/* Remove a software GPU (and its instances), through remove_swgpu. */
+/*
+ * Remove a software GPU (and its instances), through remove_swgpu: by its
+ * PCI address, or by its old name swgpuN.
+ */
 int mc_parent_remove(const char *name)
 {
 	char *path;

@@ -44,27 +44,34 @@ U4=11111111-2222-4333-8444-000000000004
 U5=11111111-2222-4333-8444-000000000005
 mkdir -p /etc/mdevctl.d/scripts.d/callouts /etc/mdevctl.d/scripts.d/notifiers
 
+# Software GPUs are PCI functions DDDD:00:SS.0 (DDDD: mgpu's pci_domain).
+D=$(printf %04x "$(cat /sys/module/mgpu/parameters/pci_domain 2>/dev/null || echo 28007)")
+P0=$D:00:00.0
+P1=$D:00:01.0
+P5=$D:00:05.0
+P7=$D:00:07.0
+
 run mgpuctl parent list
-check "parent list shows swgpu0" '[ $rc = 0 ] && grep -q "^swgpu0: backend software" "$T/out"'
-run mgpuctl -j type list --parent swgpu0
+check "parent list shows $P0" '[ $rc = 0 ] && grep -q "^$P0: backend software" "$T/out"'
+run mgpuctl -j type list --parent "$P0"
 check "type list -j" '[ $rc = 0 ] && grep -q "\"type\":\"mgpu-1_4\"" "$T/out"'
 
-run mgpuctl dev create --parent swgpu0 --type mgpu-1_4
+run mgpuctl dev create --parent "$P0" --type mgpu-1_4
 U1=$(cat "$T/out")
 check "dev create prints the UUID and the instance exists" '[ $rc = 0 ] && active "$U1"'
 run mgpuctl dev list
-check "dev list shows the instance" 'grep -q "^$U1: parent swgpu0 type mgpu-1_4 state active" "$T/out"'
+check "dev list shows the instance" 'grep -q "^$U1: parent $P0 type mgpu-1_4 state active" "$T/out"'
 run mgpuctl dev set "$U1" weight=3 cap=80
 check "dev set weight and cap" '[ $rc = 0 ] && [ "$(val $U1 weight)" = 3 ] && [ "$(val $U1 cap)" = 80 ]'
-run mgpuctl parent set swgpu0 policy=fixed_share time_slice_us=4000
-check "parent set policy and time slice" '[ $rc = 0 ] && [ "$(cat /sys/class/mgpu/swgpu0/sched_policy)" = fixed_share ] && [ "$(cat /sys/class/mgpu/swgpu0/time_slice_us)" = 4000 ]'
-mgpuctl parent set swgpu0 policy=best_effort time_slice_us=2000
-run mgpuctl dev create --parent swgpu0 --type mgpu-passthrough
-check "no capacity: the cause from last_error" '[ $rc = 1 ] && grep -q "^mgpuctl: no capacity for type mgpu-passthrough on swgpu0: ..*" "$T/err"'
-run mgpuctl dev create --parent swgpu0 --type mgpu-1_4 --uuid "$U1"
+run mgpuctl parent set "$P0" policy=fixed_share time_slice_us=4000
+check "parent set policy and time slice" '[ $rc = 0 ] && [ "$(cat /sys/bus/pci/devices/$P0/sched_policy)" = fixed_share ] && [ "$(cat /sys/bus/pci/devices/$P0/time_slice_us)" = 4000 ]'
+mgpuctl parent set "$P0" policy=best_effort time_slice_us=2000
+run mgpuctl dev create --parent "$P0" --type mgpu-passthrough
+check "no capacity: the cause from last_error" '[ $rc = 1 ] && grep -q "^mgpuctl: no capacity for type mgpu-passthrough on $P0: ..*" "$T/err"'
+run mgpuctl dev create --parent "$P0" --type mgpu-1_4 --uuid "$U1"
 check "UUID already exists" '[ $rc = 1 ] && grep -q "UUID already exists" "$T/err"'
-run mgpuctl dev create --parent swgpu7 --type mgpu-1_4
-check "missing parent" '[ $rc = 3 ] && grep -q "no mgpu parent swgpu7" "$T/err"'
+run mgpuctl dev create --parent "$P7" --type mgpu-1_4
+check "missing parent" '[ $rc = 3 ] && grep -q "no mgpu parent $P7" "$T/err"'
 run mgpuctl dev qemu "$U1"
 check "dev qemu" '[ "$(cat $T/out)" = "-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/$U1" ]'
 
@@ -97,62 +104,67 @@ run mgpuctl dev remove "$U1"
 check "dev remove" '[ $rc = 0 ] && ! active "$U1"'
 
 # Definitions, start, stop
-run mgpuctl dev define --parent swgpu0 --type mgpu-1_8 --uuid "$U2" weight=5
-check "dev define writes /etc/mdevctl.d/swgpu0/UUID" '[ $rc = 0 ] && grep -q "\"mgpu/weight\": \"5\"" /etc/mdevctl.d/swgpu0/$U2'
+run mgpuctl dev define --parent "$P0" --type mgpu-1_8 --uuid "$U2" weight=5
+check "dev define writes /etc/mdevctl.d/$P0/UUID" '[ $rc = 0 ] && grep -q "\"mgpu/weight\": \"5\"" /etc/mdevctl.d/$P0/$U2'
 run mgpuctl dev start "$U2"
 check "dev start creates and applies attrs" '[ $rc = 0 ] && active "$U2" && [ "$(val $U2 weight)" = 5 ]'
 run mgpuctl dev list --defined
-check "dev list --defined: active and defined" 'grep -q "^$U2: parent swgpu0 type mgpu-1_8 state active defined yes start manual" "$T/out"'
+check "dev list --defined: active and defined" 'grep -q "^$U2: parent $P0 type mgpu-1_8 state active defined yes start manual" "$T/out"'
 run mgpuctl dev stop "$U2"
-check "dev stop removes, keeps the definition" '[ $rc = 0 ] && ! active "$U2" && [ -f /etc/mdevctl.d/swgpu0/$U2 ]'
+check "dev stop removes, keeps the definition" '[ $rc = 0 ] && ! active "$U2" && [ -f /etc/mdevctl.d/$P0/$U2 ]'
 
 # Autostart when a parent appears (what the udev rule runs)
-run mgpuctl dev define --parent swgpu1 --type mgpu-1_2 --uuid "$U3" --auto cap=50
+run mgpuctl dev define --parent "$P1" --type mgpu-1_2 --uuid "$U3" --auto cap=50
 check "define on a parent that does not exist yet" '[ $rc = 0 ]'
 run mgpuctl parent add vram=64M queues=16
-check "parent add made swgpu1 and printed its name" '[ $rc = 0 ] && [ "$(cat "$T/out")" = swgpu1 ] && [ -d /sys/class/mgpu/swgpu1 ] && [ -e /sys/class/mdev_bus/swgpu1 ]'
-run mgpuctl dev autostart --parent swgpu1
+check "parent add made $P1 and printed its name" '[ $rc = 0 ] && [ "$(cat "$T/out")" = "$P1" ] && [ -d /sys/bus/pci/devices/$P1 ] && [ -e /sys/class/mdev_bus/$P1 ]'
+run mgpuctl dev autostart --parent "$P1"
 check "autostart starts the auto definition" '[ $rc = 0 ] && active "$U3" && [ "$(val $U3 cap)" = 50 ] && grep -q "started 1 failed 0" "$T/out"'
-run mgpuctl dev autostart --parent swgpu1
+run mgpuctl dev autostart --parent "$P1"
 check "autostart again starts nothing" '[ $rc = 0 ] && grep -q "started 0 failed 0" "$T/out"'
-run mgpuctl parent remove swgpu1
-check "parent remove" '[ $rc = 0 ] && [ ! -e /sys/class/mgpu/swgpu1 ]'
-run mgpuctl parent remove swgpu1
-check "parent remove of a missing parent" '[ $rc = 3 ] && grep -q "no software GPU swgpu1" "$T/err"'
+run mgpuctl parent remove "$P1"
+check "parent remove" '[ $rc = 0 ] && [ ! -e /sys/bus/pci/devices/$P1 ]'
+run mgpuctl parent remove "$P1"
+check "parent remove of a missing parent" '[ $rc = 3 ] && grep -q "no software GPU $P1" "$T/err"'
 run mgpuctl dev list
-check "removing the parent removes its instance; definition stays" '! active "$U3" && grep -q "^$U3: parent swgpu1 type mgpu-1_2 state stopped" "$T/out"'
-run mgpuctl dev autostart --parent swgpu5
-check "autostart of a missing parent fails once, clearly" '[ $rc = 3 ] && grep -q "autostart: parent swgpu5 has no mdev types" "$T/err"'
+check "removing the parent removes its instance; definition stays" '! active "$U3" && grep -q "^$U3: parent $P1 type mgpu-1_2 state stopped" "$T/out"'
+run mgpuctl dev autostart --parent "$P5"
+check "autostart of a missing parent fails once, clearly" '[ $rc = 3 ] && grep -q "autostart: parent $P5 has no mdev types" "$T/err"'
 mgpuctl dev undefine "$U3"
+# Scripts of before the PCI parents: swgpuN is the software GPU in slot N.
+run mgpuctl parent add vram=16M
+check "parent add again takes slot 1" '[ $rc = 0 ] && [ "$(cat "$T/out")" = "$P1" ]'
+run mgpuctl parent remove swgpu1
+check "parent remove by the old name swgpu1" '[ $rc = 0 ] && [ ! -e /sys/bus/pci/devices/$P1 ]'
 
 # mdevctl interoperability
 if command -v mdevctl >/dev/null; then
 	run mdevctl types
-	check "mdevctl types lists mgpu types" '[ $rc = 0 ] && grep -q "mgpu-1_4" "$T/out" && grep -q "swgpu0" "$T/out"'
-	run mdevctl start -u "$U4" -p swgpu0 -t mgpu-1_4
-	check "mdevctl start; mgpuctl sees it" '[ $rc = 0 ] && mgpuctl dev list | grep -q "^$U4: parent swgpu0 type mgpu-1_4 state active"'
+	check "mdevctl types lists mgpu types" '[ $rc = 0 ] && grep -q "mgpu-1_4" "$T/out" && grep -q "$P0" "$T/out"'
+	run mdevctl start -u "$U4" -p "$P0" -t mgpu-1_4
+	check "mdevctl start; mgpuctl sees it" '[ $rc = 0 ] && mgpuctl dev list | grep -q "^$U4: parent $P0 type mgpu-1_4 state active"'
 	run mdevctl list --dumpjson
 	check "mdevctl list --dumpjson" '[ $rc = 0 ] && grep -q "$U4" "$T/out"'
 	run mdevctl stop -u "$U4"
 	check "mdevctl stop" '[ $rc = 0 ] && ! active "$U4"'
 	run mdevctl list -d
-	check "mdevctl sees mgpuctl definitions" '[ $rc = 0 ] && grep -q "$U2 swgpu0 mgpu-1_8" "$T/out"'
+	check "mdevctl sees mgpuctl definitions" '[ $rc = 0 ] && grep -q "$U2 $P0 mgpu-1_8" "$T/out"'
 	run mdevctl start -u "$U2"
 	check "mdevctl starts an mgpuctl definition with its attrs" '[ $rc = 0 ] && active "$U2" && [ "$(val $U2 weight)" = 5 ]'
 	mdevctl stop -u "$U2" >/dev/null 2>&1
 	run mgpuctl dev modify "$U2" --auto weight=6
-	check "mdevctl sees mgpuctl's modify" '[ $rc = 0 ] && mdevctl list -d | grep -q "^$U2 swgpu0 mgpu-1_8 auto"'
+	check "mdevctl sees mgpuctl's modify" '[ $rc = 0 ] && mdevctl list -d | grep -q "^$U2 $P0 mgpu-1_8 auto"'
 	run mdevctl modify -u "$U2" --manual
-	check "mgpuctl sees mdevctl's modify" '[ $rc = 0 ] && mgpuctl dev list -d | grep -q "^$U2: parent swgpu0 type mgpu-1_8 state stopped defined yes start manual attrs mgpu/weight=6"'
-	mdevctl list -d --dumpjson -p swgpu0 >"$T/md.json" 2>&1
-	run mgpuctl dev list -d --dumpjson -p swgpu0
+	check "mgpuctl sees mdevctl's modify" '[ $rc = 0 ] && mgpuctl dev list -d | grep -q "^$U2: parent $P0 type mgpu-1_8 state stopped defined yes start manual attrs mgpu/weight=6"'
+	mdevctl list -d --dumpjson -p "$P0" >"$T/md.json" 2>&1
+	run mgpuctl dev list -d --dumpjson -p "$P0"
 	check "dev list --dumpjson is mdevctl's, byte for byte" '[ $rc = 0 ] && cmp -s "$T/md.json" "$T/out"'
-	run mgpuctl dev define -p swgpu0 -u "$U4" --jsonfile "/etc/mdevctl.d/swgpu0/$U2"
+	run mgpuctl dev define -p "$P0" -u "$U4" --jsonfile "/etc/mdevctl.d/$P0/$U2"
 	check "define --jsonfile of an mdevctl file; mdevctl starts it" '[ $rc = 0 ] && mdevctl start -u "$U4" >/dev/null 2>&1 && active "$U4" && [ "$(val $U4 weight)" = 6 ]'
 	mdevctl stop -u "$U4" >/dev/null 2>&1
 	mgpuctl dev undefine "$U4"
-	run mdevctl define -u "$U5" -p swgpu0 -t mgpu-1_16
-	check "mgpuctl sees mdevctl definitions" '[ $rc = 0 ] && mgpuctl dev list --defined | grep -q "^$U5: parent swgpu0 type mgpu-1_16 state stopped defined yes start manual"'
+	run mdevctl define -u "$U5" -p "$P0" -t mgpu-1_16
+	check "mgpuctl sees mdevctl definitions" '[ $rc = 0 ] && mgpuctl dev list --defined | grep -q "^$U5: parent $P0 type mgpu-1_16 state stopped defined yes start manual"'
 	run mgpuctl dev start "$U5"
 	check "mgpuctl starts an mdevctl definition" '[ $rc = 0 ] && active "$U5"'
 	mgpuctl dev stop "$U5"

@@ -11,8 +11,8 @@ rm -rf "$root"
 mkdir -p "$root"
 cd "$root"
 
-U1=8e0ab4b6-6a2d-4c1a-9d0e-000000000001	# active 1/4 on swgpu0, defined manual
-U2=8e0ab4b6-6a2d-4c1a-9d0e-000000000002	# defined auto on swgpu0, stopped
+U1=8e0ab4b6-6a2d-4c1a-9d0e-000000000001	# active 1/4 on 6d67:00:00.0, defined manual
+U2=8e0ab4b6-6a2d-4c1a-9d0e-000000000002	# defined auto on 6d67:00:00.0, stopped
 U3=8e0ab4b6-6a2d-4c1a-9d0e-000000000003	# foreign (mtty) definition
 U4=8e0ab4b6-6a2d-4c1a-9d0e-000000000004	# corrupted definition
 U5=8e0ab4b6-6a2d-4c1a-9d0e-000000000005	# active mtty instance: not ours
@@ -21,7 +21,7 @@ w() { mkdir -p "$(dirname "$1")"; printf '%s\n' "$2" >"$1"; }
 
 # parent NAME VRAM_BYTES QUEUES UTIL "AVAIL..." (passthrough 1_2 1_4 1_8 1_16)
 parent() {
-	p=sys/devices/virtual/mgpu/$1
+	p=sys/devices/pci6d67:00/$1
 	w "$p/backend" software
 	w "$p/vram_size" "$2"
 	w "$p/queues" "$3"
@@ -44,19 +44,28 @@ parent() {
 		mkdir -p "$d/devices"
 		n=$((n * 2))
 	done
-	mkdir -p sys/class/mgpu sys/class/mdev_bus
-	ln -s "../../devices/virtual/mgpu/$1" "sys/class/mgpu/$1"
-	ln -s "../../devices/virtual/mgpu/$1" "sys/class/mdev_bus/$1"
+	# A function of mgpu's virtual PCI host bridge, bound to "mgpu".
+	w "$p/vendor" 0x1f4d
+	w "$p/device" 0x0002
+	w "$p/subsystem_vendor" 0x1f4d
+	w "$p/subsystem_device" 0x0002
+	w "$p/class" 0x030200
+	mkdir -p sys/bus/pci/devices sys/bus/pci/drivers/mgpu sys/class/mdev_bus
+	ln -s ../../../bus/pci "$p/subsystem"
+	ln -s ../../../bus/pci/drivers/mgpu "$p/driver"
+	ln -s "../../../devices/pci6d67:00/$1" "sys/bus/pci/devices/$1"
+	ln -s "../../../../devices/pci6d67:00/$1" "sys/bus/pci/drivers/mgpu/$1"
+	ln -s "../../devices/pci6d67:00/$1" "sys/class/mdev_bus/$1"
 }
 
 mkdir -p sys/module/mgpu sys/class/mgpu sys/bus/mdev/devices sys/kernel/iommu_groups/7
 : >sys/class/mgpu/add_swgpu
 : >sys/class/mgpu/remove_swgpu
-parent swgpu0 268435456 16 37 "0 1 3 6 12"
-parent swgpu1 67108864 16 0 "1 2 4 8 16"
+parent 6d67:00:00.0 268435456 16 37 "0 1 3 6 12"
+parent 6d67:00:01.0 67108864 16 0 "1 2 4 8 16"
 
-# An active 1/4 instance on swgpu0, opened by a "qemu" process.
-d=sys/devices/virtual/mgpu/swgpu0/$U1
+# An active 1/4 instance on 6d67:00:00.0, opened by a "qemu" process.
+d=sys/devices/pci6d67:00/6d67:00:00.0/$U1
 mkdir -p "$d/mgpu"
 for kv in vram_size=67108864 vram_offset=0 queues=4 queue_base=0 weight=4 cap=0 \
 	busy_ns=5000000000 commands=1000 bytes=4096000 flops=0 errors=1 resets=0; do
@@ -65,8 +74,8 @@ done
 : >"$d/remove"
 ln -s ../mdev_supported_types/mgpu-1_4 "$d/mdev_type"
 ln -s ../../../../kernel/iommu_groups/7 "$d/iommu_group"
-ln -s "../../$U1" "sys/devices/virtual/mgpu/swgpu0/mdev_supported_types/mgpu-1_4/devices/$U1"
-ln -s "../../../devices/virtual/mgpu/swgpu0/$U1" "sys/bus/mdev/devices/$U1"
+ln -s "../../$U1" "sys/devices/pci6d67:00/6d67:00:00.0/mdev_supported_types/mgpu-1_4/devices/$U1"
+ln -s "../../../devices/pci6d67:00/6d67:00:00.0/$U1" "sys/bus/mdev/devices/$U1"
 mkdir -p proc/4242/fd proc/1/fd
 w proc/4242/comm qemu-system-x86
 ln -s /dev/vfio/7 proc/4242/fd/9
@@ -85,12 +94,12 @@ ln -s ../../devices/virtual/mtty/mtty sys/class/mdev_bus/mtty
 ln -s "../../../devices/virtual/mtty/mtty/$U5" "sys/bus/mdev/devices/$U5"
 
 # Definitions, in mdevctl's format.
-w "etc/mdevctl.d/swgpu0/$U1" '{
+w "etc/mdevctl.d/6d67:00:00.0/$U1" '{
   "mdev_type": "mgpu-1_4",
   "start": "manual",
   "attrs": []
 }'
-w "etc/mdevctl.d/swgpu0/$U2" '{
+w "etc/mdevctl.d/6d67:00:00.0/$U2" '{
   "mdev_type": "mgpu-1_8",
   "start": "auto",
   "attrs": [
@@ -103,7 +112,7 @@ w "etc/mdevctl.d/swgpu0/$U2" '{
   ]
 }'
 w "etc/mdevctl.d/mtty/$U3" '{"mdev_type": "mtty-1", "start": "auto", "attrs": []}'
-w "etc/mdevctl.d/swgpu9/$U4" '{"mdev_type": "mgpu-1_2", "start": "sometimes"'
+w "etc/mdevctl.d/6d67:00:09.0/$U4" '{"mdev_type": "mgpu-1_2", "start": "sometimes"'
 mkdir -p etc/mdevctl.d/scripts.d/callouts
 
 # A guest's view: one mgpu 1/4 vGPU on the PCI bus (for "guest list").

@@ -90,29 +90,29 @@ t  "unknown option" 2 - 'unknown option' -- --frob parent list
 # parent
 t  "parent list" 0 parent-list.txt - -- parent list
 t  "parent list -j" 0 parent-list.json - -- -j parent list
-t  "parent show swgpu0" 0 parent-show.txt - -- parent show swgpu0
-t  "parent show -j -p swgpu1" 0 parent-show-pretty.json - -- -j -p parent show swgpu1
-t  "parent show: missing parent" 3 - '^mgpuctl: no mgpu parent swgpu7 \(see: mgpuctl parent list\)$' -- parent show swgpu7
-t  "parent set policy" 0 - - -- parent set swgpu0 policy=equal_share time_slice_us=5000
-tf "parent set policy wrote sched_policy" sys/devices/virtual/mgpu/swgpu0/sched_policy equal_share
-tf "parent set wrote time_slice_us" sys/devices/virtual/mgpu/swgpu0/time_slice_us 5000
-t  "parent set: bad policy" 2 - 'expected best_effort, equal_share or fixed_share' -- parent set swgpu0 policy=fastest
-t  "parent set: bad number" 2 - 'not a number' -- parent set swgpu0 time_slice_us=12x
-t  "parent set: unknown key" 2 - 'unknown parent attribute "color"' -- parent set swgpu0 color=red
+t  "parent show 6d67:00:00.0" 0 parent-show.txt - -- parent show 6d67:00:00.0
+t  "parent show -j -p 6d67:00:01.0" 0 parent-show-pretty.json - -- -j -p parent show 6d67:00:01.0
+t  "parent show: missing parent" 3 - '^mgpuctl: no mgpu parent 6d67:00:07.0 \(see: mgpuctl parent list\)$' -- parent show 6d67:00:07.0
+t  "parent set policy" 0 - - -- parent set 6d67:00:00.0 policy=equal_share time_slice_us=5000
+tf "parent set policy wrote sched_policy" sys/devices/pci6d67:00/6d67:00:00.0/sched_policy equal_share
+tf "parent set wrote time_slice_us" sys/devices/pci6d67:00/6d67:00:00.0/time_slice_us 5000
+t  "parent set: bad policy" 2 - 'expected best_effort, equal_share or fixed_share' -- parent set 6d67:00:00.0 policy=fastest
+t  "parent set: bad number" 2 - 'not a number' -- parent set 6d67:00:00.0 time_slice_us=12x
+t  "parent set: unknown key" 2 - 'unknown parent attribute "color"' -- parent set 6d67:00:00.0 color=red
 t  "parent add: the new parent's name, else an error" 1 - 'no new parent appeared after the write to add_swgpu' -- parent add vram=64M queues=16
 tf "parent add wrote add_swgpu" sys/class/mgpu/add_swgpu "vram=64M queues=16"
 t  "parent add: bad argument" 2 - 'usage: mgpuctl parent add' -- parent add color=red
-t  "parent remove" 0 - - -- parent remove swgpu1
-tf "parent remove wrote remove_swgpu" sys/class/mgpu/remove_swgpu swgpu1
+t  "parent remove" 0 - - -- parent remove 6d67:00:01.0
+tf "parent remove wrote remove_swgpu" sys/class/mgpu/remove_swgpu 6d67:00:01.0
 # type
 t  "type list" 0 type-list.txt - -- type list
-t  "type list --parent -j" 0 type-list-swgpu1.json - -- -j type list --parent swgpu1
+t  "type list --parent -j" 0 type-list-parent1.json - -- -j type list --parent 6d67:00:01.0
 t  "type list: missing parent" 3 - 'no mgpu parent nope' -- type list --parent nope
 # dev: listing
-t  "dev list (corrupted definition warned)" 0 dev-list.txt 'swgpu9/.*is corrupted' -- dev list
+t  "dev list (corrupted definition warned)" 0 dev-list.txt '6d67:00:09.0/.*is corrupted' -- dev list
 t  "dev list -j" 0 dev-list.json - -- -j dev list
 t  "dev list --defined" 0 dev-list-defined.txt - -- dev list --defined
-t  "dev list --active --parent swgpu1" 0 dev-list-empty.txt - -- dev list --active --parent swgpu1
+t  "dev list --active --parent 6d67:00:01.0" 0 dev-list-empty.txt - -- dev list --active --parent 6d67:00:01.0
 t  "dev show" 0 dev-show.txt - -- dev show $U1
 t  "dev show -j -p" 0 dev-show-pretty.json - -- -j -p dev show $U1
 t  "dev show: bad UUID" 2 - 'is not a UUID' -- dev show 1234
@@ -122,21 +122,21 @@ t  "dev qemu of a stopped definition warns" 0 - 'defined but not started \(fix: 
 t  "dev libvirt" 0 dev-libvirt.txt - -- dev libvirt $U1
 t  "dev libvirt -j" 0 dev-libvirt.json - -- -j dev libvirt $U1
 # dev: create/remove/set errors
-t  "dev create: unknown type" 3 - '^mgpuctl: no type mgpu-1_3 on swgpu0 \(types: mgpu-passthrough, mgpu-1_2, mgpu-1_4, mgpu-1_8, mgpu-1_16\)$' -- dev create --parent swgpu0 --type mgpu-1_3
-t  "dev create: missing parent" 3 - 'no mgpu parent swgpu5' -- dev create --parent swgpu5 --type mgpu-1_4
-t  "dev create: UUID exists" 1 - 'UUID already exists' -- dev create --parent swgpu0 --type mgpu-1_4 --uuid $U1
-t  "dev create: bad UUID" 2 - 'is not a UUID' -- dev create --parent swgpu0 --type mgpu-1_4 --uuid xyz
-t  "dev create: no --type" 2 - 'usage: mgpuctl dev create' -- dev create --parent swgpu0
+t  "dev create: unknown type" 3 - '^mgpuctl: no type mgpu-1_3 on 6d67:00:00.0 \(types: mgpu-passthrough, mgpu-1_2, mgpu-1_4, mgpu-1_8, mgpu-1_16\)$' -- dev create --parent 6d67:00:00.0 --type mgpu-1_3
+t  "dev create: missing parent" 3 - 'no mgpu parent 6d67:00:05.0' -- dev create --parent 6d67:00:05.0 --type mgpu-1_4
+t  "dev create: UUID exists" 1 - 'UUID already exists' -- dev create --parent 6d67:00:00.0 --type mgpu-1_4 --uuid $U1
+t  "dev create: bad UUID" 2 - 'is not a UUID' -- dev create --parent 6d67:00:00.0 --type mgpu-1_4 --uuid xyz
+t  "dev create: no --type" 2 - 'usage: mgpuctl dev create' -- dev create --parent 6d67:00:00.0
 t  "dev remove: not active" 3 - "no active instance $N" -- dev remove $N
 t  "dev set weight" 0 - - -- dev set $U1 weight=7 cap=50
-tf "dev set wrote weight" sys/devices/virtual/mgpu/swgpu0/$U1/mgpu/weight 7
-tf "dev set wrote cap" sys/devices/virtual/mgpu/swgpu0/$U1/mgpu/cap 50
+tf "dev set wrote weight" sys/devices/pci6d67:00/6d67:00:00.0/$U1/mgpu/weight 7
+tf "dev set wrote cap" sys/devices/pci6d67:00/6d67:00:00.0/$U1/mgpu/cap 50
 t  "dev set: bad value" 2 - 'weight=abc: not a number' -- dev set $U1 weight=abc
 t  "dev set: unknown key" 2 - 'unknown instance attribute "color"' -- dev set $U1 color=1
 # dev: definitions (mdevctl format)
-t  "dev define" 0 - - -- dev define --parent swgpu1 --type mgpu-1_2 --uuid $N --auto weight=3 cap=20
-tf "dev define wrote mdevctl JSON" etc/mdevctl.d/swgpu1/$N "$(cat "$G/define-file.json")"
-t  "dev list --defined after define" 0 dev-list-defined2.txt - -- dev list --defined --parent swgpu1
+t  "dev define" 0 - - -- dev define --parent 6d67:00:01.0 --type mgpu-1_2 --uuid $N --auto weight=3 cap=20
+tf "dev define wrote mdevctl JSON" etc/mdevctl.d/6d67:00:01.0/$N "$(cat "$G/define-file.json")"
+t  "dev list --defined after define" 0 dev-list-defined2.txt - -- dev list --defined --parent 6d67:00:01.0
 # dev modify (mdevctl's verb): the definition only, checked like define
 def_json() {	# def_json TYPE START [KEY VALUE]...: mdevctl's file
 	printf '{\n  "mdev_type": "%s",\n  "start": "%s",\n  "attrs": [' "$1" "$2"
@@ -151,43 +151,43 @@ def_json() {	# def_json TYPE START [KEY VALUE]...: mdevctl's file
 	done
 }
 t  "dev modify --manual KEY=VALUE --delattr" 0 - - -- dev modify $N --manual weight=5 --delattr cap
-tf "dev modify wrote the definition" etc/mdevctl.d/swgpu1/$N "$(def_json mgpu-1_2 manual mgpu/weight 5)"
+tf "dev modify wrote the definition" etc/mdevctl.d/6d67:00:01.0/$N "$(def_json mgpu-1_2 manual mgpu/weight 5)"
 t  "dev modify -u -t (mdevctl's spelling), KEY=VALUE appended" 0 - - -- dev modify -u $N -t mgpu-1_4 --auto cap=9
-tf "dev modify changed the type" etc/mdevctl.d/swgpu1/$N "$(def_json mgpu-1_4 auto mgpu/weight 5 mgpu/cap 9)"
-t  "dev modify: unknown type on a present parent" 3 - 'no type mgpu-1_3 on swgpu1' -- dev modify $N --type mgpu-1_3
+tf "dev modify changed the type" etc/mdevctl.d/6d67:00:01.0/$N "$(def_json mgpu-1_4 auto mgpu/weight 5 mgpu/cap 9)"
+t  "dev modify: unknown type on a present parent" 3 - 'no type mgpu-1_3 on 6d67:00:01.0' -- dev modify $N --type mgpu-1_3
 t  "dev modify: not defined" 3 - "$V is not defined" -- dev modify $V --auto
 t  "dev modify: nothing to change" 2 - 'usage: mgpuctl dev modify' -- dev modify $N
 t  "dev modify: --delattr of a missing key" 2 - "$N has no attribute color" -- dev modify $N --delattr color
 t  "dev modify: bad value" 2 - 'weight=x: not a number' -- dev modify $N weight=x
-tf "dev modify: a failed modify changes nothing" etc/mdevctl.d/swgpu1/$N "$(def_json mgpu-1_4 auto mgpu/weight 5 mgpu/cap 9)"
+tf "dev modify: a failed modify changes nothing" etc/mdevctl.d/6d67:00:01.0/$N "$(def_json mgpu-1_4 auto mgpu/weight 5 mgpu/cap 9)"
 t  "dev modify --jsonfile" 0 - - -- dev modify $N --jsonfile "$G/define-file.json"
-tf "dev modify --jsonfile wrote the file's definition" etc/mdevctl.d/swgpu1/$N "$(cat "$G/define-file.json")"
+tf "dev modify --jsonfile wrote the file's definition" etc/mdevctl.d/6d67:00:01.0/$N "$(cat "$G/define-file.json")"
 t  "dev modify --jsonfile with --auto" 2 - '--jsonfile gives the type' -- dev modify $N --jsonfile "$G/define-file.json" --auto
 # dev define --jsonfile (mdevctl's): type, start and attributes from a file
-t  "dev define -p -u --jsonfile" 0 - - -- dev define -p swgpu1 -u $V --jsonfile "$G/define-file.json"
-tf "dev define --jsonfile wrote the definition" etc/mdevctl.d/swgpu1/$V "$(cat "$G/define-file.json")"
-t  "dev list --defined --dumpjson (mdevctl's layout)" 0 dev-list-dumpjson.json - -- dev list --defined --dumpjson --parent swgpu1
+t  "dev define -p -u --jsonfile" 0 - - -- dev define -p 6d67:00:01.0 -u $V --jsonfile "$G/define-file.json"
+tf "dev define --jsonfile wrote the definition" etc/mdevctl.d/6d67:00:01.0/$V "$(cat "$G/define-file.json")"
+t  "dev list --defined --dumpjson (mdevctl's layout)" 0 dev-list-dumpjson.json - -- dev list --defined --dumpjson --parent 6d67:00:01.0
 t  "dev undefine -u" 0 - - -- dev undefine -u $V
 printf '{"mdev_type": "mgpu-1_2", "attrs": [{"color": "red"}]}' >"$tmp/color.json"
-t  "dev define --jsonfile: attributes checked" 2 - 'unknown instance attribute "color"' -- dev define -p swgpu1 --jsonfile "$tmp/color.json"
+t  "dev define --jsonfile: attributes checked" 2 - 'unknown instance attribute "color"' -- dev define -p 6d67:00:01.0 --jsonfile "$tmp/color.json"
 printf '{"mdev_type": 12}' >"$tmp/bad.json"
-t  "dev define --jsonfile: not a definition" 2 - 'jsonfile .*bad.json is corrupted: no "mdev_type" string' -- dev define -p swgpu1 --jsonfile "$tmp/bad.json"
-t  "dev define --jsonfile with --type" 2 - '--jsonfile gives the type' -- dev define -p swgpu1 -t mgpu-1_2 --jsonfile "$tmp/bad.json"
+t  "dev define --jsonfile: not a definition" 2 - 'jsonfile .*bad.json is corrupted: no "mdev_type" string' -- dev define -p 6d67:00:01.0 --jsonfile "$tmp/bad.json"
+t  "dev define --jsonfile with --type" 2 - '--jsonfile gives the type' -- dev define -p 6d67:00:01.0 -t mgpu-1_2 --jsonfile "$tmp/bad.json"
 t  "dev help names modify and --jsonfile" 0 - 'mgpuctl dev modify UUID --jsonfile FILE' -- dev help
 t  "--help names every object's commands" 0 - - -- --help
 if grep -q 'mgpuctl dev modify UUID' "$tmp/out" && grep -q 'mgpuctl guest list' "$tmp/out"; then ok "--help lists dev modify and guest list"; else notok "--help lists dev modify and guest list"; fi
-t  "dev define: already defined" 1 - "already defined on swgpu1" -- dev define --parent swgpu1 --type mgpu-1_2 --uuid $N
-t  "dev define: not an mgpu type" 2 - 'is not an mgpu type' -- dev define --parent swgpu1 --type mtty-1
-t  "dev define: unknown type on a present parent" 3 - 'no type mgpu-1_3 on swgpu1' -- dev define --parent swgpu1 --type mgpu-1_3
-t  "dev define: unknown attribute" 2 - 'unknown instance attribute "color"' -- dev define --parent swgpu1 --type mgpu-1_2 color=1
+t  "dev define: already defined" 1 - "already defined on 6d67:00:01.0" -- dev define --parent 6d67:00:01.0 --type mgpu-1_2 --uuid $N
+t  "dev define: not an mgpu type" 2 - 'is not an mgpu type' -- dev define --parent 6d67:00:01.0 --type mtty-1
+t  "dev define: unknown type on a present parent" 3 - 'no type mgpu-1_3 on 6d67:00:01.0' -- dev define --parent 6d67:00:01.0 --type mgpu-1_3
+t  "dev define: unknown attribute" 2 - 'unknown instance attribute "color"' -- dev define --parent 6d67:00:01.0 --type mgpu-1_2 color=1
 t  "dev define of an active instance" 1 - 'already defined' -- dev define --uuid $U1
 t  "dev undefine" 0 - - -- dev undefine $N
-tf "dev undefine removed the file" etc/mdevctl.d/swgpu1/$N ""
+tf "dev undefine removed the file" etc/mdevctl.d/6d67:00:01.0/$N ""
 t  "dev undefine: not defined" 3 - "$N is not defined" -- dev undefine $N
 t  "dev start: corrupted definition" 1 - 'is corrupted: unexpected end of data at offset' -- dev start $U4
 t  "dev start: not defined" 3 - 'is not defined' -- dev start $N
 t  "dev start: already active" 1 - 'is already started' -- dev start $U1
-t  "dev autostart: one log line per failure" 1 - "autostart of $U2 \(mgpu-1_8 on swgpu0\) failed" -- dev autostart --parent swgpu0
+t  "dev autostart: one log line per failure" 1 - "autostart of $U2 \(mgpu-1_8 on 6d67:00:00.0\) failed" -- dev autostart --parent 6d67:00:00.0
 t  "dev autostart: missing --parent" 2 - 'usage: mgpuctl dev autostart' -- dev autostart
 # guest (a fake PCI bus with one 1/4 vGPU)
 t  "guest list" 0 guest-list.txt - -- guest list
@@ -200,12 +200,12 @@ t  "top: bad -d" 2 - 'expected seconds' -- top -d soon
 # Missing /etc/mdevctl.d, missing module
 rm -rf "$root/etc"
 t  "dev list --defined without /etc/mdevctl.d" 0 dev-list-empty.txt - -- dev list --defined
-t  "dev define creates /etc/mdevctl.d" 0 - - -- dev define --parent swgpu1 --type mgpu-1_2 --uuid $N
-tf "dev define without /etc/mdevctl.d wrote the file" etc/mdevctl.d/swgpu1/$N "$(sed 's/"auto"/"manual"/; /"attrs"/,$d' "$G/define-file.json"; printf '  "attrs": []\n}')"
+t  "dev define creates /etc/mdevctl.d" 0 - - -- dev define --parent 6d67:00:01.0 --type mgpu-1_2 --uuid $N
+tf "dev define without /etc/mdevctl.d wrote the file" etc/mdevctl.d/6d67:00:01.0/$N "$(sed 's/"auto"/"manual"/; /"attrs"/,$d' "$G/define-file.json"; printf '  "attrs": []\n}')"
 MGPUCTL_ROOT=$tmp/empty
 mkdir -p "$MGPUCTL_ROOT"
 t  "module not loaded" 4 - '^mgpuctl: mgpu module not loaded \(fix: modprobe mgpu\)$' -- parent list
-t  "module not loaded: dev create" 4 - 'mgpu module not loaded' -- dev create --parent swgpu0 --type mgpu-1_4
+t  "module not loaded: dev create" 4 - 'mgpu module not loaded' -- dev create --parent 6d67:00:00.0 --type mgpu-1_4
 MGPUCTL_ROOT=$root
 # The udev rule: every line "KEY<op>\"value\"", comma separated, and RUN
 # calls "mgpuctl dev autostart --parent $kernel".

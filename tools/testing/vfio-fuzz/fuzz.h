@@ -58,7 +58,9 @@
  */
 #define FZ_WAIT_MS		30
 #define FZ_SYSFS_MDEV		"/sys/bus/mdev/devices"
-#define FZ_SYSFS_CLASS		"/sys/class/mgpu"
+/* mdev parents by name (a parent's PCI address) */
+#define FZ_SYSFS_CLASS		"/sys/class/mdev_bus"
+#define FZ_PCI_DOMAIN		"/sys/module/mgpu/parameters/pci_domain"
 /* Window of IOVAs the raw container operations map and unmap in. */
 #define FZ_RAW_IOVA		0x10000000ULL
 #define FZ_RAW_SLOTS		16

@@ -7,6 +7,9 @@
  * usage: mgpu_vfio_fuzz [--seed N] [--ops N] [--threads N] [--time S]
  *			 [--parent NAME] [--instances N] [--no-recycle] [-v]
  *
+ * The parent: --parent, else $MGPU_TEST_PARENT, else the first software
+ * GPU (DDDD:00:00.0, DDDD the domain of mgpu's pci_domain parameter).
+ *
  * The program creates a few instances of mixed types on the parent,
  * opens each through libmgpu, and runs --threads fuzzing threads, each
  * with its own PRNG stream derived from the seed, for --ops operations in
@@ -68,7 +71,7 @@ unsigned int fz_ninst = 4;
 unsigned int fz_time = 100;
 bool fz_recycle = true;
 int fz_verbose;
-const char *fz_parent = "swgpu0";
+const char *fz_parent;	/* --parent, $MGPU_TEST_PARENT, default_parent() */
 struct fz_inst fz_inst[FZ_MAX_INST];
 struct fz_thread fz_thr[FZ_MAX_THREADS + 1];	/* last: recycler */
 bool fz_stop;
@@ -484,6 +487,24 @@ void fz_usage(const char *prog)
 	exit(2);
 }
 
+/* The first software GPU: slot 0 of mgpu's PCI domain. */
+static const char *default_parent(void)
+{
+	static char name[16];
+	unsigned long domain = 0x6d67;
+	char buf[32];
+	FILE *f;
+
+	f = fopen(FZ_PCI_DOMAIN, "r");
+	if (f) {
+		if (fgets(buf, sizeof(buf), f))
+			domain = strtoul(buf, NULL, 0);
+		fclose(f);
+	}
+	snprintf(name, sizeof(name), "%04lx:00:00.0", domain & 0xffff);
+	return name;
+}
+
 bool have_parent(void)
 {
 	char path[256];
@@ -547,6 +568,10 @@ int main(int argc, char **argv)
 			fz_usage(argv[0]);
 		}
 	}
+	if (!fz_parent)
+		fz_parent = getenv("MGPU_TEST_PARENT");
+	if (!fz_parent || !*fz_parent)
+		fz_parent = default_parent();
 	if (!fz_nthreads || fz_nthreads > FZ_MAX_THREADS || !fz_ninst ||
 	    fz_ninst > FZ_MAX_INST)
 		fz_usage(argv[0]);
