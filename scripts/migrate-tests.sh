@@ -98,13 +98,17 @@ if [ -z "$P1" ]; then
 fi
 # A second software GPU of the same size: a 1/4 instance of it takes a
 # stream of a 1/4 instance of P1 (same VRAM slice and queues).
-before=$(ls /sys/bus/pci/drivers/mgpu/ | grep '^....:..:..\..$')
+pcifns() { (cd /sys/bus/pci/drivers/mgpu && echo ????:??:??.?); }
+before=$(pcifns)
 vram=$(cat /sys/bus/pci/devices/$P1/vram_size)
 nq=$(cat /sys/bus/pci/devices/$P1/queues)
 P2=
 if echo "vram=$vram queues=$nq" >/sys/class/mgpu/add_swgpu 2>$W/add.err; then
-	for d in $(ls /sys/bus/pci/drivers/mgpu/ | grep '^....:..:..\..$'); do
-		echo "$before" | grep -qx "$d" || P2=$d
+	for d in $(pcifns); do
+		case " $before " in
+		*" $d "*) ;;
+		*) P2=$d ;;
+		esac
 	done
 fi
 if [ -z "$P2" ]; then
