@@ -266,7 +266,7 @@ migrate() {
 vm g1 "$UA"
 i=0 opened=
 while [ "$(round g1)" -lt 0 ] && alive g1 && [ $i -lt 600 ]; do
-	[ -z "$opened" ] && grep -q '^ok 1 ' $W/g1.res 2>/dev/null && opened=$i
+	[ -z "$opened" ] && cat $W/g1.res 2>/dev/null | tr -d '\r' | grep -q 'ok 1 ' && opened=$i
 	sleep 1
 	i=$((i + 1))
 done
