@@ -20,6 +20,7 @@
 #include <linux/string.h>
 #include <linux/timekeeping.h>
 #include <linux/vfio.h>
+#include <asm/cpufeature.h>
 #include <asm/fpu/api.h>
 
 #include "mgpu_drv.h"
@@ -181,7 +182,8 @@ bool mgpu_cmd_needs_dma(const struct mgpu_cmd *cmd)
  * mgpu_cmd_progress_ok() - could a step of @cmd have left this progress?
  * @cmd: a validated command
  * @progress: how far it came (struct mgpu_queue): bytes for COPY and
- *	FILL, row and inner index for GEMM, 0 for the rest
+ *	FILL, row, rows of the block and inner index for GEMM (see
+ *	mgpu_cmd_step_gemm()), 0 for the rest
  *
  * Pure; for progress that comes from a migration stream.
  *
@@ -191,6 +193,7 @@ bool mgpu_cmd_progress_ok(const struct mgpu_cmd *cmd, u64 progress)
 {
 	const struct mgpu_cmd_gemm *g = (const void *)cmd;
 	u32 row = progress >> 32, p = lower_32_bits(progress);
+	u32 h = MGPU_GEMM_H(progress);
 
 	switch (cmd->opcode) {
 	case MGPU_OP_COPY:
@@ -198,7 +201,15 @@ bool mgpu_cmd_progress_ok(const struct mgpu_cmd *cmd, u64 progress)
 	case MGPU_OP_FILL:
 		return progress <= cmd->arg[1] && IS_ALIGNED(progress, 4);
 	case MGPU_OP_GEMM:
-		return row < g->m ? p < g->k : row == g->m && !p;
+		/*
+		 * Done, or a block not started: the low half is 0.  Else
+		 * the inner index and the rows of the block; a stream from
+		 * before blocks of rows has h = 0, and its p < k fits.
+		 */
+		if (row >= g->m || !MGPU_GEMM_P(progress))
+			return row <= g->m && !p;
+		return MGPU_GEMM_P(progress) < g->k && h < MGPU_GEMM_ROWS &&
+		       h < g->m - row && (u64)(h + 1) * g->n <= MGPU_STEP_MACS;
 	default:
 		return !progress;
 	}
@@ -270,54 +281,122 @@ static int mgpu_cmd_step_fill(void *scratch, struct mgpu_vgpu *vgpu,
 }
 
 /*
- * GEMM, one step of at most MGPU_STEP_MACS multiply-adds.  Progress: row
- * of C in the high half, inner index in the low half.  For each piece of
- * a row, the operands are gathered from VRAM into the engine's scratch
- * buffer (the slice of A's row, the block of B's rows, C's row: each one
- * contiguous range of VRAM), computed, and C's row stored back, so that
- * nothing of a step lives on between steps but the progress.
+ * AVX-512, unless the kernel knows that 512-bit registers slow this CPU
+ * down (MGPU_COMPAT_PREFER_YMM(): some Intel CPUs; the kernel's crypto
+ * code avoids them there too).
+ */
+static bool mgpu_gemm_avx512_ok(void)
+{
+	if (MGPU_COMPAT_PREFER_YMM())
+		return false;
+	return boot_cpu_has(X86_FEATURE_AVX512F) &&
+	       cpu_has_xfeatures(XFEATURE_MASK_SSE | XFEATURE_MASK_YMM |
+				 XFEATURE_MASK_AVX512, NULL);
+}
+
+/*
+ * The kernel for this CPU: AVX-512, AVX2 or SSE2, all with the same bits
+ * (gemm_fp_tmpl.h); mgpu_gemm_simd (a module parameter) can ask for a
+ * narrower one, for tests and benchmarks.
+ */
+static void mgpu_gemm_block(bool int8, const void *a, u32 lda, const void *b,
+			    void *c, void *work, u32 rows, u32 n, u32 np,
+			    bool first, u32 alpha, u32 beta)
+{
+	unsigned int want = READ_ONCE(mgpu_gemm_simd);
+
+	if ((!want || want >= MGPU_GEMM_SIMD_AVX512) && mgpu_gemm_avx512_ok())
+		(int8 ? mgpu_gemm_i8_avx512 : mgpu_gemm_f32_avx512)
+			(a, lda, b, c, work, rows, n, np, first, alpha, beta);
+	else if ((!want || want >= MGPU_GEMM_SIMD_AVX2) &&
+		 boot_cpu_has(X86_FEATURE_AVX2) &&
+		 cpu_has_xfeatures(XFEATURE_MASK_SSE | XFEATURE_MASK_YMM, NULL))
+		(int8 ? mgpu_gemm_i8_avx2 : mgpu_gemm_f32_avx2)
+			(a, lda, b, c, work, rows, n, np, first, alpha, beta);
+	else
+		(int8 ? mgpu_gemm_i8_sse2 : mgpu_gemm_f32_sse2)
+			(a, lda, b, c, work, rows, n, np, first, alpha, beta);
+}
+
+/*
+ * The rows of C a GEMM step computes together from @row: up to
+ * MGPU_GEMM_ROWS, so that each block of B gathered serves that many rows,
+ * but fewer when n is large, so that a piece still spans 16 inner
+ * indexes; always rows * n <= MGPU_STEP_MACS.
+ */
+static u32 mgpu_gemm_block_rows(const struct mgpu_cmd_gemm *g, u32 row)
+{
+	u32 r = MGPU_GEMM_ROWS;
+
+	while (r > 1 && (u64)r * g->n * 16 > MGPU_STEP_MACS)
+		r /= 2;
+	return min(r, g->m - row);
+}
+
+/*
+ * GEMM, one step of at most MGPU_STEP_MACS multiply-adds.  Progress
+ * (mgpu_gemm_progress()): the rows of C before @row are done; rows @row
+ * to @row + @h have their first @p inner indexes summed (h = 0 when
+ * p = 0); the rest are untouched.  The engine computes a block of rows
+ * at a time (mgpu_gemm_block_rows()), in pieces of the inner dimension.
+ * For each piece, the operands are gathered from VRAM into the engine's
+ * scratch buffer (the slices of A's rows, the rows of B, C's rows),
+ * computed, and C's rows stored back, so that nothing of a step lives on
+ * between steps but the progress.  Every element of C gets the same
+ * sequence of operations however the work is cut (gemm_fp_tmpl.h):
+ * where steps end, a migration in between or the kernel chosen do not
+ * change a bit of the result.
  */
 static int mgpu_cmd_step_gemm(void *scratch, struct mgpu_vgpu *vgpu,
 			      const struct mgpu_cmd *cmd, u64 *progress)
 {
 	const struct mgpu_cmd_gemm *g = (const void *)cmd;
 	bool int8 = g->flags & MGPU_F_GEMM_INT8;
-	u64 esize = int8 ? 1 : 4, macs = MGPU_STEP_MACS;
-	u32 row = *progress >> 32, p = lower_32_bits(*progress), np;
+	u64 esize = int8 ? 1 : 4, macs = MGPU_STEP_MACS, np;
+	u32 row = *progress >> 32, p = MGPU_GEMM_P(*progress);
+	u32 h = MGPU_GEMM_H(*progress), rows, i;
 	void *a = scratch + MGPU_GEMM_SCRATCH_A;
 	void *b = scratch + MGPU_GEMM_SCRATCH_B;
 	void *c = scratch + MGPU_GEMM_SCRATCH_C;
+	void *work = scratch + MGPU_GEMM_SCRATCH_WORK;
 	int ret = 0;
 
-	while (row < g->m && macs) {
-		np = min_t(u64, g->k - p, max_t(u64, 1, macs / g->n));
-		mgpu_vram_read(vgpu, g->a + ((u64)row * g->k + p) * esize, a,
-			       np * esize);
-		mgpu_vram_read(vgpu, g->b + (u64)p * g->n * esize, b,
-			       (u64)np * g->n * esize);
-		mgpu_vram_read(vgpu, g->c + (u64)row * g->n * 4, c,
-			       (u64)g->n * 4);
-		if (int8) {
-			mgpu_gemm_i8_row(a, b, c, g->n, np, !p, g->alpha,
-					 g->beta);
-		} else {
-			kernel_fpu_begin();
-			mgpu_gemm_f32_row(a, b, c, g->n, np, !p, g->alpha,
-					  g->beta);
-			kernel_fpu_end();
+	while (row < g->m) {
+		rows = p ? h + 1 : mgpu_gemm_block_rows(g, row);
+		np = macs / ((u64)rows * g->n);
+		if (!np) {
+			/* The budget is spent: never more than it per step. */
+			if (macs < MGPU_STEP_MACS)
+				break;
+			np = 1;
 		}
+		np = min_t(u64, np, g->k - p);
+		for (i = 0; i < rows; i++)
+			mgpu_vram_read(vgpu, g->a + ((u64)(row + i) * g->k + p) *
+				       esize, a + i * np * esize, np * esize);
+		mgpu_vram_read(vgpu, g->b + (u64)p * g->n * esize, b,
+			       np * g->n * esize);
+		mgpu_vram_read(vgpu, g->c + (u64)row * g->n * 4, c,
+			       (u64)rows * g->n * 4);
+		/* One piece: at most MGPU_STEP_MACS, see above. */
+		kernel_fpu_begin();
+		mgpu_gemm_block(int8, a, np, b, c, work, rows, g->n, np, !p,
+				g->alpha, g->beta);
+		kernel_fpu_end();
 		ret = mgpu_vram_write(vgpu, g->c + (u64)row * g->n * 4, c,
-				      (u64)g->n * 4);
+				      (u64)rows * g->n * 4);
 		if (ret)
 			return ret;
-		macs -= min_t(u64, macs, (u64)np * g->n);
+		macs -= min_t(u64, macs, np * rows * g->n);
 		p += np;
+		h = rows - 1;
 		if (p == g->k) {
-			row++;
+			row += rows;
 			p = 0;
+			h = 0;
 		}
 	}
-	*progress = ((u64)row << 32) | p;
+	*progress = mgpu_gemm_progress(row, h, p);
 	return row == g->m ? MGPU_CMD_DONE : MGPU_CMD_MORE;
 }
 

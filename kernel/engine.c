@@ -31,6 +31,10 @@ unsigned int mgpu_cmd_budget_ms = 5000;
 module_param_named(cmd_budget_ms, mgpu_cmd_budget_ms, uint, 0644);
 MODULE_PARM_DESC(cmd_budget_ms, "Engine time one command may take before the watchdog stops its queue, in ms (default 5000)");
 
+unsigned int mgpu_gemm_simd;
+module_param_named(gemm_simd, mgpu_gemm_simd, uint, 0644);
+MODULE_PARM_DESC(gemm_simd, "GEMM kernels (fp32 and int8): 0 the widest the CPU has (default), 1 SSE2, 2 AVX2 at most, 3 AVX-512 at most; all give the same bits");
+
 /*
  * Polling of trap-free tails while idle: from 20 us backing off to 1 ms,
  * and to 10 ms once nothing came for MGPU_POLL_PATIENCE polls in a row.

@@ -18,7 +18,7 @@
  *   engine.c  mgpu_engine_*  the parent's engine thread: steps, commits
  *   cmd.c     mgpu_cmd_*     the command set: validate, step, complete
  *   dma.c     mgpu_dma_*     a vGPU's guest-memory access thread
- *   gemm.c    mgpu_gemm_*    GEMM kernels (int8 here, fp32 in gemm_fp.c)
+ *   gemm_fp*.c mgpu_gemm_*   GEMM kernels, fp32 and int8 (gemm_fp_tmpl.h)
  *   sched.c   mgpu_sched_*   scheduling policy: who runs next, how long
  *   debugfs.c mgpu_debugfs_* per-instance debugfs files (dirty VRAM)
  *   migrate.c mgpu_mig_*     live migration: VFIO migration v2, the stream
@@ -28,8 +28,9 @@
  *
  *   mdev core / VFIO core locks (device set, open count): taken by the
  *	cores around our callbacks
- *   vgpu.mig_lock (struct mgpu_vgpu): the migration state and sessions;
- *	then a session's lock (struct mgpu_mig_file, migrate.c)
+ *   vgpu.mig_lock (struct mgpu_vgpu): the migration state and sessions,
+ *	DMA logging's start and stop; then a session's lock (struct
+ *	mgpu_mig_file, migrate.c)
  *   mgpu_swgpus_lock (swgpu.c): the list of software GPUs; never held
  *	while a parent is torn down
  *   the PCI core's rescan/remove lock, then the device lock of a parent's
@@ -115,16 +116,36 @@
 #define MGPU_BOUNCE_SIZE	(64 * 1024)
 
 /*
- * The engine's scratch buffer for a GEMM step (cmd.c): a slice of a row
- * of A, a block of rows of B (one step does at most MGPU_STEP_MACS
- * multiply-adds, or one row of B when n is larger), a row of C.
+ * GEMM steps (cmd.c) compute a block of up to MGPU_GEMM_ROWS rows of C
+ * at a time, MGPU_STEP_MACS multiply-adds at most per step.  Their
+ * progress: the row in the high half; in the low half the inner index
+ * (bits 0-15) and the rows of the block after the first (bits 16-31).
+ * The engine's scratch buffer for a step: the slices of A's rows, a
+ * block of rows of B, C's rows (each at most MGPU_STEP_MACS elements:
+ * rows * n <= MGPU_STEP_MACS), the kernel's work space.
  */
+#define MGPU_GEMM_ROWS		16
 #define MGPU_STEP_MACS		(128 * 1024)
+#define MGPU_GEMM_P(progress)	((u32)(progress) & 0xffff)
+#define MGPU_GEMM_H(progress)	((u32)(progress) >> 16)
 #define MGPU_GEMM_SCRATCH_A	0
-#define MGPU_GEMM_SCRATCH_B	(MGPU_GEMM_MAX_DIM * 4)
-#define MGPU_GEMM_SCRATCH_C	(MGPU_GEMM_SCRATCH_B + \
-				 max(MGPU_STEP_MACS, MGPU_GEMM_MAX_DIM) * 4)
-#define MGPU_GEMM_SCRATCH_SIZE	(MGPU_GEMM_SCRATCH_C + MGPU_GEMM_MAX_DIM * 4)
+#define MGPU_GEMM_SCRATCH_B	(MGPU_STEP_MACS * 4)
+#define MGPU_GEMM_SCRATCH_C	(MGPU_GEMM_SCRATCH_B + MGPU_STEP_MACS * 4)
+#define MGPU_GEMM_SCRATCH_WORK	(MGPU_GEMM_SCRATCH_C + MGPU_STEP_MACS * 4)
+#define MGPU_GEMM_SCRATCH_SIZE	(MGPU_GEMM_SCRATCH_WORK + MGPU_GEMM_WORK)
+
+static inline u64 mgpu_gemm_progress(u32 row, u32 h, u32 p)
+{
+	return (u64)row << 32 | h << 16 | p;
+}
+
+/* The kernel mgpu_gemm_simd asks for (0: the widest the CPU has). */
+enum {
+	MGPU_GEMM_SIMD_AUTO,
+	MGPU_GEMM_SIMD_SSE2,
+	MGPU_GEMM_SIMD_AVX2,
+	MGPU_GEMM_SIMD_AVX512,
+};
 
 /* Scheduling policies (sched.c) and their limits */
 enum mgpu_sched_policy {
@@ -203,6 +224,26 @@ struct mgpu_engine {
  * Written by the engine thread or under the vGPU's lock, read without a
  * lock: each counter is one aligned 64-bit word.
  */
+/**
+ * struct mgpu_mig_stats - the last migration session of an instance
+ * @precopy_bytes: stream bytes read while the device ran (pre-copy)
+ * @stopcopy_bytes: stream bytes read after it stopped (stop-copy)
+ * @stopcopy_ns: from the stop to the last byte of the stream read: the
+ *	device's part of the downtime (0 until the stream ended)
+ * @stop_ns: when the device stopped (ktime_get_ns())
+ * @resumed_bytes: stream bytes written into the device (resuming)
+ *
+ * Written by the session's file under its lock, read without it
+ * (debugfs "migration").  A new saving or resuming session resets them.
+ */
+struct mgpu_mig_stats {
+	u64 precopy_bytes;
+	u64 stopcopy_bytes;
+	u64 stopcopy_ns;
+	u64 stop_ns;
+	u64 resumed_bytes;
+};
+
 struct mgpu_vgpu_stats {
 	u64 busy_ns;
 	u64 commands;
@@ -467,7 +508,12 @@ struct mgpu_vgpu {
 	struct mgpu_mig_file *mig_saving;
 	struct mgpu_mig_file *mig_resuming;
 	bool mig_stopped;
-	/* DMA logging (dma.c): guest pages written, by IOVA page number. */
+	struct mgpu_mig_stats mig_stats;
+	/*
+	 * DMA logging (dma.c): guest pages written, by IOVA page number;
+	 * @dma_logging set and cleared under @mig_lock (or at close), read
+	 * without it.
+	 */
 	bool dma_logging;
 	struct xarray dma_dirty;
 	struct mgpu_dma dma;
@@ -599,6 +645,7 @@ bool mgpu_queue_any_work(struct mgpu_vgpu *vgpu, unsigned int *hint);
 
 /* engine.c */
 extern unsigned int mgpu_cmd_budget_ms;
+extern unsigned int mgpu_gemm_simd;
 int mgpu_engine_init(struct mgpu_parent *parent);
 int mgpu_engine_start(struct mgpu_parent *parent);
 void mgpu_engine_stop(struct mgpu_parent *parent);
@@ -654,10 +701,30 @@ u32 mgpu_sched_utilization(struct mgpu_engine *e, u64 now);
 struct mgpu_vgpu *mgpu_sched_pick(struct mgpu_engine *e, unsigned int *hint,
 				  u64 *run_ns, u64 *wait_ns);
 
-/* gemm.c, gemm_fp.c */
-void mgpu_gemm_i8_row(const s8 *a, const s8 *b, s32 *c, u32 n, u32 np,
-		      bool first, s32 alpha, s32 beta);
-void mgpu_gemm_f32_row(const void *a, const void *b, void *c, u32 n, u32 np,
-		       bool first, u32 alpha_bits, u32 beta_bits);
+/*
+ * gemm_fp.c, gemm_fp_avx2.c, gemm_fp_avx512.c: the GEMM kernels
+ * (gemm_fp_tmpl.h), fp32 and int8, one per SIMD width, all giving the
+ * same bits; @work: MGPU_GEMM_WORK bytes (48 rows of 256 packed
+ * lanes of A, 256 x 32 widened lanes of B: checked in the template).
+ */
+#define MGPU_GEMM_WORK		((48 * 256 + 256 * 32) * 4)
+void mgpu_gemm_f32_sse2(const void *a, u32 lda, const void *b, void *c,
+			void *work, u32 rows, u32 n, u32 np, bool first,
+			u32 alpha, u32 beta);
+void mgpu_gemm_f32_avx2(const void *a, u32 lda, const void *b, void *c,
+			void *work, u32 rows, u32 n, u32 np, bool first,
+			u32 alpha, u32 beta);
+void mgpu_gemm_f32_avx512(const void *a, u32 lda, const void *b, void *c,
+			  void *work, u32 rows, u32 n, u32 np, bool first,
+			  u32 alpha, u32 beta);
+void mgpu_gemm_i8_sse2(const void *a, u32 lda, const void *b, void *c,
+		       void *work, u32 rows, u32 n, u32 np, bool first,
+		       u32 alpha, u32 beta);
+void mgpu_gemm_i8_avx2(const void *a, u32 lda, const void *b, void *c,
+		       void *work, u32 rows, u32 n, u32 np, bool first,
+		       u32 alpha, u32 beta);
+void mgpu_gemm_i8_avx512(const void *a, u32 lda, const void *b, void *c,
+			 void *work, u32 rows, u32 n, u32 np, bool first,
+			 u32 alpha, u32 beta);
 
 #endif /* _MGPU_DRV_H */

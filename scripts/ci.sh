@@ -11,7 +11,9 @@
 #            a nested VM on one vGPU, scripts/testvm-nested.sh).
 #   bench:   builds the module and tools/bench/mgpu-bench for the newest
 #            kernel and boots it in bench mode: the table is printed and
-#            kept in build/bench.txt.  Not part of check.
+#            kept in build/bench.txt.  Before, on the host,
+#            tools/bench/gemm-host (GEMM kernels vs OpenBLAS); its table
+#            is appended.  Not part of check.
 #   sparse:  sparse (C=1) build for every kernel, zero warnings allowed.
 #   modules: W=1 build for every kernel, zero warnings allowed.
 # MGPU_KERNELS="ver ..." restricts the matrix.
@@ -68,6 +70,11 @@ demo)
 	grep -q "the VM's workload passed" "$con" ||
 		die "demo: no result from the nested VM's workload (console log: $con)"
 	info "demo: the nested VM's workload passed"
+	# The same module under Debian's libvirt: virsh nodedev-list and
+	# friends (scripts/libvirt-demo.sh in the libvirt VM, sid's libvirt).
+	MGPU_LIBVIRT_MODE=demo MGPU_LIBVIRT_KERNELS=$ver MGPU_KO=$MGPU_BUILD/$ver/mod/mgpu.ko \
+		"$S/check-libvirt.sh" sid
+	info "demo: libvirt lists and manages the vGPUs"
 	exit 0
 	;;
 bench)
@@ -84,6 +91,16 @@ bench)
 	fi
 	echo mgpu-bench >"$bdir/list"
 	echo timeout=600 >"$bdir/settings"
+	# The engine's GEMM kernels on the host's silicon against OpenBLAS,
+	# before QEMU loads the host (tools/bench/gemm-host.c).
+	hdir=$MGPU_BUILD/gemm-host
+	if ! make -C "$MGPU_ROOT/tools/bench" OUTPUT="$hdir/" gemm-host >"$log" 2>&1; then
+		cat "$log" >&2
+		die "tools/bench gemm-host build failed (log: $log; fix: scripts/deps.sh installs libopenblas-dev)"
+	fi
+	info "gemm-host: the GEMM kernels on the host vs OpenBLAS (1-2 minutes)"
+	"$hdir/gemm-host" >"$MGPU_BUILD/gemm-host.txt" ||
+		die "gemm-host failed (output: $MGPU_BUILD/gemm-host.txt)"
 	# The baseline of the create/remove figures: the kernel's mtty sample.
 	"$S/build-mtty.sh" "$ver"
 	# The LSTM comparison runs nested guests (scripts/testvm-nested.sh).
@@ -97,6 +114,7 @@ bench)
 		die "bench did not finish (console log: $MGPU_BUILD/$ver/console.log)"
 	sed -n '/^=== mgpu bench: /,/^=== mgpu bench done ===/p' "$res" >"$MGPU_BUILD/bench.txt"
 	sed -n '/^=== mgpu lstm: /,/^=== mgpu lstm done ===/p' "$res" | grep -v -e '^# ' -e '^nested: ' >>"$MGPU_BUILD/bench.txt"
+	cat "$MGPU_BUILD/gemm-host.txt" >>"$MGPU_BUILD/bench.txt"
 	info "bench table: $MGPU_BUILD/bench.txt"
 	exit 0
 	;;
@@ -244,8 +262,31 @@ else
 	done
 fi
 
+# The libvirt VM (scripts/check-libvirt.sh, Documentation/libvirt-vm.rst):
+# a Debian root with Debian's libvirt, QEMU and mdevctl, booted with the
+# kernel of the nested tests and the module the mgpu-dkms package built.
+# MGPU_LIBVIRT_SUITES: the suites, by default sid (the newest libvirt
+# and QEMU, about 4 minutes warm); "bookworm sid" adds libvirt 9.0
+# (make check-libvirt runs both); "none" leaves the VM out.
+lv=
+lv_suites=${MGPU_LIBVIRT_SUITES:-sid}
+[ "$lv_suites" = none ] && lv_suites=
+lv_ver=$(echo "$nested_vers" | tr ' ' '\n' | sed '/^$/d' | sort -V | tail -n1)
+if [ -n "$lv_suites" ] && [ -n "$lv_ver" ]; then
+	lv_ko=$MGPU_BUILD/dkms/$lv_ver/mgpu.ko
+	[ -f "$lv_ko" ] || lv_ko=$MGPU_BUILD/$lv_ver/mod/mgpu.ko
+	# shellcheck disable=SC2086
+	lv=$(MGPU_LIBVIRT_VERDICT=0 MGPU_LIBVIRT_KERNELS=$lv_ver MGPU_KO=$lv_ko \
+		"$S/check-libvirt.sh" $lv_suites | tail -n1) || lv=
+	if [ -z "$lv" ]; then
+		lv=libvirt-$lv_ver
+		mkdir -p "$MGPU_BUILD/$lv"
+		echo "noboot: scripts/check-libvirt.sh failed before booting (its output is above)" >"$MGPU_BUILD/$lv/prefail"
+	fi
+fi
+
 # shellcheck disable=SC2086
 if [ -n "$deb_vers" ]; then
-	exec "$S/check.sh" $vers compat deb host dkms fuzz
+	exec "$S/check.sh" $vers $lv compat deb host dkms fuzz
 fi
-exec "$S/check.sh" $vers compat deb host fuzz
+exec "$S/check.sh" $vers $lv compat deb host fuzz

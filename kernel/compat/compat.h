@@ -174,4 +174,15 @@ struct vfio_precopy_info {
 #define MGPU_COMPAT_IMPORT_IOMMUFD
 #endif
 
+/*
+ * MGPU_COMPAT_PREFER_YMM(): the kernel knows that 512-bit registers slow
+ * this CPU down (X86_FEATURE_PREFER_YMM, some Intel CPUs; its own crypto
+ * code avoids them there).  Kernels without the flag do not know it.
+ */
+#ifdef HAVE_X86_FEATURE_PREFER_YMM
+#define MGPU_COMPAT_PREFER_YMM()	boot_cpu_has(X86_FEATURE_PREFER_YMM)
+#else
+#define MGPU_COMPAT_PREFER_YMM()	false
+#endif
+
 #endif /* _MGPU_COMPAT_H */

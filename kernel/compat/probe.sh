@@ -59,4 +59,6 @@ probe HAVE_VFIO_MIG_DATA_SIZE include/linux/vfio.h '\(\*migration_get_data_size\
 probe HAVE_IOVA_BITMAP_OPTIONAL include/linux/iova_bitmap.h 'CONFIG_IOMMUFD_DRIVER'
 probe HAVE_MODULE_IMPORT_NS_STRING include/linux/module.h 'define MODULE_IMPORT_NS\(ns\)[[:space:]]+MODULE_INFO\(import_ns, ns\)'
 probe HAVE_CLASS_ATTR_CONST include/linux/device/class.h '\(\*show\)\(const struct class \*'
+# 6.13+ (x86): X86_FEATURE_PREFER_YMM, 512-bit registers slow this CPU.
+probe HAVE_X86_FEATURE_PREFER_YMM arch/x86/include/asm/cpufeatures.h 'define X86_FEATURE_PREFER_YMM'
 echo "#endif"

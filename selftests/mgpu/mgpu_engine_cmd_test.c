@@ -32,10 +32,19 @@
 #include "kselftest_harness.h"
 #include "mgpu_engine.h"
 
-/* Not multiples of any block size; 2x37x4099 splits K across steps. */
+/*
+ * Not multiples of any block size; 2x37x4099 splits K across steps.  The
+ * fp32 kernels tile C by 4-8 rows and 8-32 columns, pack 48 rows and 256
+ * inner indexes at a time; a step takes up to 16 rows (8 once n > 512)
+ * and cuts K where 128 Ki multiply-adds are spent: edges on each side of
+ * those (17x33x257, 49x35x3), exact multiples (16x32x256), n = 1 and
+ * k = 1, and 20x600x100, whose blocks of 8 rows end mid-K in a step.
+ */
 static const struct shape gemm_shapes[] = {
 	{ 1, 1, 1 }, { 7, 13, 5 }, { 33, 17, 65 }, { 64, 64, 64 },
 	{ 1, 64, 3 }, { 5, 1, 63 }, { 63, 2, 1 }, { 2, 37, 4099 },
+	{ 17, 33, 257 }, { 49, 35, 3 }, { 16, 32, 256 }, { 3, 1, 300 },
+	{ 1, 100, 1 }, { 9, 7, 1 }, { 20, 600, 100 },
 };
 
 /* ====================================================================== */
@@ -240,6 +249,7 @@ TEST_F(cmd, gemm_f32)
 {
 	static const float ab[][2] = {
 		{ 1.0f, 0.0f }, { 1.5f, -0.5f }, { -2.0f, 1.0f }, { 0.0f, 2.0f },
+		{ -0.0f, 1.0f }, { 1.0f, 1.0f }, { 0.1f, 3.0e-39f },
 	};
 	unsigned int i, j;
 
@@ -256,7 +266,34 @@ TEST_F(cmd, gemm_f32_beta0_ignores_c)
 
 	for (i = 0; i < ARRAY_SIZE(gemm_shapes); i++)
 		gemm_f32_one(_metadata, self->dev, self->q, &gemm_shapes[i],
-			     i & 1 ? -0.75f : 1.0f, 0.0f, true);
+			     i & 1 ? -0.75f : 1.0f, i % 3 ? 0.0f : -0.0f, true);
+}
+
+#define GEMM_SIMD	"/sys/module/mgpu/parameters/gemm_simd"
+
+/*
+ * Every fp32 kernel the CPU has (module parameter gemm_simd: SSE2, at
+ * most AVX2, at most AVX-512) gives the model's bits on the edge shapes.
+ */
+TEST_F(cmd, gemm_f32_every_kernel)
+{
+	static const char *const simd[] = { "1", "2", "3", "0" };
+	char saved[16];
+	unsigned int i, j;
+
+	if (mgpu_test_read_attr(GEMM_SIMD, saved, sizeof(saved)) <= 0 ||
+	    access(GEMM_SIMD, W_OK))
+		SKIP(return, "%s is not writable", GEMM_SIMD);
+	__builtin_cpu_init();
+	TH_LOG("this CPU: avx2 %s, avx512f %s", __builtin_cpu_supports("avx2") ?
+	       "yes" : "no", __builtin_cpu_supports("avx512f") ? "yes" : "no");
+	for (j = 0; j < ARRAY_SIZE(simd); j++) {
+		ASSERT_EQ(0, mgpu_test_write_attr(GEMM_SIMD, simd[j]));
+		for (i = 0; i < ARRAY_SIZE(gemm_shapes); i++)
+			gemm_f32_one(_metadata, self->dev, self->q,
+				     &gemm_shapes[i], -1.25f, 0.5f, false);
+	}
+	EXPECT_EQ(0, mgpu_test_write_attr(GEMM_SIMD, saved));
 }
 
 TEST_F(cmd, gemm_i8)

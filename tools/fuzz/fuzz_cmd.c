@@ -6,7 +6,11 @@
  * Input: u64 VRAM size, a 64-byte command, one byte that makes the n-th
  * guest memory access fail (0: none), one byte of VRAM pages never
  * touched (bit n: page n reads as zero), one byte of page allocations
- * before host memory runs out (0: never).  Short inputs are zero-padded.
+ * before host memory runs out (0: never), one byte for mgpu_gemm_simd (the
+ * fp32 kernel, modulo 4), three bytes for GEMMs: the first's bit 0
+ * resumes it from the progress of the engine before blocks of rows (row
+ * and inner index from the other two), its bit 1 fills an fp32 GEMM's
+ * operands with finite floats.  Short inputs are zero-padded.
  *
  * Oracle: Documentation/device-model.rst ("Commands", "Errors") restated
  * here with 128-bit arithmetic.  It lists every error the command earns;
@@ -18,6 +22,8 @@
  * outside them; its effects are compared with what the command should
  * have done, and no page it does not write may get backed.
  */
+#include <math.h>
+
 #include "pvram.h"
 
 #define EXEC_MAX	(16 * 1024)
@@ -26,7 +32,9 @@
 #define IN_DMA_FAIL	(IN_CMD + sizeof(struct mgpu_cmd))
 #define IN_UNBACKED	(IN_DMA_FAIL + 1)
 #define IN_ALLOCS	(IN_UNBACKED + 1)
-#define IN_SIZE		(IN_ALLOCS + 1)
+#define IN_SIMD		(IN_ALLOCS + 1)
+#define IN_RESUME	(IN_SIMD + 1)
+#define IN_SIZE		(IN_RESUME + 3)
 
 #define ERR(e)		(1U << (e))
 
@@ -272,6 +280,100 @@ static u64 written_range(const struct mgpu_cmd *cmd, u64 *off)
 	}
 }
 
+static s32 get_s32(const u8 *p);
+
+static float get_f32(const u8 *p)
+{
+	float v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/*
+ * C[i][j] of a GEMM once the inner indexes before @upto are summed (0:
+ * C as it was): the device model's arithmetic.  fp32 element by element
+ * in the order of the inner index, multiply then add, never fused
+ * (x86-64 has no FMA without -mfma): every kernel must give these bits,
+ * whichever mgpu_gemm_simd picks and wherever the steps cut the work.
+ * int8: modulo 2^32.
+ */
+static void model_elem(const struct mgpu_cmd_gemm *g, const u8 *snap, u64 i,
+		       u64 j, u64 upto, u8 *out)
+{
+	const u8 *c = snap + g->c + (i * g->n + j) * 4;
+	float alpha, beta, acc;
+	u32 iacc;
+	u64 p;
+
+	if (!upto) {
+		memcpy(out, c, 4);
+		return;
+	}
+	if (g->flags & MGPU_F_GEMM_INT8) {
+		iacc = (u32)g->beta * (u32)get_s32(c);
+		for (p = 0; p < upto; p++)
+			iacc += (u32)g->alpha *
+				(u32)(s32)(s8)snap[g->a + i * g->k + p] *
+				(u32)(s32)(s8)snap[g->b + p * g->n + j];
+		memcpy(out, &iacc, 4);
+		return;
+	}
+	memcpy(&alpha, &g->alpha, 4);
+	memcpy(&beta, &g->beta, 4);
+	acc = beta == 0.0f ? 0.0f : get_f32(c) * beta;
+	for (p = 0; p < upto; p++) {
+		float ap = alpha * get_f32(snap + g->a + (i * g->k + p) * 4);
+
+		acc = acc + ap * get_f32(snap + g->b + (p * g->n + j) * 4);
+	}
+	memcpy(out, &acc, 4);
+}
+
+static void expected_f32(const struct mgpu_cmd_gemm *g, const u8 *snap,
+			 u8 *want)
+{
+	u64 i, j;
+
+	for (i = 0; i < g->m; i++)
+		for (j = 0; j < g->n; j++)
+			model_elem(g, snap, i, j, g->k,
+				   want + g->c + (i * g->n + j) * 4);
+}
+
+/*
+ * Put C in the state a step of the engine before blocks of rows (one
+ * row at a time) left at progress (@row, @p), and return that progress:
+ * a stream saved by it must resume and end with the same bits.
+ */
+static u64 old_progress(const struct mgpu_cmd_gemm *g, const u8 *snap,
+			u8 in_row, u8 in_p)
+{
+	u64 row = in_row % g->m, p = in_p % g->k, i, j;
+	u8 v[4];
+
+	for (i = 0; i <= row; i++)
+		for (j = 0; j < g->n; j++) {
+			model_elem(g, snap, i, j, i < row ? g->k : p, v);
+			pvram_store(&pv, g->c + (i * g->n + j) * 4, v, 4);
+		}
+	return row << 32 | p;
+}
+
+/* fp32 GEMM results compare as floats: any NaN equals any NaN. */
+static bool f32_same(u64 off, const u8 *want)
+{
+	u8 got[4];
+	float x, y;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		got[i] = pvram_byte(&pv, off + i);
+	x = get_f32(got);
+	y = get_f32(want + off);
+	return !memcmp(got, want + off, 4) || (isnan(x) && isnan(y));
+}
+
 /* The expected VRAM after @cmd ran, from @snap; false: C not known. */
 static bool expected_vram(const struct mgpu_cmd *cmd, const u8 *snap,
 			  u8 *want, u64 size)
@@ -298,8 +400,10 @@ static bool expected_vram(const struct mgpu_cmd *cmd, const u8 *snap,
 				(u8)(cmd->arg[2] >> (8 * (i % 4)));
 		break;
 	case MGPU_OP_GEMM:
-		if (!(g->flags & MGPU_F_GEMM_INT8))
-			return false;
+		if (!(g->flags & MGPU_F_GEMM_INT8)) {
+			expected_f32(g, snap, want);
+			break;
+		}
 		for (i = 0; i < g->m; i++) {
 			for (j = 0; j < g->n; j++) {
 				acc = (u32)g->beta *
@@ -337,17 +441,43 @@ static u64 exec_bytes(const struct mgpu_cmd *cmd)
 }
 
 /*
+ * Rounding, not NaN: most floats of vram_init_byte() are NaN, Inf or
+ * huge, where every kernel agrees whatever it does.  Floats in (-1, 1)
+ * in A, B and C (pages that @unbacked leaves untouched stay so).
+ */
+static void finite_floats(const struct mgpu_cmd_gemm *g, u8 unbacked)
+{
+	const u64 off[3] = { g->a, g->b, g->c };
+	const u64 len[3] = { (u64)g->m * g->k, (u64)g->k * g->n,
+			     (u64)g->m * g->n };
+	u64 i, o;
+	float f;
+	int t;
+
+	for (t = 0; t < 3; t++)
+		for (i = 0; i < len[t]; i++) {
+			o = off[t] + i * 4;
+			if (unbacked >> (o / PAGE_SIZE) & 1)
+				continue;
+			f = (float)((o * 2654435761u) % 2000003) / 1000001.5f -
+			    1.0f;
+			pvram_store(&pv, o, &f, 4);
+		}
+}
+
+/*
  * Run an accepted command on a VRAM slice of @size bytes, one page into
  * the parent's VRAM, whose pages in @unbacked start untouched (reading
  * zero), with @allocs page allocations before host memory runs out (0:
  * never); check its effects.
  */
 static void execute(const struct mgpu_cmd *cmd, u64 size, u8 fail_at,
-		    u8 unbacked, u8 allocs)
+		    u8 unbacked, u8 allocs, const u8 *resume)
 {
+	const struct mgpu_cmd_gemm *g = (const void *)cmd;
 	u64 progress = 0, last = 0, i, steps, woff, wlen, npages;
 	u8 *snap = malloc(size), *want = malloc(size), b;
-	bool was_backed[EXEC_MAX / PAGE_SIZE + 1], exact, ok;
+	bool was_backed[EXEC_MAX / PAGE_SIZE + 1], exact, ok, f32;
 	unsigned int refused;
 	int ret;
 
@@ -360,10 +490,20 @@ static void execute(const struct mgpu_cmd *cmd, u64 size, u8 fail_at,
 		b = vram_init_byte(i);
 		pvram_store(&pv, i, &b, 1);
 	}
+	if (cmd->opcode == MGPU_OP_GEMM && !(g->flags & MGPU_F_GEMM_INT8) &&
+	    resume[0] & 2)
+		finite_floats(g, unbacked);
 	for (i = 0; i < size; i++)
 		snap[i] = pvram_byte(&pv, i);
 	for (i = 0; i < npages; i++)
 		was_backed[i] = pvram_backed(&pv, i * PAGE_SIZE);
+	if (cmd->opcode == MGPU_OP_GEMM && resume[0] & 1) {
+		progress = old_progress(g, snap, resume[1], resume[2]);
+		FUZZ_CHECK(mgpu_cmd_progress_ok(cmd, progress),
+			   "old progress %#llx refused",
+			   (unsigned long long)progress);
+		last = progress;
+	}
 	pv.allocs_left = allocs ? allocs - 1 : ~0U;
 
 	memset(&vgpu, 0, sizeof(vgpu));
@@ -386,6 +526,9 @@ static void execute(const struct mgpu_cmd *cmd, u64 size, u8 fail_at,
 		/* Progress only moves forward: every command ends. */
 		FUZZ_CHECK(progress > last, "no progress at step %llu",
 			   (unsigned long long)steps);
+		/* and a migration stream may carry it (migrate.c). */
+		FUZZ_CHECK(mgpu_cmd_progress_ok(cmd, progress),
+			   "progress %#llx refused", (unsigned long long)progress);
 		last = progress;
 	}
 	refused = pv.refused;
@@ -429,11 +572,15 @@ static void execute(const struct mgpu_cmd *cmd, u64 size, u8 fail_at,
 
 	wlen = written_range(cmd, &woff);
 	exact = expected_vram(cmd, snap, want, size);
+	f32 = cmd->opcode == MGPU_OP_GEMM && !(cmd->flags & MGPU_F_GEMM_INT8);
+	for (i = woff; ok && exact && f32 && i < woff + wlen; i += 4)
+		FUZZ_CHECK(f32_same(i, want), "fp32 C at %#llx (simd %u)",
+			   (unsigned long long)i, mgpu_gemm_simd);
 	for (i = 0; i < size; i++) {
 		bool inside = i >= woff && i - woff < wlen;
 
 		/* A failed command may have done part of its writes. */
-		if (inside && (!ok || !exact))
+		if (inside && (!ok || !exact || f32))
 			continue;
 		FUZZ_CHECK(pvram_byte(&pv, i) == (inside ? want[i] : snap[i]),
 			   "VRAM byte %#llx is %#x, not %#x",
@@ -484,8 +631,9 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		FUZZ_CHECK(ret && want & ERR(ret),
 			   "returned %d, expected one of %#x", ret, want);
 
+	mgpu_gemm_simd = in[IN_SIMD] % 4;
 	if (!ret && vram_size <= EXEC_MAX && exec_bytes(&cmd) <= EXEC_MAX)
 		execute(&cmd, vram_size, in[IN_DMA_FAIL], in[IN_UNBACKED],
-			in[IN_ALLOCS]);
+			in[IN_ALLOCS], in + IN_RESUME);
 	return 0;
 }

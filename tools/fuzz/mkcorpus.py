@@ -24,9 +24,17 @@ def cmd(vram, op, flags=0, args=(), dma_fail=0, unbacked=0, allocs=0):
 
 
 def gemm(vram, flags, a, b, c, m, n, k, alpha=1, beta=0, reserved=(0, 0, 0),
-         unbacked=0):
+         unbacked=0, simd=None, resume=None, finite=False):
+    """simd: mgpu_gemm_simd; resume: (row, p) of a stream from before
+    blocks of rows; finite: fp32 operands in (-1, 1)."""
+    tail = b''
+    if simd is not None or resume or finite:
+        row, p = resume or (0, 0)
+        tail = bytes([simd or 0, (1 if resume else 0) | (2 if finite else 0),
+                      row, p])
     return (struct.pack('<QIIQQQ8I', vram, GEMM, flags, a, b, c, m, n, k,
-                        alpha, beta, *reserved) + bytes([0, unbacked, 0]))
+                        alpha, beta, *reserved) + bytes([0, unbacked, 0]) +
+            tail)
 
 
 def claim(order):
@@ -165,6 +173,19 @@ CORPUS = {
         'gemm-reserved': gemm(16 * KIB, 0, 0, 1024, 2048, 1, 1, 1,
                               reserved=(0, 0, 1)),
         'gemm-wrap': gemm(U64, 0, U64 - 3, 0, 1 << 40, 8192, 8192, 8192),
+        # fp32 kernels (SSE2, AVX2, AVX-512) against the model's bits,
+        # edges of the tiles, and resumption from an old stream's progress
+        'gemm-f32-sse2': gemm(16 * KIB, 0, 0, 4096, 12288, 17, 37, 29,
+                              0x3f400000, 0x3f400000, simd=1, finite=True),
+        'gemm-f32-avx2': gemm(16 * KIB, 0, 0, 4096, 12288, 19, 33, 60,
+                              0xbfc00000, 0x3f400000, simd=2, finite=True),
+        'gemm-f32-avx512': gemm(16 * KIB, 0, 0, 4096, 12288, 33, 30, 20,
+                                0x3f800000, 0, simd=3, finite=True),
+        'gemm-f32-resume': gemm(16 * KIB, 0, 0, 4096, 12288, 17, 37, 29,
+                                0x3f800000, 0x3f400000, resume=(5, 13),
+                                finite=True),
+        'gemm-i8-resume': gemm(16 * KIB, F_INT8, 0, 4096, 12288, 17, 37, 29,
+                               3, 5, resume=(16, 28)),
     },
     'cfg': {
         'read-all': cfg(4, 2, cfg_op(0, 0, 4096)),

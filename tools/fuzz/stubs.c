@@ -45,6 +45,8 @@
 #pragma weak mgpu_engine_kick
 
 struct mdev_driver mgpu_mdev_driver;
+/* engine.c's module parameter: fuzz_cmd sets it from its input */
+unsigned int mgpu_gemm_simd;
 
 #define UNREACHABLE()	mgpu_fuzz_unreachable(__func__)
 

@@ -357,6 +357,10 @@ static inline void gemm_f32_one(struct __test_metadata *_metadata,
 	bad = mgpu_test_check_f32(pc, g.pa, g.pb, c0, s->m, s->n, s->k, alpha,
 				  beta, msg, sizeof(msg));
 	EXPECT_EQ(0, bad) TH_LOG("%s: %d wrong: %s", what, bad, msg);
+	bad = mgpu_test_exact_f32(pc, g.pa, g.pb, c0, s->m, s->n, s->k, alpha,
+				  beta, msg, sizeof(msg));
+	EXPECT_EQ(0, bad) TH_LOG("%s: %d not the model's bits: %s", what, bad,
+				 msg);
 	gemm_free(dev, &g);
 }
 

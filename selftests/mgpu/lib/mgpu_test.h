@@ -270,6 +270,14 @@ int mgpu_test_check_f32(const float *got, const float *a, const float *b,
 int mgpu_test_check_i8(const int32_t *got, const int8_t *a, const int8_t *b,
 		       const int32_t *c0, uint32_t m, uint32_t n, uint32_t k,
 		       int32_t alpha, int32_t beta, char *msg, size_t msglen);
+/*
+ * fp32, bit for bit: the device model's arithmetic (mgpu_test_gemm_f32(),
+ * Documentation/device-model.rst "GEMM arithmetic"); NaN equals NaN.
+ * mgpu's engine gives exactly these bits on every CPU.
+ */
+int mgpu_test_exact_f32(const float *got, const float *a, const float *b,
+			const float *c0, uint32_t m, uint32_t n, uint32_t k,
+			float alpha, float beta, char *msg, size_t msglen);
 
 /* ---- check.c ---- */
 

@@ -176,6 +176,34 @@ int mgpu_test_check_f32(const float *got, const float *a, const float *b,
 	return bad;
 }
 
+int mgpu_test_exact_f32(const float *got, const float *a, const float *b,
+			const float *c0, uint32_t m, uint32_t n, uint32_t k,
+			float alpha, float beta, char *msg, size_t msglen)
+{
+	size_t i, len = (size_t)m * n;
+	uint32_t x, y;
+	float *ref;
+	int bad = 0;
+
+	ref = malloc(len * sizeof(*ref));
+	if (!ref) {
+		snprintf(msg, msglen, "out of memory");
+		return -ENOMEM;
+	}
+	memcpy(ref, c0, len * sizeof(*ref));
+	mgpu_test_gemm_f32(a, b, ref, m, n, k, alpha, beta);
+	for (i = 0; i < len; i++) {
+		memcpy(&x, &got[i], 4);
+		memcpy(&y, &ref[i], 4);
+		if (x != y && !(isnan(got[i]) && isnan(ref[i])) && !bad++)
+			snprintf(msg, msglen,
+				 "C[%zu][%zu] = %a (%#x), the model's %a (%#x)",
+				 i / n, i % n, got[i], x, ref[i], y);
+	}
+	free(ref);
+	return bad;
+}
+
 int mgpu_test_check_i8(const int32_t *got, const int8_t *a, const int8_t *b,
 		       const int32_t *c0, uint32_t m, uint32_t n, uint32_t k,
 		       int32_t alpha, int32_t beta, char *msg, size_t msglen)

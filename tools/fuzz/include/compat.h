@@ -22,4 +22,7 @@ static inline void mgpu_compat_vm_flags_set(struct vm_area_struct *vma,
 	vma->vm_flags |= flags;
 }
 
+/* The stubs' CPU: boot_cpu_has() in fuzz-kernel.h. */
+#define MGPU_COMPAT_PREFER_YMM()	false
+
 #endif /* _MGPU_COMPAT_H */

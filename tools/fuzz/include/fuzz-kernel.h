@@ -574,6 +574,26 @@ int vfio_dma_rw(struct vfio_device *vdev, u64 iova, void *data, size_t len,
 		bool write);
 void kernel_fpu_begin(void);
 void kernel_fpu_end(void);
+
+/* <asm/cpufeature.h>, <asm/fpu/api.h>: what the host CPU has */
+#define X86_FEATURE_AVX2	1
+#define X86_FEATURE_AVX512F	2
+#define XFEATURE_MASK_SSE	(1ULL << 1)
+#define XFEATURE_MASK_YMM	(1ULL << 2)
+#define XFEATURE_MASK_AVX512	(7ULL << 5)
+static inline bool boot_cpu_has(int feature)
+{
+	__builtin_cpu_init();
+	if (feature == X86_FEATURE_AVX2)
+		return __builtin_cpu_supports("avx2");
+	return __builtin_cpu_supports("avx512f");
+}
+
+/* __builtin_cpu_supports() already asks whether the OS saves them. */
+static inline int cpu_has_xfeatures(u64 mask, const char **name)
+{
+	return 1;
+}
 u64 ktime_get_ns(void);
 vm_fault_t vmf_insert_pfn(struct vm_area_struct *vma, unsigned long addr,
 			  unsigned long pfn);
