@@ -431,13 +431,37 @@ out:
 	return ret == 1 ? 0 : ret;
 }
 
+/*
+ * What a saving session still has to stream: the pages of the initial
+ * pass (and the rest of the record being read out, and the header if it
+ * has not been made) in *initial, the pages written since they were sent
+ * (taken from the dirty record or still in it) in *dirty.  Bytes.
+ */
+static void mgpu_mig_left(struct mgpu_mig_file *mf, u64 *initial, u64 *dirty)
+{
+	struct mgpu_vgpu *vgpu = mf->vgpu;
+	u64 pages = mgpu_mig_pages(vgpu), rec, n;
+
+	lockdep_assert_held(&mf->lock);
+	rec = sizeof(struct mgpu_mig_rec) + PAGE_SIZE;
+	*initial = mf->initial_left * rec + (mf->buf_len - mf->buf_pos);
+	if (!mf->header_done)
+		*initial += sizeof(struct mgpu_mig_rec) +
+			    sizeof(struct mgpu_mig_header);
+	n = bitmap_weight(mf->pending, pages);
+	mutex_lock(&vgpu->lock);
+	if (vgpu->vram_dirty)
+		n += bitmap_weight(vgpu->vram_dirty, pages);
+	mutex_unlock(&vgpu->lock);
+	*dirty = n * rec;
+}
+
 static long mgpu_mig_precopy_info(struct mgpu_mig_file *mf,
 				  void __user *arg)
 {
-	struct mgpu_vgpu *vgpu = mf->vgpu;
-	u64 pages = mgpu_mig_pages(vgpu), rec, dirty;
 	struct vfio_precopy_info info;
 	unsigned long minsz;
+	u64 initial, dirty;
 
 	minsz = offsetofend(struct vfio_precopy_info, dirty_bytes);
 	if (copy_from_user(&info, arg, minsz))
@@ -449,20 +473,11 @@ static long mgpu_mig_precopy_info(struct mgpu_mig_file *mf,
 		mutex_unlock(&mf->lock);
 		return -EINVAL;
 	}
-	rec = sizeof(struct mgpu_mig_rec) + PAGE_SIZE;
-	info.initial_bytes = mf->initial_left * rec +
-			     (mf->buf_len - mf->buf_pos);
-	if (!mf->header_done)
-		info.initial_bytes += sizeof(struct mgpu_mig_rec) +
-				      sizeof(struct mgpu_mig_header);
-	dirty = bitmap_weight(mf->pending, pages);
-	mutex_lock(&vgpu->lock);
-	if (vgpu->vram_dirty)
-		dirty += bitmap_weight(vgpu->vram_dirty, pages);
-	mutex_unlock(&vgpu->lock);
-	info.dirty_bytes = dirty * rec;
-	info.flags = 0;
+	mgpu_mig_left(mf, &initial, &dirty);
 	mutex_unlock(&mf->lock);
+	info.initial_bytes = initial;
+	info.dirty_bytes = dirty;
+	info.flags = 0;
 	return copy_to_user(arg, &info, minsz) ? -EFAULT : 0;
 }
 
@@ -971,16 +986,43 @@ static int mgpu_mig_get_state(struct vfio_device *vdev,
 	return 0;
 }
 
+/*
+ * VFIO_DEVICE_FEATURE_MIG_DATA_SIZE: the bytes a stop-copy needs to
+ * complete from here.  Without a saving session, every page that holds
+ * data and the device state.  During pre-copy (or a stop-copy under way)
+ * only what the session has not sent: the pages left of the initial
+ * pass, the pages written since they were sent, and the device state.
+ * QEMU adds this to the pre-copy figures to decide when the rest fits in
+ * its downtime limit; the whole VRAM here at every step would never fit
+ * on a slow link (or a large slice on a fast one), and the migration
+ * would never converge.
+ */
 static int __maybe_unused mgpu_mig_get_data_size(struct vfio_device *vdev,
 						 unsigned long *size)
 {
 	struct mgpu_vgpu *vgpu = vdev_to_vgpu(vdev);
-	u64 pages = mgpu_mig_pages(vgpu), page, n = 0;
+	u64 pages = mgpu_mig_pages(vgpu), page, n = 0, initial, dirty;
+	u64 tail = mgpu_mig_buf_size(vgpu) + 3 * sizeof(struct mgpu_mig_rec);
+	struct mgpu_mig_file *mf;
+
+	mutex_lock(&vgpu->mig_lock);
+	mf = vgpu->mig_saving;
+	if (mf) {
+		mutex_lock(&mf->lock);
+		if (!mf->disabled) {
+			mgpu_mig_left(mf, &initial, &dirty);
+			mutex_unlock(&mf->lock);
+			mutex_unlock(&vgpu->mig_lock);
+			*size = initial + dirty + tail;
+			return 0;
+		}
+		mutex_unlock(&mf->lock);
+	}
+	mutex_unlock(&vgpu->mig_lock);
 
 	for (page = 0; page < pages; page++)
 		n += mgpu_mig_page_resident(vgpu, page);
-	*size = n * (sizeof(struct mgpu_mig_rec) + PAGE_SIZE) +
-		mgpu_mig_buf_size(vgpu) + 3 * sizeof(struct mgpu_mig_rec);
+	*size = n * (sizeof(struct mgpu_mig_rec) + PAGE_SIZE) + tail;
 	return 0;
 }
 

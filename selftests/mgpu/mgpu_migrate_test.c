@@ -52,6 +52,17 @@ static uint64_t mig_flags(int fd)
 	return m.flags;
 }
 
+/* VFIO_DEVICE_FEATURE_MIG_DATA_SIZE (6.2 and later), or -1 */
+static int64_t mig_data_size(int fd)
+{
+	struct vfio_device_feature_mig_data_size d = { 0 };
+
+	if (vfio_feature(fd, VFIO_DEVICE_FEATURE_GET |
+		    VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, &d, sizeof(d)))
+		return -1;
+	return d.stop_copy_length;
+}
+
 struct stream {
 	uint8_t *buf;
 	size_t len;
@@ -307,11 +318,16 @@ TEST_F(mig, precopy)
 	size_t pre, before;
 	unsigned int i;
 	int dfd, fd = self->fd[0];
+	int64_t ds;
 
 	if (!(mig_flags(fd) & VFIO_MIGRATION_PRE_COPY))
 		SKIP(return, "no PRE_COPY on this kernel");
 	mgpu_test_rnd_seed(0x9e);
 	mgpu_test_rnd_fill(vptr(a, v), 8 << 20);
+	/* The stop-copy size: all of it before pre-copy... */
+	ds = mig_data_size(fd);
+	if (ds >= 0)
+		EXPECT_LE(8LL << 20, ds);
 	ASSERT_EQ(0, vfio_mig_set(fd, VFIO_DEVICE_STATE_PRE_COPY, &dfd));
 	ASSERT_EQ(0, ioctl(dfd, VFIO_MIG_GET_PRECOPY_INFO, &info));
 	EXPECT_LE(8ULL << 20, info.initial_bytes);
@@ -322,6 +338,15 @@ TEST_F(mig, precopy)
 	ASSERT_EQ(0, ioctl(dfd, VFIO_MIG_GET_PRECOPY_INFO, &info));
 	EXPECT_EQ(0, info.initial_bytes);
 	EXPECT_EQ(0, info.dirty_bytes);
+	/*
+	 * ...and only what is left once pre-copy has sent the pages (the
+	 * device state): QEMU waits for it to fit in its downtime limit.
+	 */
+	ds = mig_data_size(fd);
+	if (ds >= 0) {
+		TH_LOG("stop-copy size after the initial pass: %lld bytes", (long long)ds);
+		EXPECT_GT(64LL * 1024, ds);
+	}
 
 	/* The guest's CPU and the engine write while pre-copy goes on. */
 	for (i = 0; i < 16; i++)
@@ -329,6 +354,9 @@ TEST_F(mig, precopy)
 	ASSERT_EQ(0, mgpu_fill(q, v + (4 << 20), 2 * PAGE, 0xabcdabcd, 0));
 	ASSERT_EQ(0, ioctl(dfd, VFIO_MIG_GET_PRECOPY_INFO, &info));
 	EXPECT_LE(18 * PAGE, info.dirty_bytes);
+	ds = mig_data_size(fd);
+	if (ds >= 0)
+		EXPECT_LE((int64_t)(18 * PAGE), ds);
 	before = self->s.len;
 	EXPECT_EQ(-ENOMSG, drain(dfd, &self->s));
 	TH_LOG("pre-copy: %zu bytes, then %zu for the writes", pre,

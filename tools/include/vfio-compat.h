@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * VFIO uAPI that newer <linux/vfio.h> have and the build host's may lack
- * (bookworm's linux-libc-dev is 6.1): pre-copy (6.2).  Values are the
+ * (bookworm's linux-libc-dev is 6.1): pre-copy and the stop-copy size
+ * (6.2).  Values are the
  * kernel's ABI.  For the tests and tools that drive migration.
  */
 #ifndef _MGPU_TOOLS_VFIO_COMPAT_H
@@ -25,6 +26,13 @@ struct vfio_precopy_info {
 	__aligned_u64 dirty_bytes;
 };
 #define VFIO_MIG_GET_PRECOPY_INFO _IO(VFIO_TYPE, VFIO_BASE + 21)
+#endif
+
+#ifndef VFIO_DEVICE_FEATURE_MIG_DATA_SIZE
+#define VFIO_DEVICE_FEATURE_MIG_DATA_SIZE 9
+struct vfio_device_feature_mig_data_size {
+	__aligned_u64 stop_copy_length;
+};
 #endif
 
 /*
