@@ -56,20 +56,33 @@ static int mgpu_dma_log_start(struct vfio_device *vdev,
 			      u64 *page_size)
 {
 	struct mgpu_vgpu *vgpu = vdev_to_vgpu(vdev);
+	int ret = 0;
 
-	/* Every write is logged, whatever the ranges; in host pages. */
-	*page_size = PAGE_SIZE;
-	xa_destroy(&vgpu->dma_dirty);
-	WRITE_ONCE(vgpu->dma_logging, true);
-	return 0;
+	/*
+	 * Every write is logged, whatever the ranges; in host pages.  The
+	 * uAPI allows one start until its stop: a second start while one
+	 * runs would silently drop what the first logged.
+	 */
+	mutex_lock(&vgpu->mig_lock);
+	if (vgpu->dma_logging) {
+		ret = -EBUSY;
+	} else {
+		*page_size = PAGE_SIZE;
+		xa_destroy(&vgpu->dma_dirty);
+		WRITE_ONCE(vgpu->dma_logging, true);
+	}
+	mutex_unlock(&vgpu->mig_lock);
+	return ret;
 }
 
 static int mgpu_dma_log_stop(struct vfio_device *vdev)
 {
 	struct mgpu_vgpu *vgpu = vdev_to_vgpu(vdev);
 
+	mutex_lock(&vgpu->mig_lock);
 	WRITE_ONCE(vgpu->dma_logging, false);
 	xa_destroy(&vgpu->dma_dirty);
+	mutex_unlock(&vgpu->mig_lock);
 	return 0;
 }
 
@@ -82,6 +95,12 @@ static int mgpu_dma_log_read_and_clear(struct vfio_device *vdev,
 	unsigned long pfn;
 	void *entry;
 
+	/*
+	 * Without a start nothing is logged: an empty report would tell
+	 * the VMM that the device wrote nothing, so say it is not on.
+	 */
+	if (!READ_ONCE(vgpu->dma_logging))
+		return -EINVAL;
 	if (!length)
 		return 0;
 	xa_for_each_range(&vgpu->dma_dirty, pfn, entry, iova >> PAGE_SHIFT,

@@ -28,8 +28,9 @@
  *
  *   mdev core / VFIO core locks (device set, open count): taken by the
  *	cores around our callbacks
- *   vgpu.mig_lock (struct mgpu_vgpu): the migration state and sessions;
- *	then a session's lock (struct mgpu_mig_file, migrate.c)
+ *   vgpu.mig_lock (struct mgpu_vgpu): the migration state and sessions,
+ *	DMA logging's start and stop; then a session's lock (struct
+ *	mgpu_mig_file, migrate.c)
  *   mgpu_swgpus_lock (swgpu.c): the list of software GPUs; never held
  *	while a parent is torn down
  *   the PCI core's rescan/remove lock, then the device lock of a parent's
@@ -467,7 +468,11 @@ struct mgpu_vgpu {
 	struct mgpu_mig_file *mig_saving;
 	struct mgpu_mig_file *mig_resuming;
 	bool mig_stopped;
-	/* DMA logging (dma.c): guest pages written, by IOVA page number. */
+	/*
+	 * DMA logging (dma.c): guest pages written, by IOVA page number;
+	 * @dma_logging set and cleared under @mig_lock (or at close), read
+	 * without it.
+	 */
 	bool dma_logging;
 	struct xarray dma_dirty;
 	struct mgpu_dma dma;

@@ -17,11 +17,14 @@
 # MGPU_LIBVIRT_VERDICT=0: no verdict; the last line of stdout lists the
 # runs (libvirt-SUITE-VER ...) for scripts/check.sh, so that scripts/ci.sh
 # can count them with the rest of make check.
+# MGPU_LIBVIRT_MODE=demo: make demo's part (scripts/libvirt-demo.sh on the
+# console, no tests); exit status 0 when the demo says it is done.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
 S=$MGPU_ROOT/scripts
 suites=${*:-bookworm sid}
+mode=${MGPU_LIBVIRT_MODE:-test}
 
 "$S/deps.sh" >&2
 ensure_pkgs debootstrap e2fsprogs
@@ -70,9 +73,18 @@ for v in $vers; do
 		MGPU_RUN_DIR=$dir MGPU_MEM=${MGPU_MEM:-2G} \
 			MGPU_QEMU_TIMEOUT=${MGPU_QEMU_TIMEOUT:-1500} \
 			MGPU_QEMU_ARGS="-drive file=$img,if=virtio,format=raw,readonly=on" \
-			"$S/run-qemu.sh" "$v" test >&2
+			"$S/run-qemu.sh" "$v" "$mode" >&2
 	done
 done
+
+if [ "$mode" = demo ]; then
+	for name in $names; do
+		con=$MGPU_BUILD/$name/console.log
+		grep -q '=== mgpu libvirt demo done ===' "$con" 2>/dev/null ||
+			die "$name: the libvirt demo failed or did not finish (console log: $con)"
+	done
+	exit 0
+fi
 
 if [ "${MGPU_LIBVIRT_VERDICT:-1}" = 0 ]; then
 	echo $names

@@ -68,6 +68,11 @@ demo)
 	grep -q "the VM's workload passed" "$con" ||
 		die "demo: no result from the nested VM's workload (console log: $con)"
 	info "demo: the nested VM's workload passed"
+	# The same module under Debian's libvirt: virsh nodedev-list and
+	# friends (scripts/libvirt-demo.sh in the libvirt VM, sid's libvirt).
+	MGPU_LIBVIRT_MODE=demo MGPU_LIBVIRT_KERNELS=$ver MGPU_KO=$MGPU_BUILD/$ver/mod/mgpu.ko \
+		"$S/check-libvirt.sh" sid
+	info "demo: libvirt lists and manages the vGPUs"
 	exit 0
 	;;
 bench)
@@ -244,8 +249,31 @@ else
 	done
 fi
 
+# The libvirt VM (scripts/check-libvirt.sh, Documentation/libvirt-vm.rst):
+# a Debian root with Debian's libvirt, QEMU and mdevctl, booted with the
+# kernel of the nested tests and the module the mgpu-dkms package built.
+# MGPU_LIBVIRT_SUITES: the suites, by default sid (the newest libvirt
+# and QEMU, about 4 minutes warm); "bookworm sid" adds libvirt 9.0
+# (make check-libvirt runs both); "none" leaves the VM out.
+lv=
+lv_suites=${MGPU_LIBVIRT_SUITES:-sid}
+[ "$lv_suites" = none ] && lv_suites=
+lv_ver=$(echo "$nested_vers" | tr ' ' '\n' | sed '/^$/d' | sort -V | tail -n1)
+if [ -n "$lv_suites" ] && [ -n "$lv_ver" ]; then
+	lv_ko=$MGPU_BUILD/dkms/$lv_ver/mgpu.ko
+	[ -f "$lv_ko" ] || lv_ko=$MGPU_BUILD/$lv_ver/mod/mgpu.ko
+	# shellcheck disable=SC2086
+	lv=$(MGPU_LIBVIRT_VERDICT=0 MGPU_LIBVIRT_KERNELS=$lv_ver MGPU_KO=$lv_ko \
+		"$S/check-libvirt.sh" $lv_suites | tail -n1) || lv=
+	if [ -z "$lv" ]; then
+		lv=libvirt-$lv_ver
+		mkdir -p "$MGPU_BUILD/$lv"
+		echo "noboot: scripts/check-libvirt.sh failed before booting (its output is above)" >"$MGPU_BUILD/$lv/prefail"
+	fi
+fi
+
 # shellcheck disable=SC2086
 if [ -n "$deb_vers" ]; then
-	exec "$S/check.sh" $vers compat deb host dkms fuzz
+	exec "$S/check.sh" $vers $lv compat deb host dkms fuzz
 fi
-exec "$S/check.sh" $vers compat deb host fuzz
+exec "$S/check.sh" $vers $lv compat deb host fuzz

@@ -148,6 +148,12 @@ elif [ -x "$MGPU_BUILD/mgpuctl/mgpuctl" ]; then
 	copy_dynamic "$MGPU_BUILD/mgpuctl/mgpuctl" /usr/sbin/mgpuctl
 fi
 
+# lspci and its names (pciutils): what a user looks at first, and what
+# mgpu_pci_test checks the software GPUs' PCI functions with.
+copy_dynamic "$(command -v lspci)" /usr/bin/lspci
+mkdir -p "$stage/usr/share/misc"
+cp /usr/share/misc/pci.ids "$stage/usr/share/misc/"
+
 # libmgpu1 and the guest programs built against libmgpu-dev.
 pkgguest=$MGPU_BUILD/pkgroot-guest
 if [ -f "$pkgguest/list" ]; then

@@ -28,9 +28,10 @@ ROOTFS_DIR=$MGPU_CACHE/rootfs
 # virsh, QEMU, mdevctl (libvirt's backend for persistent mdevs), udev
 # (libvirt's node-device driver reads udev's database), python3-libvirt
 # (the binding OpenStack Nova drives libvirt through), xmllint (the
-# tests read libvirt's XML with it), kmod, procps.
+# tests read libvirt's XML with it), kmod, procps, pciutils (lspci for
+# make demo).
 COMMON_PKGS="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
-	qemu-system-x86 mdevctl udev kmod procps python3-libvirt libxml2-utils"
+	qemu-system-x86 mdevctl udev kmod procps python3-libvirt libxml2-utils pciutils"
 pkgs_of() {
 	case $1 in
 	bookworm) echo $COMMON_PKGS ;;

@@ -42,54 +42,11 @@ struct mqueue {
 
 #define DEV_QUEUES_OFF	(256 + 16)
 
-static int feature(int fd, uint32_t flags, void *data, size_t len)
-{
-	union {
-		struct vfio_device_feature f;
-		uint64_t raw[(sizeof(struct vfio_device_feature) + 64) / 8];
-	} u;
-	struct vfio_device_feature *f = &u.f;
-
-	memset(&u, 0, sizeof(u));
-	f->argsz = sizeof(*f) + len;
-	f->flags = flags;
-	if (len)
-		memcpy(f->data, data, len);
-	if (ioctl(fd, VFIO_DEVICE_FEATURE, f))
-		return -errno;
-	if (len)
-		memcpy(data, f->data, len);
-	return 0;
-}
-
-/* Move to @state: 0 or -errno; *@data_fd gets a new session's fd. */
-static int mig_set(int fd, uint32_t state, int *data_fd)
-{
-	struct vfio_device_feature_mig_state s = { .device_state = state };
-	int ret = feature(fd, VFIO_DEVICE_FEATURE_SET |
-			  VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &s, sizeof(s));
-
-	if (data_fd)
-		*data_fd = ret ? -1 : s.data_fd;
-	else if (!ret && s.data_fd >= 0)
-		close(s.data_fd);
-	return ret;
-}
-
-static int mig_get(int fd)
-{
-	struct vfio_device_feature_mig_state s = { 0 };
-	int ret = feature(fd, VFIO_DEVICE_FEATURE_GET |
-			  VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &s, sizeof(s));
-
-	return ret ? ret : (int)s.device_state;
-}
-
 static uint64_t mig_flags(int fd)
 {
 	struct vfio_device_feature_migration m = { 0 };
 
-	if (feature(fd, VFIO_DEVICE_FEATURE_GET |
+	if (vfio_feature(fd, VFIO_DEVICE_FEATURE_GET |
 		    VFIO_DEVICE_FEATURE_MIGRATION, &m, sizeof(m)))
 		return 0;
 	return m.flags;
@@ -100,8 +57,8 @@ static int64_t mig_data_size(int fd)
 {
 	struct vfio_device_feature_mig_data_size d = { 0 };
 
-	if (feature(fd, VFIO_DEVICE_FEATURE_GET |
-		    VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, &d, sizeof(d)))
+	if (vfio_feature(fd, VFIO_DEVICE_FEATURE_GET |
+			 VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, &d, sizeof(d)))
 		return -1;
 	return d.stop_copy_length;
 }
@@ -183,12 +140,12 @@ static int save_stop_copy(struct __test_metadata *_metadata, int fd,
 {
 	int dfd, ret;
 
-	ret = mig_set(fd, VFIO_DEVICE_STATE_STOP_COPY, &dfd);
+	ret = vfio_mig_set(fd, VFIO_DEVICE_STATE_STOP_COPY, &dfd);
 	if (ret)
 		return ret;
 	ret = drain(dfd, s);
 	close(dfd);
-	EXPECT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL));
+	EXPECT_EQ(0, vfio_mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL));
 	return ret;
 }
 
@@ -196,14 +153,14 @@ static int resume(int fd, const struct stream *s)
 {
 	int dfd, ret;
 
-	ret = mig_set(fd, VFIO_DEVICE_STATE_RESUMING, &dfd);
+	ret = vfio_mig_set(fd, VFIO_DEVICE_STATE_RESUMING, &dfd);
 	if (ret)
 		return ret;
 	ret = feed(dfd, s->buf, s->len);
 	close(dfd);
 	if (ret)
 		return ret;
-	return mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL);
+	return vfio_mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL);
 }
 
 /* Both slices' VRAM, byte for byte, through the mappings. */
@@ -253,32 +210,32 @@ TEST_F(mig, states)
 
 	TH_LOG("migration flags %#llx", (unsigned long long)flags);
 	EXPECT_TRUE(flags & VFIO_MIGRATION_P2P);
-	EXPECT_EQ(VFIO_DEVICE_STATE_RUNNING, mig_get(fd));
+	EXPECT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get(fd));
 	/* Not states a user can ask for. */
-	EXPECT_EQ(-EINVAL, mig_set(fd, VFIO_DEVICE_STATE_ERROR, NULL));
-	EXPECT_EQ(-EINVAL, mig_set(fd, 42, NULL));
+	EXPECT_EQ(-EINVAL, vfio_mig_set(fd, VFIO_DEVICE_STATE_ERROR, NULL));
+	EXPECT_EQ(-EINVAL, vfio_mig_set(fd, 42, NULL));
 	/* Arcs, single and combined, and back. */
-	EXPECT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_RUNNING_P2P, NULL));
-	EXPECT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL));
-	EXPECT_EQ(VFIO_DEVICE_STATE_STOP, mig_get(fd));
-	EXPECT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL));
-	EXPECT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_RESUMING, NULL));
-	EXPECT_EQ(VFIO_DEVICE_STATE_RESUMING, mig_get(fd));
+	EXPECT_EQ(0, vfio_mig_set(fd, VFIO_DEVICE_STATE_RUNNING_P2P, NULL));
+	EXPECT_EQ(0, vfio_mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL));
+	EXPECT_EQ(VFIO_DEVICE_STATE_STOP, vfio_mig_get(fd));
+	EXPECT_EQ(0, vfio_mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL));
+	EXPECT_EQ(0, vfio_mig_set(fd, VFIO_DEVICE_STATE_RESUMING, NULL));
+	EXPECT_EQ(VFIO_DEVICE_STATE_RESUMING, vfio_mig_get(fd));
 	/* An empty stream is no state: refused, and the device says so. */
-	EXPECT_EQ(-EINVAL, mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL));
+	EXPECT_EQ(-EINVAL, vfio_mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL));
 	/* A reset brings it back to RUNNING, working. */
 	EXPECT_EQ(0, ioctl(fd, VFIO_DEVICE_RESET));
-	EXPECT_EQ(VFIO_DEVICE_STATE_RUNNING, mig_get(fd));
+	EXPECT_EQ(VFIO_DEVICE_STATE_RUNNING, vfio_mig_get(fd));
 	if (flags & VFIO_MIGRATION_PRE_COPY) {
 		int dfd;
 		struct vfio_precopy_info info = { .argsz = sizeof(info) };
 
-		EXPECT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_PRE_COPY, &dfd));
+		EXPECT_EQ(0, vfio_mig_set(fd, VFIO_DEVICE_STATE_PRE_COPY, &dfd));
 		EXPECT_LE(0, dfd);
 		EXPECT_EQ(0, ioctl(dfd, VFIO_MIG_GET_PRECOPY_INFO, &info));
 		EXPECT_NE(0, info.initial_bytes);	/* the header at least */
 		/* Cancelled: the session ends, the device runs on. */
-		EXPECT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL));
+		EXPECT_EQ(0, vfio_mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL));
 		EXPECT_EQ(-1, read(dfd, &info, 1));
 		EXPECT_EQ(ENODEV, errno);
 		close(dfd);
@@ -315,7 +272,7 @@ TEST_F(mig, stop_copy)
 	EXPECT_TRUE(wait_completed(b, 0, n));
 	EXPECT_EQ(0x600df00d, *(uint32_t *)vptr(b, v));
 	/* The source, back to RUNNING, runs too (a cancelled migration). */
-	ASSERT_EQ(0, mig_set(self->fd[0], VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, vfio_mig_set(self->fd[0], VFIO_DEVICE_STATE_RUNNING, NULL));
 	ASSERT_EQ(0, mgpu_fill(q, v, PAGE, 0x0dd, 0));
 	EXPECT_EQ(0x0dd, *(uint32_t *)vptr(a, v));
 }
@@ -340,7 +297,7 @@ TEST_F(mig, precopy)
 	ds = mig_data_size(fd);
 	if (ds >= 0)
 		EXPECT_LE(8LL << 20, ds);
-	ASSERT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_PRE_COPY, &dfd));
+	ASSERT_EQ(0, vfio_mig_set(fd, VFIO_DEVICE_STATE_PRE_COPY, &dfd));
 	ASSERT_EQ(0, ioctl(dfd, VFIO_MIG_GET_PRECOPY_INFO, &info));
 	EXPECT_LE(8ULL << 20, info.initial_bytes);
 	/* The initial pass, then a temporary end of stream. */
@@ -377,14 +334,14 @@ TEST_F(mig, precopy)
 
 	/* More writes, then stop: stop-copy carries them and the state. */
 	*(uint32_t *)vptr(a, v + 100 * PAGE) = 0xfee1600d;
-	ASSERT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_PRE_COPY_P2P, NULL));
-	ASSERT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_STOP_COPY, NULL));
+	ASSERT_EQ(0, vfio_mig_set(fd, VFIO_DEVICE_STATE_PRE_COPY_P2P, NULL));
+	ASSERT_EQ(0, vfio_mig_set(fd, VFIO_DEVICE_STATE_STOP_COPY, NULL));
 	before = self->s.len;
 	EXPECT_EQ(0, drain(dfd, &self->s));
 	close(dfd);
 	TH_LOG("stop-copy: %zu bytes", self->s.len - before);
 	EXPECT_GT(64 * 1024, self->s.len - before);
-	ASSERT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL));
+	ASSERT_EQ(0, vfio_mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL));
 	ASSERT_EQ(0, resume(self->fd[1], &self->s));
 	EXPECT_TRUE(same_vram(a, b));
 	EXPECT_EQ(0xfee1600d, *(uint32_t *)vptr(b, v + 100 * PAGE));
@@ -511,18 +468,18 @@ TEST_F(mig, refused_streams)
 	ASSERT_NE(0, dev_off);
 
 	/* Garbage: the write fails, so does leaving RESUMING. */
-	ASSERT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_RESUMING, &dfd));
+	ASSERT_EQ(0, vfio_mig_set(fd, VFIO_DEVICE_STATE_RESUMING, &dfd));
 	memset(bad.buf, 0x5a, 4096);
 	EXPECT_EQ(-EINVAL, feed(dfd, bad.buf, 4096));
 	close(dfd);
-	EXPECT_EQ(-EINVAL, mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL));
+	EXPECT_EQ(-EINVAL, vfio_mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL));
 	ASSERT_EQ(0, ioctl(fd, VFIO_DEVICE_RESET));
 
 	/* Truncated: everything but the end record. */
-	ASSERT_EQ(0, mig_set(fd, VFIO_DEVICE_STATE_RESUMING, &dfd));
+	ASSERT_EQ(0, vfio_mig_set(fd, VFIO_DEVICE_STATE_RESUMING, &dfd));
 	EXPECT_EQ(0, feed(dfd, self->s.buf, self->s.len - sizeof(struct rec)));
 	close(dfd);
-	EXPECT_EQ(-EINVAL, mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL));
+	EXPECT_EQ(-EINVAL, vfio_mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL));
 	ASSERT_EQ(0, ioctl(fd, VFIO_DEVICE_RESET));
 
 	/* Doctored queue 0: a ring size that is no power of two. */
@@ -562,14 +519,14 @@ TEST_F(mig, other_type)
 						"mgpu-1_8", uuid));
 	ASSERT_EQ(0, mgpu_open_vfio(uuid, &c));
 	ASSERT_EQ(0, save_stop_copy(_metadata, self->fd[0], &self->s));
-	ASSERT_EQ(0, mig_set(mgpu_vfio_device_fd(c),
+	ASSERT_EQ(0, vfio_mig_set(mgpu_vfio_device_fd(c),
 			     VFIO_DEVICE_STATE_RESUMING, &dfd));
 	EXPECT_EQ(-EINVAL, feed(dfd, self->s.buf, self->s.len));
 	close(dfd);
-	EXPECT_EQ(-EINVAL, mig_set(mgpu_vfio_device_fd(c),
+	EXPECT_EQ(-EINVAL, vfio_mig_set(mgpu_vfio_device_fd(c),
 				   VFIO_DEVICE_STATE_RUNNING, NULL));
 	mgpu_close(c);
-	ASSERT_EQ(0, mig_set(self->fd[0], VFIO_DEVICE_STATE_RUNNING, NULL));
+	ASSERT_EQ(0, vfio_mig_set(self->fd[0], VFIO_DEVICE_STATE_RUNNING, NULL));
 	ASSERT_EQ(0, mgpu_fill(q, v, PAGE, 0x5005, 0));
 	EXPECT_EQ(0x5005, *(uint32_t *)vptr(a, v));
 }
@@ -591,7 +548,7 @@ TEST_F(mig, dma_logging)
 	int fd = self->fd[0], ret;
 	struct mgpu_dma d;
 
-	ret = feature(fd, VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET |
+	ret = vfio_feature(fd, VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET |
 		      VFIO_DEVICE_FEATURE_DMA_LOGGING_START, &ctl, 0);
 	if (ret == -ENOTTY)
 		SKIP(return, "no DMA logging: the VFIO core cannot report it here (no iova_bitmap, CONFIG_IOMMUFD_DRIVER)");
@@ -601,7 +558,7 @@ TEST_F(mig, dma_logging)
 	range.length = 8 * PAGE;
 	rep.iova = d.iova;
 	rep.length = 8 * PAGE;
-	ASSERT_EQ(0, feature(fd, VFIO_DEVICE_FEATURE_SET |
+	ASSERT_EQ(0, vfio_feature(fd, VFIO_DEVICE_FEATURE_SET |
 			     VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
 			     &ctl, sizeof(ctl)));
 	/* The engine writes guest pages 1 and 6 (a copy and a fence). */
@@ -616,19 +573,102 @@ TEST_F(mig, dma_logging)
 	/* Reading guest memory is no write. */
 	ASSERT_EQ(0, mgpu_copy(q, v, d.iova + 3 * PAGE, 64,
 			       MGPU_F_SRC_SYSMEM));
-	ASSERT_EQ(0, feature(fd, VFIO_DEVICE_FEATURE_GET |
+	ASSERT_EQ(0, vfio_feature(fd, VFIO_DEVICE_FEATURE_GET |
 			     VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
 			     &rep, sizeof(rep)));
 	EXPECT_EQ(1ULL << 1 | 1ULL << 6, bitmap);
 	/* Reported, cleared. */
 	bitmap = 0;
-	ASSERT_EQ(0, feature(fd, VFIO_DEVICE_FEATURE_GET |
+	ASSERT_EQ(0, vfio_feature(fd, VFIO_DEVICE_FEATURE_GET |
 			     VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
 			     &rep, sizeof(rep)));
 	EXPECT_EQ(0, bitmap);
-	EXPECT_EQ(0, feature(fd, VFIO_DEVICE_FEATURE_SET |
+	EXPECT_EQ(0, vfio_feature(fd, VFIO_DEVICE_FEATURE_SET |
 			     VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP, NULL, 0));
 	EXPECT_EQ(0, mgpu_dma_free(a, &d));
+}
+
+/*
+ * DMA logging as a hostile VMM drives it: bad page sizes, no, too many,
+ * overlapping or wrapping ranges, bad pointers, a report before a start
+ * and after a stop, two starts.  Each gets a clean errno (a report
+ * without logging and a second start are refused by mgpu; the rest by
+ * the VFIO core); a valid start afterwards works.
+ */
+TEST_F(mig, dma_logging_garbage)
+{
+	struct vfio_device_feature_dma_logging_range r[2];
+	struct vfio_device_feature_dma_logging_control ctl = {
+		.page_size = PAGE, .num_ranges = 1, .ranges = (uintptr_t)r,
+	};
+	uint64_t bitmap[4] = { 0 };
+	struct vfio_device_feature_dma_logging_report rep = {
+		.iova = 1ULL << 30, .length = 8 * PAGE, .page_size = PAGE,
+		.bitmap = (uintptr_t)bitmap,
+	};
+	const uint32_t start = VFIO_DEVICE_FEATURE_SET |
+			       VFIO_DEVICE_FEATURE_DMA_LOGGING_START;
+	const uint32_t report = VFIO_DEVICE_FEATURE_GET |
+				VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT;
+	const uint32_t stop = VFIO_DEVICE_FEATURE_SET |
+			      VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP;
+	int fd = self->fd[0];
+
+	if (vfio_feature(fd, VFIO_DEVICE_FEATURE_PROBE | start, &ctl, 0) ==
+	    -ENOTTY)
+		SKIP(return, "no DMA logging here");
+	r[0].iova = 1ULL << 30;
+	r[0].length = 16 * PAGE;
+	r[1] = r[0];
+
+	/* Not started: no report (it would say "nothing written"). */
+	EXPECT_EQ(-EINVAL, vfio_feature(fd, report, &rep, sizeof(rep)));
+	/* Page sizes: zero, not a power of two. */
+	ctl.page_size = 0;
+	EXPECT_EQ(-EINVAL, vfio_feature(fd, start, &ctl, sizeof(ctl)));
+	/* A page size the device does not do: it says which it took. */
+	ctl.page_size = 2 * PAGE;
+	ASSERT_EQ(0, vfio_feature(fd, start, &ctl, sizeof(ctl)));
+	EXPECT_EQ(PAGE, ctl.page_size);
+	EXPECT_EQ(0, vfio_feature(fd, stop, NULL, 0));
+	ctl.page_size = PAGE;
+	/* No ranges, too many, a bad pointer. */
+	ctl.num_ranges = 0;
+	EXPECT_EQ(-EINVAL, vfio_feature(fd, start, &ctl, sizeof(ctl)));
+	ctl.num_ranges = 1U << 31;
+	EXPECT_NE(0, vfio_feature(fd, start, &ctl, sizeof(ctl)));
+	ctl.num_ranges = 1;
+	ctl.ranges = 8;
+	EXPECT_EQ(-EFAULT, vfio_feature(fd, start, &ctl, sizeof(ctl)));
+	ctl.ranges = (uintptr_t)r;
+	/* Two ranges that overlap; one that wraps. */
+	ctl.num_ranges = 2;
+	EXPECT_EQ(-EINVAL, vfio_feature(fd, start, &ctl, sizeof(ctl)));
+	ctl.num_ranges = 1;
+	r[0].iova = ~0ULL & ~(uint64_t)(PAGE - 1);
+	r[0].length = 2 * PAGE;
+	EXPECT_NE(0, vfio_feature(fd, start, &ctl, sizeof(ctl)));
+
+	/* A valid start; a second one is refused while the first runs. */
+	r[0].iova = 1ULL << 30;
+	r[0].length = 16 * PAGE;
+	ASSERT_EQ(0, vfio_feature(fd, start, &ctl, sizeof(ctl)));
+	EXPECT_NE(0, vfio_feature(fd, start, &ctl, sizeof(ctl)));
+	/* Reports: fine; a bad bitmap; a bad page size. */
+	EXPECT_EQ(0, vfio_feature(fd, report, &rep, sizeof(rep)));
+	EXPECT_EQ(0, bitmap[0]);
+	rep.bitmap = 8;
+	EXPECT_NE(0, vfio_feature(fd, report, &rep, sizeof(rep)));
+	rep.bitmap = (uintptr_t)bitmap;
+	rep.page_size = 3;
+	EXPECT_EQ(-EINVAL, vfio_feature(fd, report, &rep, sizeof(rep)));
+	rep.page_size = PAGE;
+	EXPECT_EQ(0, vfio_feature(fd, stop, NULL, 0));
+	/* Stopped: no report (it would say "nothing written"). */
+	EXPECT_EQ(-EINVAL, vfio_feature(fd, report, &rep, sizeof(rep)));
+	/* A new start works. */
+	EXPECT_EQ(0, vfio_feature(fd, start, &ctl, sizeof(ctl)));
+	EXPECT_EQ(0, vfio_feature(fd, stop, NULL, 0));
 }
 
 MGPU_TEST_HARNESS_MAIN

@@ -190,12 +190,12 @@ int bench_create_remove(const char *parent, const char *mtty_ko,
 		return ret;
 	}
 	snprintf(kinds[0].create, sizeof(kinds[0].create),
-		 "/sys/class/mgpu/%s/mdev_supported_types/mgpu-1_16/create",
+		 "/sys/class/mdev_bus/%s/mdev_supported_types/mgpu-1_16/create",
 		 parent);
 	snprintf(kinds[1].create, sizeof(kinds[1].create),
 		 MTTY_TYPES "/mtty-1/create");
 	snprintf(kinds[2].create, sizeof(kinds[2].create),
-		 "/sys/class/mgpu/%s/mdev_supported_types/mgpu-passthrough/create",
+		 "/sys/class/mdev_bus/%s/mdev_supported_types/mgpu-passthrough/create",
 		 parent);
 
 	for (r = -1; r < BENCH_CREATE_ROUNDS; r++) {

@@ -11,16 +11,25 @@
  * through VFIO with libmgpu, measures, and removes them again; the
  * parent's policy and time slice are restored.
  *
+ * Every ratio is the median of BENCH_REPS interleaved repeats of both
+ * sides (after a warm-up), printed with the lowest and highest of the
+ * per-repeat ratios, and with the share of the row's window that the
+ * host stole from the guest's vCPUs; a row that lost more than
+ * BENCH_NOISY of its window is marked "noisy" (stats.c).
+ *
  * Rows (ratio = measured / baseline):
  *   BAR2 read/write      memcpy() out of / into mmapped VRAM vs RAM->RAM
- *   fence round trip     a 1/4 instance vs passthrough
+ *   fence round trip     a 1/4 instance vs passthrough (of a second
+ *                        software GPU of the same size, added for it)
  *   commands/s           NOP + doorbell per command, 1/4 vs passthrough
  *   doorbell latency     TAIL_POLL (no trap) vs trapped TAIL write
  *   doorbell commands/s  the same, as throughput
  *   GEMM fp32, int8      engine vs a userspace -O2 loop of this program
- *   equal_share          Jain's index of three busy instances
+ *   equal_share          Jain's index of three busy instances, per window
  *   fixed_share          achieved / configured share, weights 1:2:4
  *   best_effort          a lone busy instance's share of the wall clock
+ *                        (the scheduler rows: BENCH_REPS windows in a row
+ *                        of the same running streams)
  *   create, remove       mgpu 1/16 vs the kernel's mtty sample, and the
  *                        whole VRAM (passthrough) vs 1/16 (create.c)
  */
@@ -40,6 +49,7 @@
 #include "libmgpu.h"
 #include "create.h"
 #include "mgpu_test.h"
+#include "stats.h"
 
 /* The kernel's mtty sample, put there by scripts/build-mtty.sh. */
 #define MTTY_KO		"/mgpu/extra/mtty.ko"
@@ -49,6 +59,7 @@
 #define BUSY_BATCH	16
 #define BUSY_SLICE_US	10000
 #define GEMM_DIM	256		/* engine vs userspace GEMM */
+#define SCHED_WINDOW_MS	500		/* one scheduler window */
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
@@ -61,9 +72,11 @@ static int parent_write(const char *attr, const char *val)
 
 /* ---- instances: created here, removed at exit ---- */
 
-static char uuids[NSCHED + 1][MGPU_UUID_BUF];
+static char uuids[NSCHED + 2][MGPU_UUID_BUF];
 static int nuuids;
 static char saved_policy[32], saved_slice[32];
+/* The software GPU added for the passthrough instance, if any. */
+static char added_parent[32];
 
 static void cleanup(void)
 {
@@ -73,6 +86,8 @@ static void cleanup(void)
 		if (mgpu_test_instance_exists(uuids[i]))
 			mgpu_test_remove(uuids[i]);
 	nuuids = 0;
+	if (added_parent[0] && !mgpu_test_remove_swgpu(added_parent))
+		added_parent[0] = 0;
 	if (saved_policy[0])
 		parent_write("sched_policy", saved_policy);
 	if (saved_slice[0])
@@ -92,7 +107,8 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
-static struct mgpu_dev *create_open(const char *type, const char **uuidp)
+static struct mgpu_dev *create_open_on(const char *parent, const char *type,
+				       const char **uuidp)
 {
 	char *uuid = uuids[nuuids];
 	struct mgpu_dev *dev;
@@ -100,7 +116,7 @@ static struct mgpu_dev *create_open(const char *type, const char **uuidp)
 
 	if (mgpu_test_uuid_random(uuid))
 		die("no /proc/sys/kernel/random/uuid");
-	ret = mgpu_test_create(mgpu_test_parent, type, uuid);
+	ret = mgpu_test_create(parent, type, uuid);
 	if (ret)
 		die("create %s: %s", type, strerror(-ret));
 	nuuids++;
@@ -111,6 +127,11 @@ static struct mgpu_dev *create_open(const char *type, const char **uuidp)
 	if (uuidp)
 		*uuidp = uuid;
 	return dev;
+}
+
+static struct mgpu_dev *create_open(const char *type, const char **uuidp)
+{
+	return create_open_on(mgpu_test_parent, type, uuidp);
 }
 
 static void close_remove_all(struct mgpu_dev **devs, int n)
@@ -136,7 +157,9 @@ static void close_remove_all(struct mgpu_dev **devs, int n)
 
 struct row {
 	char metric[48];
-	double ratio;
+	double ratio, lo, hi;	/* median ratio and its spread */
+	bool spread;		/* lo/hi are meaningful */
+	double lost;		/* share of the window the host stole */
 	char value[40];
 	char baseline[48];
 };
@@ -144,57 +167,74 @@ struct row {
 static struct row rows[32];
 static int nrows;
 
-static void row(const char *metric, double ratio, const char *value,
-		const char *baseline)
+static struct row *row(const char *metric, double ratio, const char *value,
+		       const char *baseline)
 {
 	struct row *r = &rows[nrows++];
 
+	memset(r, 0, sizeof(*r));
 	snprintf(r->metric, sizeof(r->metric), "%s", metric);
 	r->ratio = ratio;
 	snprintf(r->value, sizeof(r->value), "%s", value);
 	snprintf(r->baseline, sizeof(r->baseline), "%s", baseline);
+	return r;
 }
 
-static char *fmt(char *buf, size_t size, const char *f, double v)
+static void row_spread(struct row *r, double lo, double hi, double lost)
 {
-	snprintf(buf, size, f, v);
-	return buf;
+	r->lo = lo;
+	r->hi = hi;
+	r->spread = true;
+	r->lost = lost;
 }
 
-/* A row of measured / baseline, both formatted with their own format. */
-static void ratio_row(const char *metric, const char *vfmt, double val,
-		      const char *bfmt, double base)
+/*
+ * A row from interleaved repeats: the median of the per-repeat ratios,
+ * their spread, and the medians of both sides, each printed with its
+ * own format.
+ */
+static void pair_row(const char *metric, const struct bench_pair *p,
+		     const char *afmt, const char *bfmt)
 {
+	struct bench_summary s;
 	char v[40], b[48];
 
-	snprintf(v, sizeof(v), vfmt, val);
-	snprintf(b, sizeof(b), bfmt, base);
-	row(metric, val / base, v, b);
+	bench_summarize(p, &s);
+	snprintf(v, sizeof(v), afmt, s.a);
+	snprintf(b, sizeof(b), bfmt, s.b);
+	row_spread(row(metric, s.ratio, v, b), s.lo, s.hi, p->lost);
 }
 
 /* ---- 1: BAR2 bandwidth ---- */
 
-/* GB/s of memcpy(dst, src, size), repeated for at least 300 ms. */
-static double copy_gbs(void *dst, const void *src, size_t size)
+struct copy_arg {
+	void *dst;
+	const void *src;
+	size_t size;
+};
+
+/* GB/s of memcpy(dst, src, size), repeated for at least 100 ms. */
+static double copy_gbs(void *arg)
 {
-	uint64_t t0 = mgpu_test_now_ns(), t;
+	struct copy_arg *c = arg;
+	uint64_t t0, t;
 	unsigned int n = 0;
 
-	memcpy(dst, src, size);		/* fault everything in */
 	t0 = mgpu_test_now_ns();
 	do {
-		memcpy(dst, src, size);
+		memcpy(c->dst, c->src, c->size);
 		n++;
 		t = mgpu_test_now_ns() - t0;
-	} while (t < 300000000ULL);
-	return (double)size * n / t;
+	} while (t < 100000000ULL);
+	return (double)c->size * n / t;
 }
 
 static void bench_bar2(struct mgpu_dev *dev)
 {
 	const size_t size = 16 << 20;
-	char *a, *b, *vram, v[40], base[48];
-	double rd, wr, ram;
+	struct copy_arg ram, rd, wr;
+	struct bench_pair p;
+	char *a, *b, *vram;
 	uint64_t off;
 
 	CHECK(mgpu_vram_alloc(dev, size, 4096, &off));
@@ -205,14 +245,16 @@ static void bench_bar2(struct mgpu_dev *dev)
 		die("out of memory");
 	memset(a, 0x5a, size);
 	memset(b, 0xa5, size);
-	ram = copy_gbs(b, a, size);
-	rd = copy_gbs(a, vram, size);
-	wr = copy_gbs(vram, b, size);
-	snprintf(base, sizeof(base), "memcpy RAM->RAM %.2f GB/s", ram);
-	row("BAR2 read: memcpy VRAM->RAM", rd / ram,
-	    fmt(v, sizeof(v), "%.2f GB/s", rd), base);
-	row("BAR2 write: memcpy RAM->VRAM", wr / ram,
-	    fmt(v, sizeof(v), "%.2f GB/s", wr), base);
+	memset(vram, 0x3c, size);	/* fault everything in */
+	ram = (struct copy_arg){ b, a, size };
+	rd = (struct copy_arg){ a, vram, size };
+	wr = (struct copy_arg){ vram, b, size };
+	bench_interleave(&p, BENCH_REPS, copy_gbs, &rd, copy_gbs, &ram);
+	pair_row("BAR2 read: memcpy VRAM->RAM", &p, "%.2f GB/s",
+		 "memcpy RAM->RAM %.2f GB/s");
+	bench_interleave(&p, BENCH_REPS, copy_gbs, &wr, copy_gbs, &ram);
+	pair_row("BAR2 write: memcpy RAM->VRAM", &p, "%.2f GB/s",
+		 "memcpy RAM->RAM %.2f GB/s");
 	free(a);
 	free(b);
 	CHECK(mgpu_vram_free(dev, off));
@@ -220,132 +262,164 @@ static void bench_bar2(struct mgpu_dev *dev)
 
 /* ---- 2, 3: fences, doorbells ---- */
 
-struct qperf {
-	double rtt_us;		/* median fence round trip on an idle queue */
-	double cmds_s;		/* NOPs/s, one doorbell per command */
+struct queue_arg {
+	struct mgpu_dev *dev;
+	unsigned int flags;
 };
 
-static int cmp_double(const void *a, const void *b)
+/* Median fence round trip, microseconds, on an idle queue. */
+static double queue_rtt_us(void *arg)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static struct qperf bench_queue(struct mgpu_dev *dev, unsigned int flags)
-{
-	enum { RTT_N = 300, NOP_N = 4000 };
-	static double lat[RTT_N];
+	enum { RTT_N = 100 };
+	struct queue_arg *qa = arg;
+	double lat[RTT_N];
 	struct mgpu_queue *q;
-	struct mgpu_cmd nop;
-	struct qperf p;
 	uint64_t t0;
 	int i;
 
-	CHECK(mgpu_queue_open(dev, 0, 1024, flags, &q));
-	mgpu_cmd_nop(&nop);
-	for (i = 0; i < 20; i++)		/* warm up */
+	CHECK(mgpu_queue_open(qa->dev, 0, 1024, qa->flags, &q));
+	for (i = 0; i < 10; i++)		/* warm up */
 		CHECK(mgpu_queue_sync(q, 10000));
 	for (i = 0; i < RTT_N; i++) {
 		t0 = mgpu_test_now_ns();
 		CHECK(mgpu_queue_sync(q, 10000));
 		lat[i] = (mgpu_test_now_ns() - t0) / 1e3;
 	}
-	qsort(lat, RTT_N, sizeof(lat[0]), cmp_double);
-	p.rtt_us = lat[RTT_N / 2];
+	mgpu_queue_close(q);
+	return bench_median(lat, RTT_N);
+}
 
+/* NOPs per second, one doorbell per command. */
+static double queue_cmds_s(void *arg)
+{
+	enum { NOP_N = 1500 };
+	struct queue_arg *qa = arg;
+	struct mgpu_queue *q;
+	struct mgpu_cmd nop;
+	uint64_t t0;
+	double r;
+	int i;
+
+	CHECK(mgpu_queue_open(qa->dev, 0, 1024, qa->flags, &q));
+	mgpu_cmd_nop(&nop);
+	CHECK(mgpu_queue_sync(q, 10000));
 	t0 = mgpu_test_now_ns();
 	for (i = 0; i < NOP_N; i++)
 		CHECK(mgpu_submit(q, &nop, 1));
 	CHECK(mgpu_queue_sync(q, 60000));
-	p.cmds_s = (NOP_N + 1) * 1e9 / (mgpu_test_now_ns() - t0);
+	r = (NOP_N + 1) * 1e9 / (mgpu_test_now_ns() - t0);
 	mgpu_queue_close(q);
-	return p;
+	return r;
 }
 
 /* ---- 4: GEMM ---- */
 
-static double engine_gflops(struct mgpu_dev *dev, bool int8)
-{
-	const uint32_t d = GEMM_DIM, reps = 2;
-	size_t ab = (size_t)d * d * (int8 ? 1 : 4), c = (size_t)d * d * 4;
+struct gemm_arg {
+	struct mgpu_dev *dev;
 	struct mgpu_queue *q;
 	struct mgpu_cmd cmd;
-	uint64_t a, b, cc, t0, t;
-	float *f;
-	uint32_t i;
+	uint64_t a, b, c;
+	void *ha, *hb, *hc;	/* the userspace reference's buffers */
+	bool int8;
+};
 
-	CHECK(mgpu_queue_open(dev, 1, 0, 0, &q));
-	mgpu_queue_set_timeout(q, 120000);
-	CHECK(mgpu_vram_alloc(dev, ab, 0, &a));
-	CHECK(mgpu_vram_alloc(dev, ab, 0, &b));
-	CHECK(mgpu_vram_alloc(dev, c, 0, &cc));
+static void gemm_setup(struct gemm_arg *g, struct mgpu_dev *dev, bool int8)
+{
+	const uint32_t d = GEMM_DIM;
+	size_t ab = (size_t)d * d * (int8 ? 1 : 4), c = (size_t)d * d * 4;
+	uint32_t i;
+	float *f;
+
+	memset(g, 0, sizeof(*g));
+	g->dev = dev;
+	g->int8 = int8;
+	CHECK(mgpu_queue_open(dev, 1, 0, 0, &g->q));
+	mgpu_queue_set_timeout(g->q, 120000);
+	CHECK(mgpu_vram_alloc(dev, ab, 0, &g->a));
+	CHECK(mgpu_vram_alloc(dev, ab, 0, &g->b));
+	CHECK(mgpu_vram_alloc(dev, c, 0, &g->c));
+	g->ha = calloc(d * d, 4);
+	g->hb = calloc(d * d, 4);
+	g->hc = calloc(d * d, 4);
+	if (!g->ha || !g->hb || !g->hc)
+		die("out of memory");
 	if (int8) {
-		memset(mgpu_vram_ptr(dev, a), 1, ab);
-		memset(mgpu_vram_ptr(dev, b), 2, ab);
+		memset(mgpu_vram_ptr(dev, g->a), 1, ab);
+		memset(mgpu_vram_ptr(dev, g->b), 2, ab);
+		memset(g->ha, 1, ab);
+		memset(g->hb, 2, ab);
+		mgpu_cmd_gemm_i8(&g->cmd, g->a, g->b, g->c, d, d, d, 1, 0);
 	} else {
-		f = mgpu_vram_ptr(dev, a);
+		f = mgpu_vram_ptr(dev, g->a);
 		for (i = 0; i < d * d; i++)
-			f[i] = 1.0f;
-		f = mgpu_vram_ptr(dev, b);
+			f[i] = ((float *)g->ha)[i] = 1.0f;
+		f = mgpu_vram_ptr(dev, g->b);
 		for (i = 0; i < d * d; i++)
-			f[i] = 0.5f;
+			f[i] = ((float *)g->hb)[i] = 0.5f;
+		mgpu_cmd_gemm_f32(&g->cmd, g->a, g->b, g->c, d, d, d, 1.0f,
+				  0.0f);
 	}
-	if (int8)
-		mgpu_cmd_gemm_i8(&cmd, a, b, cc, d, d, d, 1, 0);
-	else
-		mgpu_cmd_gemm_f32(&cmd, a, b, cc, d, d, d, 1.0f, 0.0f);
-	t0 = mgpu_test_now_ns();
-	for (i = 0; i < reps; i++)
-		CHECK(mgpu_submit(q, &cmd, 1));
-	CHECK(mgpu_queue_sync(q, 120000));
-	t = mgpu_test_now_ns() - t0;
-	mgpu_vram_free(dev, a);
-	mgpu_vram_free(dev, b);
-	mgpu_vram_free(dev, cc);
-	mgpu_queue_close(q);
-	return 2.0 * d * d * d * reps / t;
+}
+
+static void gemm_teardown(struct gemm_arg *g)
+{
+	mgpu_vram_free(g->dev, g->a);
+	mgpu_vram_free(g->dev, g->b);
+	mgpu_vram_free(g->dev, g->c);
+	mgpu_queue_close(g->q);
+	free(g->ha);
+	free(g->hb);
+	free(g->hc);
+}
+
+/* GFLOP/s of one GEMM on the engine, submission to fence. */
+static double engine_gflops(void *arg)
+{
+	const double d = GEMM_DIM;
+	struct gemm_arg *g = arg;
+	uint64_t t0 = mgpu_test_now_ns();
+
+	CHECK(mgpu_submit(g->q, &g->cmd, 1));
+	CHECK(mgpu_queue_sync(g->q, 120000));
+	return 2.0 * d * d * d / (mgpu_test_now_ns() - t0);
 }
 
 /*
  * The userspace reference is libmgpu_test's GEMM: the engine's loop
- * order, plain C, built with -O2.
+ * order, plain C, built with -O2.  One GEMM per call, as on the engine.
  */
-static volatile int32_t sink;
+int32_t mgpu_bench_sink;	/* global: the compiler keeps the GEMM */
 
-static double cpu_gflops(bool int8)
+static double cpu_gflops(void *arg)
 {
 	const int d = GEMM_DIM;
-	void *a = calloc(d * d, 4), *b = calloc(d * d, 4), *c = calloc(d * d, 4);
-	uint64_t t0, t;
-	int n = 0;
+	struct gemm_arg *g = arg;
+	uint64_t t0 = mgpu_test_now_ns();
 
-	if (!a || !b || !c)
-		die("out of memory");
-	if (int8) {
-		memset(a, 1, d * d);
-		memset(b, 2, d * d);
-	} else {
-		for (n = 0; n < d * d; n++) {
-			((float *)a)[n] = 1.0f;
-			((float *)b)[n] = 0.5f;
-		}
-		n = 0;
+	if (g->int8)
+		mgpu_test_gemm_i8(g->ha, g->hb, g->hc, d, d, d, 1, 0);
+	else
+		mgpu_test_gemm_f32(g->ha, g->hb, g->hc, d, d, d, 1.0f, 0.0f);
+	mgpu_bench_sink += ((int32_t *)g->hc)[d * d / 2];
+	return 2.0 * d * d * d / (mgpu_test_now_ns() - t0);
+}
+
+static void bench_gemm(struct mgpu_dev *dev)
+{
+	struct bench_pair p;
+	struct gemm_arg g;
+	char m[48];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		gemm_setup(&g, dev, i);
+		bench_interleave(&p, BENCH_REPS, engine_gflops, &g, cpu_gflops,
+				 &g);
+		gemm_teardown(&g);
+		snprintf(m, sizeof(m), "GEMM %s %d^3, engine vs userspace",
+			 i ? "int8" : "fp32", GEMM_DIM);
+		pair_row(m, &p, "engine %.3f GFLOP/s", "C loop -O2 %.3f GFLOP/s");
 	}
-	t0 = mgpu_test_now_ns();
-	do {
-		if (int8)
-			mgpu_test_gemm_i8(a, b, c, d, d, d, 1, 0);
-		else
-			mgpu_test_gemm_f32(a, b, c, d, d, d, 1.0f, 0.0f);
-		sink += ((int32_t *)c)[n % (d * d)];
-		n++;
-		t = mgpu_test_now_ns() - t0;
-	} while (t < 500000000ULL);
-	free(a);
-	free(b);
-	free(c);
-	return 2.0 * d * d * d * n / t;
 }
 
 /* ---- 5: scheduler ---- */
@@ -368,12 +442,16 @@ static uint64_t busy_ns(const char *uuid)
 	return val;
 }
 
-/* Run @busy streams for @ms after a warm-up; shares of busy_ns. */
-static double sched_window(const char *policy, int busy, unsigned int ms,
-			   double share[NSCHED])
+/* One window of a running policy: shares, instance 0's share of wall. */
+struct sched_win {
+	double share[NSCHED];
+	double wall0;		/* instance 0's busy_ns / wall */
+	double lost;
+};
+
+/* Start @busy GEMM streams under @policy, after a warm-up. */
+static void sched_start(const char *policy, int busy)
 {
-	uint64_t b0[NSCHED], b1[NSCHED], t0, t;
-	double sum = 0;
 	int i;
 
 	if (parent_write("sched_policy", policy))
@@ -385,13 +463,12 @@ static double sched_window(const char *policy, int busy, unsigned int ms,
 			die("pthread_create");
 	}
 	usleep(300000);
-	t0 = mgpu_test_now_ns();
-	for (i = 0; i < NSCHED; i++)
-		b0[i] = busy_ns(workers[i].uuid);
-	usleep(ms * 1000);
-	for (i = 0; i < NSCHED; i++)
-		b1[i] = busy_ns(workers[i].uuid);
-	t = mgpu_test_now_ns() - t0;
+}
+
+static void sched_stop(int busy)
+{
+	int i;
+
 	for (i = 0; i < busy; i++) {
 		workers[i].load.stop = true;
 		pthread_join(workers[i].thread, NULL);
@@ -399,14 +476,35 @@ static double sched_window(const char *policy, int busy, unsigned int ms,
 			die("GEMM stream: %s",
 			    mgpu_strerror(workers[i].load.err));
 	}
-	for (i = 0; i < NSCHED; i++)
-		sum += b1[i] - b0[i];
-	for (i = 0; i < NSCHED; i++)
-		share[i] = sum ? (b1[i] - b0[i]) / sum : 0;
-	fprintf(stderr, "mgpu-bench: %s, %d busy: busy_ns / wall %.3f %.3f %.3f\n",
-		policy, busy, (b1[0] - b0[0]) / (double)t,
-		(b1[1] - b0[1]) / (double)t, (b1[2] - b0[2]) / (double)t);
-	return (b1[0] - b0[0]) / (double)t;	/* instance 0 / wall */
+}
+
+/* BENCH_REPS windows of SCHED_WINDOW_MS in a row; lost time of all. */
+static double sched_windows(struct sched_win *w)
+{
+	uint64_t b0[NSCHED], b1[NSCHED], t0, t, l0, lall = 0, tall = 0;
+	double sum;
+	int i, r;
+
+	for (r = 0; r < BENCH_REPS; r++) {
+		t0 = mgpu_test_now_ns();
+		l0 = bench_noise_lost_ns();
+		for (i = 0; i < NSCHED; i++)
+			b0[i] = busy_ns(workers[i].uuid);
+		usleep(SCHED_WINDOW_MS * 1000);
+		for (i = 0; i < NSCHED; i++)
+			b1[i] = busy_ns(workers[i].uuid);
+		t = mgpu_test_now_ns() - t0;
+		sum = 0;
+		for (i = 0; i < NSCHED; i++)
+			sum += b1[i] - b0[i];
+		for (i = 0; i < NSCHED; i++)
+			w[r].share[i] = sum ? (b1[i] - b0[i]) / sum : 0;
+		w[r].wall0 = (b1[0] - b0[0]) / (double)t;
+		w[r].lost = (double)(bench_noise_lost_ns() - l0) / t;
+		lall += bench_noise_lost_ns() - l0;
+		tall += t;
+	}
+	return (double)lall / tall;
 }
 
 static void set_weight(const char *uuid, unsigned int w)
@@ -418,71 +516,106 @@ static void set_weight(const char *uuid, unsigned int w)
 		die("cannot set weight of %s", uuid);
 }
 
+/* A row of per-window figures @v against the fixed @ideal. */
+static void window_row(const char *metric, const double *v, double lost,
+		       const char *vfmt, double vscale, const char *baseline,
+		       double ideal)
+{
+	double r[BENCH_REPS], lo, hi, med;
+	char buf[40];
+	int i;
+
+	for (i = 0; i < BENCH_REPS; i++)
+		r[i] = v[i] / ideal;
+	med = bench_median(v, BENCH_REPS);
+	snprintf(buf, sizeof(buf), vfmt, med * vscale);
+	bench_minmax(r, BENCH_REPS, &lo, &hi);
+	row_spread(row(metric, bench_median(r, BENCH_REPS), buf, baseline),
+		   lo, hi, lost);
+}
+
 static void bench_sched(void)
 {
 	static const unsigned int weight[NSCHED] = { 1, 2, 4 };
+	struct sched_win w[BENCH_REPS];
 	struct mgpu_dev *devs[NSCHED];
-	double share[NSCHED], s = 0, s2 = 0, lone;
-	char buf[48], v[40], m[48];
-	int i;
+	double v[BENCH_REPS], lost;
+	char buf[48], m[48];
+	int i, r;
 
 	snprintf(buf, sizeof(buf), "%u", BUSY_SLICE_US);
 	if (parent_write("time_slice_us", buf))
 		die("cannot set time_slice_us");
 	for (i = 0; i < NSCHED; i++) {
-		struct worker *w = &workers[i];
+		struct worker *wk = &workers[i];
 
-		w->dev = devs[i] = create_open("mgpu-1_16", &w->uuid);
-		CHECK(mgpu_queue_open(w->dev, 0, 256, 0, &w->q));
-		CHECK(mgpu_test_load_gemm_i8(&w->load, w->dev, w->q, BUSY_DIM,
-					     BUSY_BATCH));
+		wk->dev = devs[i] = create_open("mgpu-1_16", &wk->uuid);
+		CHECK(mgpu_queue_open(wk->dev, 0, 256, 0, &wk->q));
+		CHECK(mgpu_test_load_gemm_i8(&wk->load, wk->dev, wk->q,
+					     BUSY_DIM, BUSY_BATCH));
 	}
 
-	sched_window("equal_share", NSCHED, 2000, share);
-	for (i = 0; i < NSCHED; i++) {
-		s += share[i];
-		s2 += share[i] * share[i];
+	sched_start("equal_share", NSCHED);
+	lost = sched_windows(w);
+	sched_stop(NSCHED);
+	for (r = 0; r < BENCH_REPS; r++) {
+		double s = 0, s2 = 0;
+
+		for (i = 0; i < NSCHED; i++) {
+			s += w[r].share[i];
+			s2 += w[r].share[i] * w[r].share[i];
+		}
+		v[r] = s2 ? s * s / (NSCHED * s2) : 0;
 	}
-	snprintf(v, sizeof(v), "shares %.3f %.3f %.3f", share[0], share[1],
-		 share[2]);
-	row("equal_share Jain index, 3 busy", s * s / (NSCHED * s2), v,
-	    "ideal 1 (1/3 each)");
+	window_row("equal_share Jain index, 3 busy", v, lost, "Jain %.3f", 1,
+		   "ideal 1 (1/3 each)", 1);
 
 	for (i = 0; i < NSCHED; i++)
 		set_weight(workers[i].uuid, weight[i]);
-	sched_window("fixed_share", NSCHED, 2000, share);
+	sched_start("fixed_share", NSCHED);
+	lost = sched_windows(w);
+	sched_stop(NSCHED);
 	for (i = 0; i < NSCHED; i++) {
+		for (r = 0; r < BENCH_REPS; r++)
+			v[r] = w[r].share[i];
 		snprintf(m, sizeof(m), "fixed_share weight %u of 1:2:4",
 			 weight[i]);
-		snprintf(v, sizeof(v), "share %.4f", share[i]);
 		snprintf(buf, sizeof(buf), "configured %u/7 = %.4f", weight[i],
 			 weight[i] / 7.0);
-		row(m, share[i] / (weight[i] / 7.0), v, buf);
+		window_row(m, v, lost, "share %.4f", 1, buf, weight[i] / 7.0);
 	}
 
-	lone = sched_window("best_effort", 1, 2000, share);
-	snprintf(v, sizeof(v), "busy %.1f %% of wall", 100 * lone);
-	row("best_effort lone busy (3 open)", lone, v, "whole engine = 1");
+	sched_start("best_effort", 1);
+	lost = sched_windows(w);
+	sched_stop(1);
+	for (r = 0; r < BENCH_REPS; r++)
+		v[r] = w[r].wall0;
+	window_row("best_effort lone busy (3 open)", v, lost,
+		   "busy %.1f %% of wall", 100, "whole engine = 1", 1);
 
 	for (i = 0; i < NSCHED; i++)
 		mgpu_queue_close(workers[i].q);
 	close_remove_all(devs, NSCHED);
 }
 
-/* ---- main ---- */
+/* ---- 6: create and remove ---- */
 
-/* One row: figure @m (named @mn) against figure @base (named @bn). */
+/*
+ * One row: figure @m (named @mn) against figure @base (named @bn), both
+ * medians over interleaved rounds (create.c); the spread is the widest
+ * the rounds allow: fastest over slowest and slowest over fastest.
+ */
 static void fig_row(const char *metric, const char *mn,
 		    const struct bench_create_fig *m, const char *bn,
-		    const struct bench_create_fig *base)
+		    const struct bench_create_fig *base, double lost)
 {
 	char v[40], b[48];
 
-	snprintf(v, sizeof(v), "%s %.0f us [%.0f-%.0f]", mn, m->median_us,
-		 m->min_us, m->max_us);
+	snprintf(v, sizeof(v), "%s %.0f us", mn, m->median_us);
 	snprintf(b, sizeof(b), "%s %.0f us [%.0f-%.0f]", bn, base->median_us,
 		 base->min_us, base->max_us);
-	row(metric, m->median_us / base->median_us, v, b);
+	row_spread(row(metric, m->median_us / base->median_us, v, b),
+		   m->min_us / base->max_us, m->max_us / base->min_us, lost);
 }
 
 /*
@@ -493,30 +626,93 @@ static void fig_row(const char *metric, const char *mn,
 static void bench_create(void)
 {
 	struct bench_create_result r;
+	uint64_t t0 = mgpu_test_now_ns(), l0 = bench_noise_lost_ns();
+	double lost;
 
 	if (bench_create_remove(mgpu_test_parent, MTTY_KO, &r)) {
 		row("create/remove vs mtty", 0, "not measured",
 		    "(see the messages above)");
 		return;
 	}
+	lost = (double)(bench_noise_lost_ns() - l0) / (mgpu_test_now_ns() - t0);
 	fig_row("create, mgpu 1/16 vs mtty sample", "mgpu", &r.mgpu_create,
-		"mtty", &r.mtty_create);
+		"mtty", &r.mtty_create, lost);
 	fig_row("remove, mgpu 1/16 vs mtty sample", "mgpu", &r.mgpu_remove,
-		"mtty", &r.mtty_remove);
+		"mtty", &r.mtty_remove, lost);
 	fig_row("create, passthrough vs 1/16 (VRAM x16)", "whole",
-		&r.big_create, "1/16", &r.mgpu_create);
+		&r.big_create, "1/16", &r.mgpu_create, lost);
 	fig_row("remove, passthrough vs 1/16 (VRAM x16)", "whole",
-		&r.big_remove, "1/16", &r.mgpu_remove);
+		&r.big_remove, "1/16", &r.mgpu_remove, lost);
+}
+
+/* ---- main ---- */
+
+/*
+ * A software GPU of the same VRAM and queues as the bench's parent, for
+ * the passthrough instance, so that both instances of a queue row are
+ * open at once and their repeats can take turns.
+ */
+static const char *add_twin_parent(void)
+{
+	uint64_t vram = 0, queues = 0;
+	uint32_t before, after;
+	char spec[64];
+
+	if (mgpu_test_parent_u64(mgpu_test_parent, "vram_size", &vram) ||
+	    mgpu_test_parent_u64(mgpu_test_parent, "queues", &queues))
+		die("cannot read %s's vram_size and queues", mgpu_test_parent);
+	snprintf(spec, sizeof(spec), "vram=%lluM queues=%llu",
+		 (unsigned long long)(vram >> 20), (unsigned long long)queues);
+	before = mgpu_test_swgpu_set();
+	if (mgpu_test_add_swgpu(spec))
+		die("add_swgpu %s failed", spec);
+	after = mgpu_test_swgpu_set() & ~before;
+	if (!after)
+		die("add_swgpu %s made no software GPU", spec);
+	mgpu_test_swgpu_name(__builtin_ctz(after), added_parent,
+			     sizeof(added_parent));
+	return added_parent;
+}
+
+static void bench_queues(void)
+{
+	struct queue_arg frac, poll, pt;
+	struct mgpu_dev *devs[2];
+	struct bench_pair p;
+
+	devs[0] = create_open("mgpu-1_4", NULL);
+	devs[1] = create_open_on(add_twin_parent(), "mgpu-passthrough", NULL);
+	frac = (struct queue_arg){ devs[0], 0 };
+	poll = (struct queue_arg){ devs[0], MGPU_QUEUE_TAIL_POLL };
+	pt = (struct queue_arg){ devs[1], 0 };
+
+	bench_interleave(&p, BENCH_REPS, queue_rtt_us, &frac, queue_rtt_us,
+			 &pt);
+	pair_row("fence round trip, 1/4 vs passthrough", &p, "1/4 %.1f us",
+		 "passthrough %.1f us");
+	bench_interleave(&p, BENCH_REPS, queue_cmds_s, &frac, queue_cmds_s,
+			 &pt);
+	pair_row("NOP+doorbell cmds/s, 1/4 vs pt", &p, "1/4 %.0f/s",
+		 "passthrough %.0f/s");
+	bench_interleave(&p, BENCH_REPS, queue_rtt_us, &poll, queue_rtt_us,
+			 &frac);
+	pair_row("fence round trip, TAIL_POLL vs TAIL", &p,
+		 "TAIL_POLL %.1f us", "trapped TAIL %.1f us");
+	bench_interleave(&p, BENCH_REPS, queue_cmds_s, &poll, queue_cmds_s,
+			 &frac);
+	pair_row("cmds/s, TAIL_POLL vs trapped TAIL", &p, "TAIL_POLL %.0f/s",
+		 "trapped TAIL %.0f/s");
+	close_remove_all(devs, 2);
+	if (mgpu_test_remove_swgpu(added_parent))
+		die("cannot remove %s", added_parent);
+	added_parent[0] = 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct qperf frac, pt, poll;
-	double gf[2], gc[2];
 	struct mgpu_dev *dev;
 	struct utsname u;
-	char v[40], b[48];
-	int i;
+	int i, noisy = 0;
 
 	mgpu_test_parent_init(&argc, argv);
 	if (mgpu_test_parent_read(mgpu_test_parent, "sched_policy",
@@ -528,55 +724,52 @@ int main(int argc, char **argv)
 	if (parent_write("sched_policy", "best_effort"))
 		die("cannot set best_effort");
 	uname(&u);
-	fprintf(stderr, "mgpu-bench: measuring on %s %s (takes about a minute)\n",
+	fprintf(stderr, "mgpu-bench: measuring on %s %s (takes a few minutes)\n",
 		u.sysname, u.release);
+	bench_noise_start();
 
-	/* A 1/4 instance: BAR2, queues, doorbells, GEMM. */
+	/* A 1/4 instance: BAR2 and GEMM. */
 	dev = create_open("mgpu-1_4", NULL);
 	bench_bar2(dev);
-	frac = bench_queue(dev, 0);
-	poll = bench_queue(dev, MGPU_QUEUE_TAIL_POLL);
-	gf[0] = engine_gflops(dev, false);
-	gf[1] = engine_gflops(dev, true);
+	bench_gemm(dev);
 	close_remove_all(&dev, 1);
 
-	/* The passthrough instance: the same queue figures. */
-	dev = create_open("mgpu-passthrough", NULL);
-	pt = bench_queue(dev, 0);
-	close_remove_all(&dev, 1);
-
-	ratio_row("fence round trip, 1/4 vs passthrough", "1/4 %.1f us",
-		  frac.rtt_us, "passthrough %.1f us", pt.rtt_us);
-	ratio_row("NOP+doorbell cmds/s, 1/4 vs pt", "1/4 %.0f/s", frac.cmds_s,
-		  "passthrough %.0f/s", pt.cmds_s);
-	ratio_row("fence round trip, TAIL_POLL vs TAIL", "TAIL_POLL %.1f us",
-		  poll.rtt_us, "trapped TAIL %.1f us", frac.rtt_us);
-	ratio_row("cmds/s, TAIL_POLL vs trapped TAIL", "TAIL_POLL %.0f/s",
-		  poll.cmds_s, "trapped TAIL %.0f/s", frac.cmds_s);
-
-	gc[0] = cpu_gflops(false);
-	gc[1] = cpu_gflops(true);
-	for (i = 0; i < 2; i++) {
-		char m[48];
-
-		snprintf(m, sizeof(m), "GEMM %s %d^3, engine vs userspace",
-			 i ? "int8" : "fp32", GEMM_DIM);
-		snprintf(b, sizeof(b), "C loop -O2 %.3f GFLOP/s", gc[i]);
-		row(m, gf[i] / gc[i],
-		    fmt(v, sizeof(v), "engine %.3f GFLOP/s", gf[i]), b);
-	}
+	/* 1/4 and passthrough (of a twin parent) at once: queues. */
+	bench_queues();
 
 	bench_sched();
 	bench_create();
+	bench_noise_stop();
 	cleanup();
 
 	printf("\n=== mgpu bench: %s %s, %ld CPUs ===\n", u.sysname, u.release,
 	       sysconf(_SC_NPROCESSORS_ONLN));
-	printf("%-40s %8s  %-24s %s\n", "metric", "ratio", "measured",
+	printf("%-40s %7s  %-13s %6s  %-26s %s\n", "metric", "ratio",
+	       "spread", "stolen", "measured (median)",
 	       "baseline (ratio = measured / baseline)");
-	for (i = 0; i < nrows; i++)
-		printf("%-40s %8.3f  %-24s %s\n", rows[i].metric,
-		       rows[i].ratio, rows[i].value, rows[i].baseline);
+	for (i = 0; i < nrows; i++) {
+		struct row *r = &rows[i];
+		char spread[24] = "-", lost[16] = "-";
+
+		if (r->spread) {
+			snprintf(spread, sizeof(spread), "[%.3f-%.3f]", r->lo,
+				 r->hi);
+			snprintf(lost, sizeof(lost), "%.1f%%", 100 * r->lost);
+		}
+		printf("%-40s %7.3f  %-13s %6s  %-26s %s%s\n", r->metric,
+		       r->ratio, spread, lost, r->value, r->baseline,
+		       r->spread && r->lost > BENCH_NOISY ? "  NOISY" : "");
+		if (r->spread && r->lost > BENCH_NOISY)
+			noisy++;
+	}
+	printf("ratio: median of %d interleaved repeats (after a warm-up), spread: their lowest and highest;\n",
+	       BENCH_REPS);
+	printf("stolen: share of the row's window the host did not run the guest's vCPUs");
+	if (noisy)
+		printf(";\n%d row(s) NOISY (over %.0f %% stolen): run make bench on an idle host\n",
+		       noisy, 100 * BENCH_NOISY);
+	else
+		printf("\n");
 	printf("userspace GEMM: i-p-j loops (the engine's order), gcc -O2, one thread\n");
 	printf("=== mgpu bench done ===\n");
 	return 0;

@@ -42,6 +42,8 @@ static void print_stats(const struct mc_stats *st)
 	pr_u64("flops", " flops %" PRIu64, st->flops);
 	pr_u64("errors", " errors %" PRIu64, st->errors);
 	pr_u64("resets", " resets %" PRIu64, st->resets);
+	pr_u64("reg_traps", " reg_traps %" PRIu64, st->reg_traps);
+	pr_u64("irqs", " irqs %" PRIu64, st->irqs);
 	pr_obj_close();
 }
 

@@ -35,6 +35,10 @@ int mc_dev_read_stats(const char *path, struct mc_stats *st)
 		ret = mc_opt_u64(m, "errors", &st->errors);
 	if (!ret)
 		ret = mc_opt_u64(m, "resets", &st->resets);
+	if (!ret)
+		ret = mc_opt_u64(m, "reg_traps", &st->reg_traps);
+	if (!ret)
+		ret = mc_opt_u64(m, "irqs", &st->irqs);
 	free(m);
 	return ret;
 }

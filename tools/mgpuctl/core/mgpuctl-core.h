@@ -113,6 +113,7 @@ struct mc_user {
 
 struct mc_stats {
 	uint64_t busy_ns, commands, bytes, flops, errors, resets;
+	uint64_t reg_traps, irqs;
 };
 
 struct mc_dev {

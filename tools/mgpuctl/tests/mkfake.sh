@@ -68,7 +68,8 @@ parent 6d67:00:01.0 67108864 16 0 "1 2 4 8 16"
 d=sys/devices/pci6d67:00/6d67:00:00.0/$U1
 mkdir -p "$d/mgpu"
 for kv in vram_size=67108864 vram_offset=0 queues=4 queue_base=0 weight=4 cap=0 \
-	busy_ns=5000000000 commands=1000 bytes=4096000 flops=0 errors=1 resets=0; do
+	busy_ns=5000000000 commands=1000 bytes=4096000 flops=0 errors=1 resets=0 \
+	reg_traps=77 irqs=5; do
 	w "$d/mgpu/${kv%%=*}" "${kv#*=}"
 done
 : >"$d/remove"

@@ -16,25 +16,6 @@
 static __thread uint8_t fz_mig_buf[FZ_MIG_BUF];
 static __thread size_t fz_mig_len;
 
-static int mig_set(int fd, uint32_t state, int *data_fd)
-{
-	uint64_t buf[(sizeof(struct vfio_device_feature) +
-		      sizeof(struct vfio_device_feature_mig_state) + 7) / 8];
-	struct vfio_device_feature *f = (void *)buf;
-	struct vfio_device_feature_mig_state *s = (void *)f->data;
-
-	memset(buf, 0, sizeof(buf));
-	f->argsz = sizeof(buf);
-	f->flags = VFIO_DEVICE_FEATURE_SET |
-		   VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE;
-	s->device_state = state;
-	*data_fd = -1;
-	if (ioctl(fd, VFIO_DEVICE_FEATURE, f))
-		return -errno;
-	*data_fd = s->data_fd;
-	return 0;
-}
-
 /* A random state: the eight of the uAPI, mostly, or one that is not. */
 static uint32_t rnd_state(struct fz_thread *t)
 {
@@ -96,7 +77,7 @@ int op_migrate(struct fz_thread *t, struct fz_inst *in, struct fz_rec *r)
 	int dfd, dfd2, ret;
 
 	r->a = state;
-	ret = mig_set(in->fd, state, &dfd);
+	ret = vfio_mig_set(in->fd, state, &dfd);
 	if (!ret && dfd >= 0) {
 		if (state == VFIO_DEVICE_STATE_RESUMING)
 			mig_write(t, dfd);
@@ -105,7 +86,7 @@ int op_migrate(struct fz_thread *t, struct fz_inst *in, struct fz_rec *r)
 		/* Another state with the session open, then its fd again. */
 		if (chance(t, 50)) {
 			r->b = rnd_state(t);
-			if (!mig_set(in->fd, r->b, &dfd2) && dfd2 >= 0)
+			if (!vfio_mig_set(in->fd, r->b, &dfd2) && dfd2 >= 0)
 				close(dfd2);
 			if (r->b == VFIO_DEVICE_STATE_RESUMING)
 				mig_write(t, dfd);
@@ -115,7 +96,7 @@ int op_migrate(struct fz_thread *t, struct fz_inst *in, struct fz_rec *r)
 		close(dfd);
 	}
 	/* Leave it running for the others; ERROR needs a reset. */
-	if (mig_set(in->fd, VFIO_DEVICE_STATE_RUNNING, &dfd2)) {
+	if (vfio_mig_set(in->fd, VFIO_DEVICE_STATE_RUNNING, &dfd2)) {
 		r->c = 1;
 		ioctl(in->fd, VFIO_DEVICE_RESET);
 	} else if (dfd2 >= 0) {
