@@ -9,6 +9,13 @@
  * written pages, "FIRST-LAST" or "PAGE" (page numbers of the slice, 4 KiB
  * pages, decimal), or "off" while tracking is off; the pages read are
  * write-protected again, as for a migration pass.
+ *
+ * migration (read-only): the last migration session of the instance
+ * (struct mgpu_mig_stats), "KEY VALUE" lines: precopy_bytes and
+ * stopcopy_bytes (stream bytes read while the device ran, and after it
+ * stopped), stopcopy_us (from the stop to the end of the stream read: the
+ * device's part of the downtime; 0 while unfinished), resumed_bytes
+ * (stream bytes written into this instance).  make bench reads it.
  */
 #include <linux/debugfs.h>
 #include <linux/mm.h>
@@ -87,6 +94,20 @@ static const struct file_operations mgpu_debugfs_dirty_fops = {
 	.write = mgpu_debugfs_dirty_write,
 };
 
+static int mgpu_debugfs_mig_show(struct seq_file *m, void *unused)
+{
+	struct mgpu_vgpu *vgpu = m->private;
+	const struct mgpu_mig_stats *st = &vgpu->mig_stats;
+
+	seq_printf(m, "precopy_bytes %llu\nstopcopy_bytes %llu\n",
+		   READ_ONCE(st->precopy_bytes), READ_ONCE(st->stopcopy_bytes));
+	seq_printf(m, "stopcopy_us %llu\nresumed_bytes %llu\n",
+		   div_u64(READ_ONCE(st->stopcopy_ns), NSEC_PER_USEC),
+		   READ_ONCE(st->resumed_bytes));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(mgpu_debugfs_mig);
+
 /**
  * mgpu_debugfs_vgpu_add() - the instance's debugfs directory
  * @vgpu: the instance, registered with the VFIO core
@@ -99,6 +120,8 @@ void mgpu_debugfs_vgpu_add(struct mgpu_vgpu *vgpu)
 					   mgpu_debugfs_root);
 	debugfs_create_file("vram_dirty", 0600, vgpu->debugfs, vgpu,
 			    &mgpu_debugfs_dirty_fops);
+	debugfs_create_file("migration", 0400, vgpu->debugfs, vgpu,
+			    &mgpu_debugfs_mig_fops);
 }
 
 /**

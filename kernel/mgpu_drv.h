@@ -204,6 +204,26 @@ struct mgpu_engine {
  * Written by the engine thread or under the vGPU's lock, read without a
  * lock: each counter is one aligned 64-bit word.
  */
+/**
+ * struct mgpu_mig_stats - the last migration session of an instance
+ * @precopy_bytes: stream bytes read while the device ran (pre-copy)
+ * @stopcopy_bytes: stream bytes read after it stopped (stop-copy)
+ * @stopcopy_ns: from the stop to the last byte of the stream read: the
+ *	device's part of the downtime (0 until the stream ended)
+ * @stop_ns: when the device stopped (ktime_get_ns())
+ * @resumed_bytes: stream bytes written into the device (resuming)
+ *
+ * Written by the session's file under its lock, read without it
+ * (debugfs "migration").  A new saving or resuming session resets them.
+ */
+struct mgpu_mig_stats {
+	u64 precopy_bytes;
+	u64 stopcopy_bytes;
+	u64 stopcopy_ns;
+	u64 stop_ns;
+	u64 resumed_bytes;
+};
+
 struct mgpu_vgpu_stats {
 	u64 busy_ns;
 	u64 commands;
@@ -468,6 +488,7 @@ struct mgpu_vgpu {
 	struct mgpu_mig_file *mig_saving;
 	struct mgpu_mig_file *mig_resuming;
 	bool mig_stopped;
+	struct mgpu_mig_stats mig_stats;
 	/*
 	 * DMA logging (dma.c): guest pages written, by IOVA page number;
 	 * @dma_logging set and cleared under @mig_lock (or at close), read

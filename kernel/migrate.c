@@ -194,6 +194,8 @@ static void mgpu_mig_stop_device(struct mgpu_vgpu *vgpu)
 {
 	struct mgpu_engine *e = &vgpu->parent->engine;
 
+	lockdep_assert_held(&vgpu->mig_lock);
+	WRITE_ONCE(vgpu->mig_stats.stop_ns, ktime_get_ns());
 	mutex_lock(&vgpu->lock);
 	vgpu->mig_stopped = true;
 	mutex_unlock(&vgpu->lock);
@@ -370,6 +372,23 @@ static int mgpu_mig_next_record(struct mgpu_mig_file *mf)
 	return 1;
 }
 
+/* Count @n bytes read out of a saving session (the file's lock held). */
+static void mgpu_mig_count_read(struct mgpu_mig_file *mf, size_t n)
+{
+	struct mgpu_mig_stats *st = &mf->vgpu->mig_stats;
+
+	lockdep_assert_held(&mf->lock);
+	if (mf->precopy) {
+		WRITE_ONCE(st->precopy_bytes, st->precopy_bytes + n);
+		return;
+	}
+	WRITE_ONCE(st->stopcopy_bytes, st->stopcopy_bytes + n);
+	/* The end record read out: the stream is complete. */
+	if (mf->end_done && mf->buf_pos == mf->buf_len && !st->stopcopy_ns)
+		WRITE_ONCE(st->stopcopy_ns,
+			   max_t(u64, 1, ktime_get_ns() - st->stop_ns));
+}
+
 static ssize_t mgpu_mig_read(struct file *filp, char __user *ubuf,
 			     size_t len, loff_t *pos)
 {
@@ -400,6 +419,7 @@ static ssize_t mgpu_mig_read(struct file *filp, char __user *ubuf,
 		mf->buf_pos += n;
 		done += n;
 		len -= n;
+		mgpu_mig_count_read(mf, n);
 		if (fatal_signal_pending(current))
 			break;
 	}
@@ -607,6 +627,8 @@ static ssize_t mgpu_mig_write(struct file *filp, const char __user *ubuf,
 		mf->buf_pos += n;
 		done += n;
 		len -= n;
+		WRITE_ONCE(mf->vgpu->mig_stats.resumed_bytes,
+			   mf->vgpu->mig_stats.resumed_bytes + n);
 		if (mf->buf_pos < want)
 			break;
 		mf->buf_pos = 0;
@@ -810,6 +832,11 @@ static struct file *mgpu_mig_save(struct mgpu_vgpu *vgpu, bool precopy)
 
 	if (IS_ERR(mf))
 		return ERR_CAST(mf);
+	/* A new session; a stopped device keeps the time it stopped. */
+	WRITE_ONCE(vgpu->mig_stats.precopy_bytes, 0);
+	WRITE_ONCE(vgpu->mig_stats.stopcopy_bytes, 0);
+	WRITE_ONCE(vgpu->mig_stats.stopcopy_ns, 0);
+	WRITE_ONCE(vgpu->mig_stats.resumed_bytes, 0);
 	if (precopy) {
 		mutex_lock(&vgpu->lock);
 		ret = mgpu_vram_dirty_start(vgpu);
@@ -889,6 +916,7 @@ static struct file *mgpu_mig_step(struct mgpu_vgpu *vgpu,
 		mf = mgpu_mig_file_new(vgpu, true);
 		if (IS_ERR(mf))
 			return ERR_CAST(mf);
+		WRITE_ONCE(vgpu->mig_stats.resumed_bytes, 0);
 		get_file(mf->filp);
 		vgpu->mig_resuming = mf;
 		return mf->filp;

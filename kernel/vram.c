@@ -284,7 +284,6 @@ static vm_fault_t mgpu_vram_fault(struct vm_fault *vmf)
 	struct mgpu_parent *parent = vgpu->parent;
 	unsigned long addr = vmf->address & PAGE_MASK;
 	u64 pos = mgpu_vram_fault_pos(vmf);
-	bool write = vmf->flags & FAULT_FLAG_WRITE;
 	unsigned long pfn;
 	vm_fault_t fault;
 
@@ -304,12 +303,11 @@ static vm_fault_t mgpu_vram_fault(struct vm_fault *vmf)
 		 * every mprotect()), so the first write to the page comes
 		 * back through mgpu_vram_pfn_mkwrite(), tracking or not.  (A
 		 * prot of our own would be wrong for a mapping mprotect()ed
-		 * write-only: PROT_NONE, a fault without end.)
+		 * write-only: PROT_NONE, a fault without end.)  So a write
+		 * fault is not marked here: the write it retries takes the
+		 * write-protect fault that marks the page.
 		 */
 		fault = vmf_insert_pfn(vma, addr, pfn);
-		/* Before the write, which mgpu_vram_dirty_sync() allows. */
-		if (write)
-			mgpu_vram_dirty_mark(vgpu, pos, PAGE_SIZE);
 	}
 	mutex_unlock(&vgpu->lock);
 	return fault;

@@ -163,6 +163,28 @@ static int resume(int fd, const struct stream *s)
 	return vfio_mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL);
 }
 
+/*
+ * @key of debugfs's "migration" file of instance @uuid, or -1 when there
+ * is no debugfs (not mounted, or a kernel without it).
+ */
+static long long mig_stat(const char *uuid, const char *key)
+{
+	char path[128], k[32];
+	long long v, ret = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/mgpu/%s/migration",
+		 uuid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%31s %lld", k, &v) == 2)
+		if (!strcmp(k, key))
+			ret = v;
+	fclose(f);
+	return ret;
+}
+
 /* Both slices' VRAM, byte for byte, through the mappings. */
 static bool same_vram(struct mgpu_dev *a, struct mgpu_dev *b)
 {
@@ -260,6 +282,15 @@ TEST_F(mig, stop_copy)
 	ASSERT_EQ(0, save_stop_copy(_metadata, self->fd[0], &self->s));
 	TH_LOG("stream: %zu bytes", self->s.len);
 	ASSERT_EQ(0, resume(self->fd[1], &self->s));
+	/* debugfs counts the session: all of it in stop-copy here. */
+	if (mig_stat(self->b.uuid[0], "stopcopy_bytes") >= 0) {
+		EXPECT_EQ((long long)self->s.len,
+			  mig_stat(self->b.uuid[0], "stopcopy_bytes"));
+		EXPECT_EQ(0, mig_stat(self->b.uuid[0], "precopy_bytes"));
+		EXPECT_LT(0, mig_stat(self->b.uuid[0], "stopcopy_us"));
+		EXPECT_EQ((long long)self->s.len,
+			  mig_stat(self->b.uuid[1], "resumed_bytes"));
+	}
 	EXPECT_TRUE(same_vram(a, b));
 	EXPECT_EQ(0x5ca1ab1e, rd(b, MGPU_REG_SCRATCH));
 	EXPECT_EQ(MGPU_INT_FENCE, rd(b, MGPU_REG_INT_MASK));
@@ -341,6 +372,14 @@ TEST_F(mig, precopy)
 	close(dfd);
 	TH_LOG("stop-copy: %zu bytes", self->s.len - before);
 	EXPECT_GT(64 * 1024, self->s.len - before);
+	/* debugfs splits the session as the reads above did. */
+	if (mig_stat(self->b.uuid[0], "precopy_bytes") >= 0) {
+		EXPECT_EQ((long long)before,
+			  mig_stat(self->b.uuid[0], "precopy_bytes"));
+		EXPECT_EQ((long long)(self->s.len - before),
+			  mig_stat(self->b.uuid[0], "stopcopy_bytes"));
+		EXPECT_LT(0, mig_stat(self->b.uuid[0], "stopcopy_us"));
+	}
 	ASSERT_EQ(0, vfio_mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL));
 	ASSERT_EQ(0, resume(self->fd[1], &self->s));
 	EXPECT_TRUE(same_vram(a, b));
