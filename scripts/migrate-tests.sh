@@ -5,23 +5,36 @@
 # tests (scripts/libvirtvm-init2).  KTAP on stdout, numbered from
 # MGPU_KTAP_FIRST; the last number used goes to /tmp/ktap-last.
 #
-# A guest (the nested guest of make check) runs mgpu-guest --mode=migrate
-# on an mgpu-1_4 vGPU: a workload that checks itself every round.  While
-# it runs, QEMU migrates it to a QEMU with another mgpu-1_4 vGPU, then
-# tries to migrate it on to a QEMU with an mgpu-1_8 vGPU (refused: the
-# VM runs on where it is); the guest's workload must check every round
-# across the switch and end cleanly on the destination.  QEMU before 8.1
+# One guest (the nested guest of make check, booted once) runs
+# mgpu-guest --mode=migrate on an mgpu-1_4 vGPU: a workload that checks
+# itself every round (VRAM patterns by CPU and engine, a GEMM chain,
+# fences) and stops at the first error.  While it runs, QEMU (with
+# enable-migration=on) moves it, over unix sockets:
+#   A -> B   another 1/4 instance of the same parent
+#   B -> C   a 1/4 instance of a second software GPU (add_swgpu), same size
+#   C -> D   cancelled half-way (migrate_cancel): the source runs on
+#   C -> M   a 1/8 instance: refused by the destination, the source runs on
+#   C -> A   back to the first parent
+# After each step the guest must go on checking rounds where it runs;
+# at the end no round may have failed anywhere.  QEMU before 8.1
 # (bookworm's 7.2) has no VFIO migration v2: the tests skip there.
 #
 # Needs: qemu-system-x86_64, python3 (/mgpu/qmp.py), /mgpu/nested/{vmlinuz,
-# initrd.gz}, the mgpu parent under test in $MGPU_PARENT_TYPES (the
-# mdev_supported_types directory).
+# initrd.gz}, an mgpu PCI parent with mgpu-1_4 (MGPU_PARENT: its PCI
+# address; default: the first one bound to the driver mgpu).
+# MGPU_MIGRATE_MEM: the guest's memory (default 256M).
+# Every QEMU's stderr, exit status, console and result channel are kept in
+# /tmp/mig (NAME.log, NAME.rc, NAME.console, NAME.res) and shown when a
+# step fails.
 
 n=$((${MGPU_KTAP_FIRST:-1} - 1))
 W=/tmp/mig
 mkdir -p $W
-QMP=/mgpu/qmp.py
-SECS=${MGPU_MIGRATE_SECS:-420}
+QMP="python3 /mgpu/qmp.py"
+MEM=${MGPU_MIGRATE_MEM:-256M}
+# The workload runs until the tests quit the guest; this is a backstop.
+SECS=${MGPU_MIGRATE_SECS:-1800}
+T0=$(date +%s)
 
 ok() {
 	n=$((n + 1))
@@ -38,136 +51,347 @@ skip() {
 	echo "ok $n $1 # SKIP $2"
 	echo $n >/tmp/ktap-last
 }
+# diag [FILE...]: lines as diagnostics
 diag() {
-	sed 's/^/# | /' "$@" 2>/dev/null
+	tr -d '\r' <"${1:-/dev/stdin}" 2>/dev/null | sed 's/^/# | /' | tail -n 40
+}
+el() { echo $(($(date +%s) - T0)); }
+
+TAB="QEMU live-migrates the guest from 1/4 instance A to B on the same parent"
+TBC="QEMU live-migrates the guest from B to C, a 1/4 instance of another parent"
+TCX="a migration cancelled half-way (migrate_cancel): the source runs on and its workload checks"
+TCM="QEMU refuses to migrate to a 1/8 instance: clean failure, the source runs on and its workload checks"
+TCA="QEMU live-migrates the guest from C back to A on the first parent"
+TEND="the guest's workload checked every round across all the switches, no error"
+ALL="$TAB|$TBC|$TCX|$TCM|$TCA|$TEND"
+# all_skip REASON / all_fail REASON: every test of the file
+all_skip() {
+	IFS='|'
+	for t in $ALL; do skip "$t" "$1"; done
+	unset IFS
+}
+all_fail() {
+	IFS='|'
+	for t in $ALL; do notok "$t"; done
+	unset IFS
+	echo "# $1"
 }
 
-T1="QEMU refuses to migrate a VM with a 1/4 vGPU to a 1/8 one; the source runs on"
-T2="QEMU live-migrates a VM with an mgpu vGPU (enable-migration=on)"
-T3="the guest's workload checks every round across the switch and ends on the destination"
-
-types=${MGPU_PARENT_TYPES:-}
 ver=$(qemu-system-x86_64 --version | sed -n 's/.*version \([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
 set -- $ver
 if [ "${1:-0}" -lt 8 ] || { [ "${1:-0}" -eq 8 ] && [ "${2:-0}" -lt 1 ]; }; then
-	for t in "$T1" "$T2" "$T3"; do
-		skip "$t" "QEMU $1.$2 has no VFIO migration v2 (8.1 or later)"
-	done
+	all_skip "QEMU ${1:-?}.${2:-?} has no VFIO migration v2 (8.1 or later)"
 	exit 0
 fi
-if [ -z "$types" ] || [ ! -d "$types/mgpu-1_4" ]; then
-	for t in "$T1" "$T2" "$T3"; do
-		notok "$t"
-		echo "# no mgpu parent (MGPU_PARENT_TYPES=$types)"
-	done
-	exit 0
-fi
+command -v python3 >/dev/null || { all_skip "no python3 in the VM (QMP client)"; exit 0; }
 
-mk() {
+# ---- the parents and the instances ----
+P1=${MGPU_PARENT:-}
+if [ -z "$P1" ]; then
+	for d in /sys/bus/pci/drivers/mgpu/????:??:??.?; do
+		[ -d "$d/mdev_supported_types/mgpu-1_4" ] && P1=${d##*/} && break
+	done
+fi
+if [ -z "$P1" ]; then
+	all_fail "no mgpu PCI parent with mgpu-1_4"
+	exit 0
+fi
+# A second software GPU of the same size: a 1/4 instance of it takes a
+# stream of a 1/4 instance of P1 (same VRAM slice and queues).
+before=$(ls /sys/bus/pci/drivers/mgpu/ | grep '^....:..:..\..$')
+vram=$(cat /sys/bus/pci/devices/$P1/vram_size)
+nq=$(cat /sys/bus/pci/devices/$P1/queues)
+P2=
+if echo "vram=$vram queues=$nq" >/sys/class/mgpu/add_swgpu 2>$W/add.err; then
+	for d in $(ls /sys/bus/pci/drivers/mgpu/ | grep '^....:..:..\..$'); do
+		echo "$before" | grep -qx "$d" || P2=$d
+	done
+fi
+if [ -z "$P2" ]; then
+	diag $W/add.err
+	all_fail "add_swgpu (vram=$vram queues=$nq) made no second parent"
+	exit 0
+fi
+mk() { # mk PARENT TYPE: a new instance, its UUID on stdout
 	_u=$(cat /proc/sys/kernel/random/uuid)
-	echo "$_u" >"$types/$1/create" || return 1
+	echo "$_u" >"/sys/bus/pci/devices/$1/mdev_supported_types/$2/create" || return 1
 	echo "$_u"
 }
-UA=$(mk mgpu-1_4) UB=$(mk mgpu-1_4) UC=$(mk mgpu-1_8)
-echo "# instances: source $UA, destination $UB, refused destination $UC (mgpu-1_8)"
+UA=$(mk "$P1" mgpu-1_4) UB=$(mk "$P1" mgpu-1_4) UD=$(mk "$P1" mgpu-1_4)
+UC=$(mk "$P2" mgpu-1_4) UM=$(mk "$P2" mgpu-1_8)
+echo "# parents $P1 and $P2 (added, vram=$vram queues=$nq); A $UA, B $UB, D $UD (on $P1), C $UC, M $UM (mgpu-1_8, on $P2)"
+cleanup() {
+	for _p in $W/*.pid; do
+		[ -f "$_p" ] && kill "$(cat "$_p")" 2>/dev/null
+	done
+	sleep 2
+	for _u in $UA $UB $UC $UD $UM; do
+		[ -n "$_u" ] && echo 1 >/sys/bus/mdev/devices/$_u/remove 2>/dev/null
+	done
+	echo "$P2" >/sys/class/mgpu/remove_swgpu 2>/dev/null ||
+		echo "# remove_swgpu $P2 failed"
+}
 
-# qemu NAME UUID [ARGS...]: a QEMU in the background, QMP on $W/NAME.qmp
-qemu() {
+# ---- QEMU ----
+# vm NAME UUID [ARGS...]: a QEMU in the background; QMP on $W/NAME.qmp,
+# its stderr in NAME.log, its exit status in NAME.rc once it has exited
+vm() {
 	_n=$1 _u=$2
 	shift 2
-	rm -f $W/$_n.*
-	qemu-system-x86_64 -accel tcg -M q35 -m 128M -nodefaults -display none \
-		-no-reboot -kernel /mgpu/nested/vmlinuz -initrd /mgpu/nested/initrd.gz \
-		-append "console=ttyS0 quiet panic=-1 mgpu_arg.mode=migrate mgpu_arg.secs=$SECS" \
-		-serial file:$W/$_n.console \
-		-chardev file,id=res,path=$W/$_n.res -serial chardev:res \
-		-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/$_u,enable-migration=on \
-		-qmp unix:$W/$_n.qmp,server=on,wait=off "$@" \
-		</dev/null >$W/$_n.log 2>&1 &
-	echo $! >$W/$_n.pid
-}
-
-# wait_for FILE PATTERN SECONDS
-wait_for() {
+	rm -f $W/$_n.console $W/$_n.res $W/$_n.log $W/$_n.rc $W/$_n.qmp $W/$_n.pid
+	(
+		qemu-system-x86_64 -accel tcg -M q35 -m "$MEM" -nodefaults -display none \
+			-no-reboot -kernel /mgpu/nested/vmlinuz -initrd /mgpu/nested/initrd.gz \
+			-append "console=ttyS0 quiet panic=-1 mgpu_arg.mode=migrate mgpu_arg.secs=$SECS" \
+			-serial file:$W/$_n.console \
+			-chardev file,id=res,path=$W/$_n.res -serial chardev:res \
+			-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/$_u,enable-migration=on \
+			-qmp unix:$W/$_n.qmp,server=on,wait=off "$@" \
+			</dev/null >$W/$_n.log 2>&1 &
+		echo $! >$W/$_n.pid
+		wait $!
+		echo $? >$W/$_n.rc
+	) &
 	_i=0
-	while ! grep -q "$2" "$1" 2>/dev/null; do
+	while [ ! -s $W/$_n.pid ] && [ $_i -lt 50 ]; do
+		sleep 0.1
 		_i=$((_i + 1))
-		[ $_i -gt "$3" ] && return 1
-		sleep 1
+	done
+	echo "$_u" >$W/$_n.uuid
+}
+alive() { [ -f $W/$1.pid ] && [ ! -f $W/$1.rc ]; }
+# gone NAME: what is known of a QEMU that is not running (or should not be)
+gone() {
+	echo "# $1: QEMU exit status $(cat $W/$1.rc 2>/dev/null || echo '(still running)'); its stderr, console, result channel:"
+	diag $W/$1.log
+	tail -n 15 $W/$1.console 2>/dev/null | diag
+	tail -n 8 $W/$1.res 2>/dev/null | diag
+	dmesg | grep -iE 'out of memory|oom|killed process|mgpu.*(refused|error)' | tail -n 8 | diag
+}
+# stop NAME: quit a QEMU through QMP (kill if it does not go), wait for it
+stop() {
+	alive "$1" || return 0
+	$QMP $W/$1.qmp quit >/dev/null 2>&1
+	_i=0
+	while alive "$1" && [ $_i -lt 100 ]; do
+		sleep 0.2
+		_i=$((_i + 1))
+	done
+	alive "$1" && kill "$(cat $W/$1.pid)" 2>/dev/null
+	_i=0
+	while alive "$1" && [ $_i -lt 50 ]; do
+		sleep 0.2
+		_i=$((_i + 1))
 	done
 }
-
-# migrate SOURCE-QMP URI: 0 if completed; the last query in $W/mig.json
+# status NAME: QEMU's run state (running, postmigrate, inmigrate...)
+status() {
+	$QMP $W/$1.qmp query-status 2>/dev/null | sed -n 's/.*"status": "\([a-z-]*\)".*/\1/p'
+}
+# round NAME: the last "# round N" the guest printed on NAME (or -1)
+round() {
+	_r=$(cat $W/$1.res 2>/dev/null | tr -d '\r' | sed -n 's/^# round \([0-9]*\) .*/\1/p' | tail -n1)
+	echo "${_r:--1}"
+}
+gap() { cat $W/$1.res 2>/dev/null | tr -d '\r' | sed -n 's/^# round .*longest gap \(.*\)/\1/p' | tail -n1; }
+failed_rounds() { cat $W/*.res 2>/dev/null | tr -d '\r' | grep -B3 '^not ok' | head -n 8; }
+# rounds_go_on NAME AFTER SECS: the guest on NAME prints a round after
+# AFTER within SECS, and nothing failed
+rounds_go_on() {
+	_i=0
+	while [ "$(round "$1")" -le "$2" ]; do
+		alive "$1" || { echo "# $1 is gone while waiting for rounds after $2"; return 1; }
+		[ -n "$(failed_rounds)" ] && break
+		_i=$((_i + 1))
+		[ $_i -gt $(($3 * 2)) ] && { echo "# no round after $2 on $1 within $3 s"; return 1; }
+		sleep 0.5
+	done
+	if [ -n "$(failed_rounds)" ]; then
+		echo "# the guest's workload failed:"
+		failed_rounds | diag
+		return 1
+	fi
+	echo "# $1: round $(round "$1") checked ($(el) s), longest gap so far $(gap "$1")"
+}
+# summary JSON-FILE: the figures of a query-migrate answer
+summary() {
+	python3 - "$1" <<-'EOF' 2>/dev/null
+		import json, sys
+		d = json.load(open(sys.argv[1]))
+		q = d.get("query-migrate", {})
+		ram = q.get("ram", {})
+		vfio = q.get("vfio", {})
+		s = "%s in %s s" % (q.get("status"), d.get("seconds"))
+		if "downtime" in q:
+		    s += ", downtime %d ms" % q["downtime"]
+		s += ", RAM %d KiB sent" % (ram.get("transferred", 0) // 1024)
+		if vfio:
+		    s += ", vGPU %d KiB" % (vfio.get("transferred", 0) // 1024)
+		c = d.get("at-cancel")
+		if c:
+		    s += "; cancelled while %s after %d KiB of RAM (of %d KiB), vGPU %d KiB" % (
+		        c.get("status"), c.get("ram", {}).get("transferred", 0) // 1024,
+		        c.get("ram", {}).get("total", 0) // 1024,
+		        c.get("vfio", {}).get("transferred", 0) // 1024)
+		if "error-desc" in q:
+		    s += "; error: " + q["error-desc"]
+		if "error" in d:
+		    s += "; " + d["error"].get("desc", "")
+		print(s)
+	EOF
+}
+# incoming NAME UUID: an incoming QEMU on instance UUID, waiting on
+# $W/NAME.sock; true once its QMP answers
+incoming() {
+	rm -f $W/$1.sock
+	vm "$1" "$2" -incoming unix:$W/$1.sock
+	$QMP $W/$1.qmp --wait-up 120 >$W/$1.up || { gone "$1"; return 1; }
+}
+# migrate FROM TO [qmp.py options]: FROM to the incoming TO; the figures
+# in $W/FROM-TO.json; the exit status of qmp.py --migrate
 migrate() {
-	python3 $QMP "$1" migrate "{\"uri\": \"$2\"}" >$W/mig.json
-	_i=0
-	while [ $_i -lt 600 ]; do
-		python3 $QMP "$1" query-migrate >$W/mig.json
-		grep -q '"status": "completed"' $W/mig.json && return 0
-		grep -q '"status": "\(failed\|cancelled\)"' $W/mig.json && return 1
-		sleep 1
-		_i=$((_i + 1))
-	done
-	return 1
+	_f=$1 _t=$2
+	shift 2
+	$QMP $W/$_f.qmp --migrate unix:$W/$_t.sock --timeout 300 "$@" >$W/$_f-$_t.json
+	_rc=$?
+	echo "# $_f -> $_t: $(summary $W/$_f-$_t.json) ($(el) s)"
+	return $_rc
 }
 
-qemu src "$UA"
-if ! wait_for $W/src.res '^ *# round 0 ' 900; then
-	for t in "$T1" "$T2" "$T3"; do
-		notok "$t"
-	done
-	echo "# the guest's workload never started; its console and QEMU's output:"
-	tail -n 20 $W/src.console | diag
-	diag $W/src.log $W/src.res
-	kill "$(cat $W/src.pid)" 2>/dev/null
+# ---- the guest ----
+vm g1 "$UA"
+i=0 opened=
+while [ "$(round g1)" -lt 0 ] && alive g1 && [ $i -lt 600 ]; do
+	[ -z "$opened" ] && grep -q '^ok 1 ' $W/g1.res 2>/dev/null && opened=$i
+	sleep 1
+	i=$((i + 1))
+done
+if [ "$(round g1)" -lt 0 ]; then
+	gone g1
+	all_fail "the guest's workload did not start on A within 600 s"
+	stop g1
+	cleanup
 	exit 0
 fi
+echo "# the guest runs its workload on A ($(el) s after its QEMU started; the vGPU opened after ${opened:-?} s)"
 
-# 1. The real thing, while the workload runs.
-qemu dst "$UB" -incoming unix:$W/dst.sock
-sleep 5
-if migrate $W/src.qmp unix:$W/dst.sock; then
-	ok "$T2"
-else
-	notok "$T2"
-fi
-echo "# $(tr -d '\n' <$W/mig.json | sed 's/.*"downtime": \([0-9]*\).*"total-time": \([0-9]*\).*/downtime \1 ms, total \2 ms/')"
-diag $W/mig.json
-kill "$(cat $W/src.pid)" 2>/dev/null
-
-# 2. Refused: from there to a destination of another type.
-qemu bad "$UC" -incoming unix:$W/bad.sock
-sleep 5
-if migrate $W/dst.qmp unix:$W/bad.sock; then
-	notok "$T1"
-	echo "# the migration to a 1/8 instance completed"
-else
-	sleep 2
-	if python3 $QMP $W/dst.qmp query-status | grep -q '"running": true'; then
-		ok "$T1"
-	else
-		notok "$T1"
-		python3 $QMP $W/dst.qmp query-status | diag
+# step NAME FROM TO UUID: a live migration FROM -> TO (new, on UUID);
+# on success the source is quit and the guest must go on on TO
+step() {
+	_name=$1 _from=$2 _to=$3
+	alive "$_from" || { echo "# the source $_from is not running"; gone "$_from"; return 1; }
+	incoming "$_to" "$4" || return 1
+	_r=$(round "$_from")
+	if ! migrate "$_from" "$_to"; then
+		diag $W/$_from-$_to.json
+		gone "$_from"
+		gone "$_to"
+		stop "$_to"
+		return 1
 	fi
-fi
-diag $W/mig.json
-dmesg | grep 'migration refused' | tail -n 2 | diag
-kill "$(cat $W/bad.pid)" 2>/dev/null
+	_s=$(status "$_to") _ss=$(status "$_from")
+	echo "# after the switch: $_to is $_s, $_from is $_ss"
+	[ "$_s" = running ] || { gone "$_to"; stop "$_to"; return 1; }
+	[ "$_ss" = postmigrate ] || { echo "# the source is $_ss, expected postmigrate"; stop "$_to"; return 1; }
+	stop "$_from"
+	rounds_go_on "$_to" "$_r" 180
+}
 
-# 3. The guest goes on on the destination and ends its workload there.
-if wait_for $W/dst.res '^MGPU-NESTED-END' $((SECS + 600)) &&
-	grep -q '^# exit=0' $W/dst.res && ! grep -q '^not ok' $W/src.res $W/dst.res; then
-	ok "$T3"
+cur=g1
+if step "$TAB" g1 g2 "$UB"; then
+	ok "$TAB"
+	cur=g2
 else
-	notok "$T3"
-	tail -n 20 $W/dst.console | diag
-	diag $W/dst.log
+	notok "$TAB"
 fi
-cat $W/src.res $W/dst.res 2>/dev/null | grep -v '^MGPU' | grep -v '# round' | sed 's/^/# guest: /'
-grep -h '# round' $W/src.res $W/dst.res 2>/dev/null | tail -n 3 | sed 's/^/# guest: /'
-kill "$(cat $W/dst.pid)" 2>/dev/null
-sleep 1
-for u in $UA $UB $UC; do
-	echo 1 >/sys/bus/mdev/devices/$u/remove 2>/dev/null
-done
+if [ $cur = g2 ] && step "$TBC" g2 g3 "$UC"; then
+	ok "$TBC"
+	cur=g3
+else
+	notok "$TBC"
+fi
+
+# Cancelled half-way: once the vGPU's pre-copy data flows (after a first
+# pass over the guest's RAM), the bandwidth is held down to 1 MiB/s and
+# the migration cancelled 2 s later, with the vGPU in PRE_COPY and most
+# of its VRAM not sent.  (32 MiB/s until then, so that a fast machine
+# does not complete it first.)
+cancel_ok() {
+	alive $cur || { gone $cur; return 1; }
+	incoming gx "$UD" || return 1
+	_r=$(round $cur)
+	if ! migrate $cur gx --bandwidth 33554432 --cancel-after 2; then
+		diag $W/$cur-gx.json
+		stop gx
+		return 1
+	fi
+	_s=$(status $cur)
+	echo "# after migrate_cancel: the source is $_s"
+	[ "$_s" = running ] || { gone $cur; return 1; }
+	# The destination's incoming migration fails and it exits.
+	_i=0
+	while alive gx && [ $_i -lt 60 ]; do
+		sleep 0.5
+		_i=$((_i + 1))
+	done
+	if alive gx; then
+		echo "# the cancelled destination still runs ($(status gx)); quit"
+	else
+		echo "# the cancelled destination exited with status $(cat $W/gx.rc): $(tail -n 1 $W/gx.log)"
+	fi
+	stop gx
+	rounds_go_on $cur "$_r" 180
+}
+if cancel_ok; then
+	ok "$TCX"
+else
+	notok "$TCX"
+fi
+
+# Refused: to a 1/8 instance.  The destination fails to load the
+# stream; the source runs on.
+refuse_ok() {
+	alive $cur || { gone $cur; return 1; }
+	incoming gm "$UM" || return 1
+	_r=$(round $cur)
+	_k=$(dmesg | grep -c 'migration refused')
+	if migrate $cur gm; then
+		echo "# the migration to a 1/8 instance completed"
+		stop gm
+		return 1
+	fi
+	sleep 1
+	dmesg | grep 'migration refused' | tail -n +$((_k + 1)) | tail -n 2 | diag
+	dmesg | grep 'migration refused' | tail -n +$((_k + 1)) | grep -q 'source is a 1/4' ||
+		{ echo "# no 'migration refused: source is a 1/4 ...' in the kernel log"; return 1; }
+	_s=$(status $cur)
+	echo "# after the refusal: the source is $_s"
+	stop gm
+	[ "$_s" = running ] || { gone $cur; return 1; }
+	rounds_go_on $cur "$_r" 180
+}
+if refuse_ok; then
+	ok "$TCM"
+else
+	notok "$TCM"
+fi
+
+if [ $cur = g3 ] && step "$TCA" g3 g4 "$UA"; then
+	ok "$TCA"
+	cur=g4
+else
+	notok "$TCA"
+fi
+
+# The end: one more round printed where the guest runs now, no failed
+# round in any QEMU's result channel.
+if alive $cur && rounds_go_on $cur "$(round $cur)" 180 && [ -z "$(failed_rounds)" ]; then
+	ok "$TEND"
+else
+	notok "$TEND"
+	gone $cur
+fi
+echo "# guest: $(cat $W/g*.res 2>/dev/null | tr -d '\r' | grep -c '^# round') progress lines on g1..g4, last round $(round $cur) on $cur, longest gap $(gap $cur); $(el) s in all"
+stop $cur
+cleanup
 exit 0
