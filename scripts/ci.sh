@@ -102,6 +102,13 @@ bench)
 		die "bench did not finish (console log: $MGPU_BUILD/$ver/console.log)"
 	sed -n '/^=== mgpu bench: /,/^=== mgpu bench done ===/p' "$res" >"$MGPU_BUILD/bench.txt"
 	sed -n '/^=== mgpu lstm: /,/^=== mgpu lstm done ===/p' "$res" | grep -v -e '^# ' -e '^nested: ' >>"$MGPU_BUILD/bench.txt"
+	# Live migration with and without a vGPU, in the libvirt VM (sid's
+	# QEMU; scripts/migrate-bench.sh).  MGPU_BENCH_MIGRATION=0 skips it.
+	if [ "${MGPU_BENCH_MIGRATION:-1}" = 1 ]; then
+		MGPU_LIBVIRT_MODE=bench MGPU_LIBVIRT_KERNELS=$ver \
+			MGPU_KO=$MGPU_BUILD/$ver/mod/mgpu.ko "$S/check-libvirt.sh" sid
+		cat "$MGPU_BUILD/libvirt-sid-$ver/bench.txt" >>"$MGPU_BUILD/bench.txt"
+	fi
 	info "bench table: $MGPU_BUILD/bench.txt"
 	exit 0
 	;;
