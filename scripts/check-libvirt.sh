@@ -19,12 +19,17 @@
 # can count them with the rest of make check.
 # MGPU_LIBVIRT_MODE=demo: make demo's part (scripts/libvirt-demo.sh on the
 # console, no tests); exit status 0 when the demo says it is done.
+# MGPU_LIBVIRT_MODE=bench: make bench's part (scripts/migrate-bench.sh);
+# its table goes to build/libvirt-SUITE-VER/bench.txt.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
 S=$MGPU_ROOT/scripts
 suites=${*:-bookworm sid}
 mode=${MGPU_LIBVIRT_MODE:-test}
+# The bench runs four guests at a time (two QEMUs each while they move).
+mem=2G limit=1500
+[ "$mode" = bench ] && mem=3G limit=3600
 
 "$S/deps.sh" >&2
 ensure_pkgs debootstrap e2fsprogs
@@ -70,13 +75,23 @@ for v in $vers; do
 		fi
 		img=$("$S/rootfs.sh" "$s")
 		info "$name: booting $v with the $s root ($(basename "$img"))"
-		MGPU_RUN_DIR=$dir MGPU_MEM=${MGPU_MEM:-2G} \
-			MGPU_QEMU_TIMEOUT=${MGPU_QEMU_TIMEOUT:-1500} \
+		MGPU_RUN_DIR=$dir MGPU_MEM=${MGPU_MEM:-$mem} \
+			MGPU_QEMU_TIMEOUT=${MGPU_QEMU_TIMEOUT:-$limit} \
 			MGPU_QEMU_ARGS="-drive file=$img,if=virtio,format=raw,readonly=on" \
 			"$S/run-qemu.sh" "$v" "$mode" >&2
 	done
 done
 
+if [ "$mode" = bench ]; then
+	for name in $names; do
+		res=$MGPU_BUILD/$name/result.log
+		sed -n '/^=== mgpu migration bench/,/^=== mgpu migration bench done ===/p' \
+			"$res" 2>/dev/null | tr -d '\r' >"$MGPU_BUILD/$name/bench.txt"
+		grep -q '^=== mgpu migration bench done ===' "$MGPU_BUILD/$name/bench.txt" ||
+			die "$name: the migration bench failed or did not finish (console log: $MGPU_BUILD/$name/console.log)"
+	done
+	exit 0
+fi
 if [ "$mode" = demo ]; then
 	for name in $names; do
 		con=$MGPU_BUILD/$name/console.log

@@ -115,6 +115,13 @@ bench)
 	sed -n '/^=== mgpu bench: /,/^=== mgpu bench done ===/p' "$res" >"$MGPU_BUILD/bench.txt"
 	sed -n '/^=== mgpu lstm: /,/^=== mgpu lstm done ===/p' "$res" | grep -v -e '^# ' -e '^nested: ' >>"$MGPU_BUILD/bench.txt"
 	cat "$MGPU_BUILD/gemm-host.txt" >>"$MGPU_BUILD/bench.txt"
+	# Live migration with and without a vGPU, in the libvirt VM (sid's
+	# QEMU; scripts/migrate-bench.sh).  MGPU_BENCH_MIGRATION=0 skips it.
+	if [ "${MGPU_BENCH_MIGRATION:-1}" = 1 ]; then
+		MGPU_LIBVIRT_MODE=bench MGPU_LIBVIRT_KERNELS=$ver \
+			MGPU_KO=$MGPU_BUILD/$ver/mod/mgpu.ko "$S/check-libvirt.sh" sid
+		cat "$MGPU_BUILD/libvirt-sid-$ver/bench.txt" >>"$MGPU_BUILD/bench.txt"
+	fi
 	info "bench table: $MGPU_BUILD/bench.txt"
 	exit 0
 	;;

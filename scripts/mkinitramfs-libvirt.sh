@@ -38,10 +38,11 @@ cp "$busybox" "$stage/bin/busybox"
 ln -s busybox "$stage/bin/sh"
 cp "$S/libvirtvm-init" "$stage/init"
 cp "$S/libvirtvm-init2" "$S/libvirt-tests.sh" "$S/libvirt-nova.py" \
-	"$S/libvirt-demo.sh" "$S/migrate-tests.sh" "$S/qmp.py" "$stage/mgpu/"
+	"$S/libvirt-demo.sh" "$S/migrate-tests.sh" "$S/migrate-bench.sh" "$S/qmp.py" \
+	"$stage/mgpu/"
 chmod 755 "$stage/init" "$stage/mgpu/libvirtvm-init2" "$stage/mgpu/libvirt-tests.sh" \
 	"$stage/mgpu/libvirt-nova.py" "$stage/mgpu/libvirt-demo.sh" \
-	"$stage/mgpu/migrate-tests.sh" "$stage/mgpu/qmp.py"
+	"$stage/mgpu/migrate-tests.sh" "$stage/mgpu/migrate-bench.sh" "$stage/mgpu/qmp.py"
 mknod -m 600 "$stage/dev/console" c 5 1 2>/dev/null || true
 
 # Modules in load order: the root disk (virtio_pci, virtio_blk), its

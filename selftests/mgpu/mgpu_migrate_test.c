@@ -58,7 +58,7 @@ static int64_t mig_data_size(int fd)
 	struct vfio_device_feature_mig_data_size d = { 0 };
 
 	if (vfio_feature(fd, VFIO_DEVICE_FEATURE_GET |
-		    VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, &d, sizeof(d)))
+			 VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, &d, sizeof(d)))
 		return -1;
 	return d.stop_copy_length;
 }

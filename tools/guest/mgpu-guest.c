@@ -2,8 +2,9 @@
 /*
  * mgpu-guest: the program a nested test guest runs on its vGPU.
  *
- *   mgpu-guest [--dev=NAME] [--mode=test|isolate|migrate] [--expect=SPEC]
- *              [--tag=HEX] [--secs=N] [--vocab=V] [--steps=T]
+ *   mgpu-guest [--dev=NAME] [--mode=test|isolate|migrate|load]
+ *              [--expect=SPEC] [--tag=HEX] [--secs=N] [--rate=MIB]
+ *              [--vocab=V] [--steps=T]
  *
  * --dev       a PCI address ("pci:0000:00:01.0"), a UUID (VFIO, host
  *             side), default: the first mgpu PCI device (0x1f4d:0x0001)
@@ -23,6 +24,12 @@
  *             fences, each round checked, with every earlier round's
  *             pattern still in VRAM checked too; "# round N" lines show
  *             the pause of the switch
+ * --mode=load the migration benchmark's guest (scripts/migrate-bench.sh):
+ *             the whole VRAM filled by the engine, then "# loaded" on
+ *             stdout, then for --secs seconds the CPU writes --rate MiB
+ *             of VRAM per second through BAR2, page after page, round
+ *             the VRAM (--rate=0: idle); the whole VRAM is checked at
+ *             the end
  *
  * Output: KTAP on stdout; exit status 0 if every test passed.
  */
@@ -415,6 +422,65 @@ static int t_migrate(void)
 	return r > 0;
 }
 
+/* ---- load mode --------------------------------------------------------- */
+
+static unsigned int rate_mib;
+
+static int t_load(void)
+{
+	uint64_t size = mgpu_vram_size(dev), pages = size / 4096, page = 0;
+	uint32_t *v = mgpu_vram_ptr(dev, 0), gen = 1, i;
+	double end, next, t0;
+	struct mgpu_cmd cmd;
+	uint64_t p, written = 0;
+
+	/* Everything holds data: pre-copy has the whole VRAM to carry. */
+	mgpu_cmd_fill(&cmd, 0, size, 0x10adu << 16, 0);
+	TRY(mgpu_submit(q0, &cmd, 1));
+	TRY(mgpu_queue_sync(q0, 60000));
+	printf("# loaded: %llu MiB filled, writing %u MiB/s for %u s\n",
+	       (unsigned long long)(size >> 20), rate_mib, secs);
+	fflush(stdout);
+	t0 = now_s();
+	end = t0 + secs;
+	next = t0;
+	while (now_s() < end) {
+		/* Every 10 ms, this period's share of the rate. */
+		uint64_t due = rate_mib ? (uint64_t)((now_s() - t0) *
+						     rate_mib * 256) : 0;
+
+		while (written < due) {
+			uint32_t w = 0x10adu << 16 | (gen & 0xffff);
+
+			for (i = 0; i < 1024; i++)
+				v[page * 1024 + i] = w;
+			written++;
+			if (++page == pages) {
+				page = 0;
+				gen++;
+			}
+		}
+		next += 0.01;
+		if (next > now_s())
+			usleep((useconds_t)((next - now_s()) * 1e6));
+	}
+	/* Each page holds the fill or one generation's word, all of it. */
+	for (p = 0; p < pages; p++) {
+		uint32_t w = v[p * 1024];
+
+		if (w >> 16 != 0x10ad)
+			FAIL("page %llu reads %#x", (unsigned long long)p, w);
+		for (i = 1; i < 1024; i++)
+			if (v[p * 1024 + i] != w)
+				FAIL("page %llu word %u = %#x, word 0 %#x",
+				     (unsigned long long)p, i, v[p * 1024 + i], w);
+	}
+	printf("# %llu pages written in %.0f s (%.1f MiB/s)\n",
+	       (unsigned long long)written, now_s() - t0,
+	       written / 256.0 / (now_s() - t0));
+	return 1;
+}
+
 /* ---- main -------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -448,18 +514,20 @@ int main(int argc, char **argv)
 			tag = strtoul(v, NULL, 16) & 0xffff;
 		else if (!strncmp(a, "--secs=", 7))
 			secs = strtoul(v, NULL, 0);
+		else if (!strncmp(a, "--rate=", 7))
+			rate_mib = strtoul(v, NULL, 0);
 		else if (!strncmp(a, "--vocab=", 8))
 			lcfg.vocab = strtoul(v, NULL, 0);
 		else if (!strncmp(a, "--steps=", 8))
 			lcfg.steps = strtoul(v, NULL, 0);
 		else {
-			fprintf(stderr, "usage: %s [--dev=NAME] [--mode=test|isolate|migrate] [--expect=vram:N,queues:N,fraction:N] [--tag=HEX] [--secs=N] [--vocab=V] [--steps=T]\n",
+			fprintf(stderr, "usage: %s [--dev=NAME] [--mode=test|isolate|migrate|load] [--expect=vram:N,queues:N,fraction:N] [--tag=HEX] [--secs=N] [--rate=MIB] [--vocab=V] [--steps=T]\n",
 				argv[0]);
 			return 2;
 		}
 	}
 	if (strcmp(mode, "test") && strcmp(mode, "isolate") &&
-	    strcmp(mode, "migrate")) {
+	    strcmp(mode, "migrate") && strcmp(mode, "load")) {
 		fprintf(stderr, "unknown mode %s\n", mode);
 		return 2;
 	}
@@ -482,8 +550,10 @@ int main(int argc, char **argv)
 	       mgpu_num_queues(dev), mgpu_fraction(dev), mgpu_caps(dev));
 	result(1, "find and open the vGPU %s", mgpu_name(dev));
 	check_expect();
-	result(t_zero(), "VRAM zeroed at start (%llu MiB)",
-	       (unsigned long long)(mgpu_vram_size(dev) >> 20));
+	/* (The benchmark's guest does not read its whole VRAM first.) */
+	if (strcmp(mode, "load"))
+		result(t_zero(), "VRAM zeroed at start (%llu MiB)",
+		       (unsigned long long)(mgpu_vram_size(dev) >> 20));
 
 	if (!strcmp(mode, "isolate"))
 		result(t_own_pattern_cpu(), "own pattern %#x over the whole VRAM, CPU", tag);
@@ -497,6 +567,11 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "isolate")) {
 		result(t_own_pattern_engine(),
 		       "only own pattern %#x seen, engine FILL rounds for %u s", tag, secs);
+		goto out;
+	}
+	if (!strcmp(mode, "load")) {
+		result(t_load(), "VRAM filled, written at %u MiB/s for %u s, checked",
+		       rate_mib, secs);
 		goto out;
 	}
 	if (!strcmp(mode, "migrate")) {
