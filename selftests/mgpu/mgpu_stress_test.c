@@ -8,6 +8,8 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -15,6 +17,8 @@
 #include "libmgpu.h"
 
 #define STRESS_SECONDS	60	/* the per-program timeout is 120 s */
+/* MGPU_QUICK=1 (make check on all but the debug kernel): 15 s. */
+#define STRESS_QUICK_SECONDS	15
 
 struct stress {
 	atomic_int stop;
@@ -86,18 +90,21 @@ FIXTURE_TEARDOWN(stress)
 
 TEST_F_TIMEOUT(stress, create_remove, STRESS_SECONDS + 50)
 {
+	const char *quick = getenv("MGPU_QUICK");
+	int secs = quick && !strcmp(quick, "1") ? STRESS_QUICK_SECONDS :
+		   STRESS_SECONDS;
 	struct stress st = { 0 };
 	pthread_t t[2];
 	int i;
 
 	for (i = 0; i < 2; i++)
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, stress_thread, &st));
-	sleep(STRESS_SECONDS);
+	sleep(secs);
 	atomic_store(&st.stop, 1);
 	for (i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
 	TH_LOG("%ld creates, %ld removes in %d s", atomic_load(&st.creates),
-	       atomic_load(&st.removes), STRESS_SECONDS);
+	       atomic_load(&st.removes), secs);
 	EXPECT_LT(0, atomic_load(&st.creates));
 	EXPECT_EQ(atomic_load(&st.creates), atomic_load(&st.removes));
 	EXPECT_EQ(0, atomic_load(&st.failed));
