@@ -537,12 +537,6 @@ int main(int argc, char **argv)
 	double secs;
 	int c, ret;
 
-	/*
-	 * MGPU_QUICK=1 (make check on every kernel but the debug one, which
-	 * runs the full 10^6): a fifth of the operations, unless --ops.
-	 */
-	if (getenv("MGPU_QUICK") && !strcmp(getenv("MGPU_QUICK"), "1"))
-		fz_total_ops /= 5;
 	while ((c = getopt_long(argc, argv, "s:o:t:T:p:i:nv", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
