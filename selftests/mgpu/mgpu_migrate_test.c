@@ -735,7 +735,7 @@ TEST_F(mig, dma_logging_garbage)
 				VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT;
 	const uint32_t stop = VFIO_DEVICE_FEATURE_SET |
 			      VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP;
-	int fd = self->fd[0];
+	int fd = self->fd[0], ret;
 
 	if (vfio_feature(fd, VFIO_DEVICE_FEATURE_PROBE | start, &ctl, 0) ==
 	    -ENOTTY)
@@ -780,8 +780,13 @@ TEST_F(mig, dma_logging_garbage)
 	/* Reports: fine; a bad bitmap; a bad page size. */
 	EXPECT_EQ(0, vfio_feature(fd, report, &rep, sizeof(rep)));
 	EXPECT_EQ(0, bitmap[0]);
+	/*
+	 * A bad bitmap: EFAULT, or 0 where the core maps the user's bitmap
+	 * only to set bits (iova_bitmap since 6.9) and nothing was logged.
+	 */
 	rep.bitmap = 8;
-	EXPECT_NE(0, vfio_feature(fd, report, &rep, sizeof(rep)));
+	ret = vfio_feature(fd, report, &rep, sizeof(rep));
+	EXPECT_TRUE(ret == 0 || ret == -EFAULT) TH_LOG("bad bitmap: %d", ret);
 	rep.bitmap = (uintptr_t)bitmap;
 	rep.page_size = 3;
 	EXPECT_EQ(-EINVAL, vfio_feature(fd, report, &rep, sizeof(rep)));
