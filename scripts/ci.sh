@@ -279,7 +279,8 @@ fi
 # a Debian root with Debian's libvirt, QEMU and mdevctl, booted with the
 # kernel of the nested tests and the module the mgpu-dkms package built.
 # MGPU_LIBVIRT_SUITES: the suites, by default sid (the newest libvirt
-# and QEMU, about 4 minutes warm); "bookworm sid" adds libvirt 9.0
+# and QEMU, with the migration and save/restore tests: about 6 minutes of
+# VM time warm); "bookworm sid" adds libvirt 9.0
 # (make check-libvirt runs both); "none" leaves the VM out.
 lv=
 lv_suites=${MGPU_LIBVIRT_SUITES:-sid}
