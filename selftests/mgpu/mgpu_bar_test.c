@@ -17,7 +17,9 @@
  *   resource2 file, independent of mgpu), the neighbour untouched;
  *   VRAM reads zero after bind and after a close;
  * - unbinding: the BAR's VRAM is scrubbed before the device goes back;
- *   the device binds again.
+ *   the device binds again; an unbind while a tenant holds an instance
+ *   open sends the tenant the VFIO device request and waits for its
+ *   close, then scrubs.
  *
  * Every test runs with the BAR mapped write-back (bar_cache=wb) and
  * write-combining (bar_cache=wc, the default).  Reading resource2 while
@@ -28,8 +30,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -461,6 +467,67 @@ TEST_F(bar, slices)
 	EXPECT_EQ(self->size, asize);
 	expect_zero_vram(_metadata, a, "passthrough after a new bind");
 	mgpu_close(a);
+	munmap(res, self->size);
+}
+
+/*
+ * Unbinding the device while a tenant holds an instance open: the
+ * tenant gets the VFIO device request; the unbind waits for its close
+ * (it neither hangs nor pulls the BAR from under the tenant's mapping),
+ * then scrubs the tenant's data from the BAR before the device goes back.
+ */
+TEST_F_TIMEOUT(bar, unbind_while_open, 90)
+{
+	struct mgpu_test_vfio v = MGPU_TEST_VFIO_INIT;
+	char uuid[MGPU_UUID_BUF];
+	uint64_t size, count = 0;
+	struct pollfd pfd;
+	long long at;
+	uint8_t *res;
+	int efd, ret;
+	pid_t child;
+
+	ASSERT_OK(mgpu_test_instance_open(&self->inst, self->bdf, "mgpu-1_4",
+					  uuid, &size, &v));
+	memset(mgpu_vram(v.dev), 0xcc, size);
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, efd);
+	ASSERT_OK(mgpu_test_set_req_eventfd(v.device, efd));
+
+	child = mgpu_test_write_attr_async(PCI_DRIVER "/unbind", self->bdf);
+	ASSERT_LT(0, child);
+	pfd.fd = efd;
+	pfd.events = POLLIN;
+	ret = poll(&pfd, 1, TIMEOUT_MS);
+	EXPECT_EQ(1, ret) TH_LOG("no device request within %d ms",
+				 TIMEOUT_MS);
+	if (ret == 1)
+		EXPECT_EQ((ssize_t)sizeof(count),
+			  read(efd, &count, sizeof(count)));
+	/* Held open: the unbind waits and the mapping still works. */
+	EXPECT_EQ(-ETIMEDOUT, mgpu_test_wait_child(child, 200))
+		TH_LOG("the unbind completed while the instance was open");
+	memset(mgpu_vram(v.dev), 0xdd, size);
+	EXPECT_EQ(0xdd, ((uint8_t *)mgpu_vram(v.dev))[size - 1]);
+
+	mgpu_test_vfio_close(&v);
+	close(efd);
+	ret = mgpu_test_wait_child(child, TIMEOUT_MS);
+	EXPECT_EQ(0, ret) TH_LOG("unbind: %s", strerror(-ret));
+	if (ret == -ETIMEDOUT) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	}
+	ASSERT_FALSE(bound_to_mgpu(self->bdf));
+	/* The instance went with the parent. */
+	self->inst.n = 0;
+	EXPECT_FALSE(mgpu_test_instance_exists(uuid));
+
+	res = map_resource2(self->bdf, self->size);
+	ASSERT_NE(MAP_FAILED, res) TH_LOG("mmap resource2: %s",
+					  strerror(errno));
+	at = first_not(res, self->size, 0);
+	EXPECT_EQ(-1, at) TH_LOG("BAR byte %#llx not scrubbed at unbind", at);
 	munmap(res, self->size);
 }
 

@@ -20,51 +20,6 @@
 #define REQ_TIMEOUT_MS		10000	/* request eventfd must fire by then */
 #define REMOVE_TIMEOUT_MS	20000	/* removal must complete by then */
 
-/* Write to a sysfs attribute in a child process: its exit code is -errno. */
-static pid_t async_write(const char *path, const char *str)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		int fd;
-
-		/*
-		 * Drop the inherited VFIO fds: they would keep it open.  (The
-		 * BAR2 mapping is not inherited: MADV_DONTFORK.)
-		 */
-		for (fd = 3; fd < 1024; fd++)
-			close(fd);
-		alarm(60);	/* never outlive the test for long */
-		_exit(-mgpu_test_write_attr(path, str));
-	}
-	return pid;
-}
-
-/*
- * Wait up to ms for the child: its -errno (0 on success), -ETIMEDOUT
- * when still running, -ECHILD when it died of a signal.
- */
-static int wait_child(pid_t pid, int ms)
-{
-	int status, waited = 0;
-	pid_t ret;
-
-	for (;;) {
-		ret = waitpid(pid, &status, WNOHANG);
-		if (ret == pid)
-			break;
-		if (ret < 0)
-			return -errno;
-		if (waited >= ms)
-			return -ETIMEDOUT;
-		usleep(10000);
-		waited += 10;
-	}
-	if (!WIFEXITED(status))
-		return -ECHILD;
-	return -WEXITSTATUS(status);
-}
-
 static bool wait_gone(const char *path, int ms)
 {
 	int waited;
@@ -166,17 +121,17 @@ static pid_t start_remove(FIXTURE_DATA(remove) *self,
 
 	switch (variant->how) {
 	case REMOVE_SWGPU:
-		return async_write(MGPU_CLASS_DIR "/remove_swgpu",
+		return mgpu_test_write_attr_async(MGPU_CLASS_DIR "/remove_swgpu",
 				   self->parent);
 	case REMOVE_UNBIND:
-		return async_write("/sys/bus/pci/drivers/mgpu/unbind",
+		return mgpu_test_write_attr_async("/sys/bus/pci/drivers/mgpu/unbind",
 				   self->parent);
 	case REMOVE_PCI:
-		return async_write(mgpu_test_path(path, sizeof(path),
+		return mgpu_test_write_attr_async(mgpu_test_path(path, sizeof(path),
 						  "/sys/bus/pci/devices/%s/remove",
 						  self->parent), "1");
 	default:
-		return async_write(mgpu_test_path(path, sizeof(path),
+		return mgpu_test_write_attr_async(mgpu_test_path(path, sizeof(path),
 						  "%s/%s/remove", MGPU_MDEV_DIR,
 						  self->uuid), "1");
 	}
@@ -189,7 +144,7 @@ static void check_gone(struct __test_metadata *_metadata,
 	char path[MGPU_PATH_MAX];
 	int ret;
 
-	ret = wait_child(self->child, REMOVE_TIMEOUT_MS);
+	ret = mgpu_test_wait_child(self->child, REMOVE_TIMEOUT_MS);
 	EXPECT_EQ(0, ret) TH_LOG("removal: %s", strerror(-ret));
 	if (ret != -ETIMEDOUT)
 		self->child = 0;
@@ -230,7 +185,7 @@ TEST_F_TIMEOUT(remove, request_eventfd, 60)
 	 * may already have unlinked /sys/bus/mdev/devices/<uuid>: device_del()
 	 * drops the bus link before it unbinds the driver.)
 	 */
-	EXPECT_EQ(-ETIMEDOUT, wait_child(self->child, 0))
+	EXPECT_EQ(-ETIMEDOUT, mgpu_test_wait_child(self->child, 0))
 		TH_LOG("removal completed while the device was open");
 
 	mgpu_test_vfio_close(&self->v);
@@ -245,7 +200,7 @@ TEST_F_TIMEOUT(remove, no_request_eventfd, 60)
 
 	self->child = start_remove(self, variant);
 	ASSERT_LT(0, self->child);
-	ret = wait_child(self->child, 1000);
+	ret = mgpu_test_wait_child(self->child, 1000);
 	EXPECT_EQ(-ETIMEDOUT, ret)
 		TH_LOG("removal of an open device returned early: %s",
 		       strerror(-ret));

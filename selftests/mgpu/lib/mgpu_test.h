@@ -152,6 +152,18 @@ int mgpu_test_read_u64(const char *path, uint64_t *val);
  * of it was accepted, else -errno (-EIO for a short write).
  */
 int mgpu_test_write_attr(const char *path, const char *str);
+/*
+ * mgpu_test_write_attr() in a child process, for a write that blocks
+ * (a removal that waits for a VFIO user): the child's pid, or -errno.
+ * The child closes every inherited fd (an inherited VFIO fd would keep
+ * the device open) and is killed by SIGALRM after 60 s.
+ */
+pid_t mgpu_test_write_attr_async(const char *path, const char *str);
+/*
+ * Wait up to ms for such a child: its write's result (0 or -errno),
+ * -ETIMEDOUT while it still runs, -ECHILD when a signal killed it.
+ */
+int mgpu_test_wait_child(pid_t pid, int ms);
 
 /* /sys/class/mdev_bus/<parent>/<attr>: the parent's PCI device */
 int mgpu_test_parent_read(const char *parent, const char *attr, char *buf,

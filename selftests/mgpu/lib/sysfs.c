@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "mgpu_test.h"
@@ -135,6 +136,44 @@ int mgpu_test_write_attr(const char *path, const char *str)
 	if (err)
 		return err;
 	return (size_t)n == len ? 0 : -EIO;
+}
+
+pid_t mgpu_test_write_attr_async(const char *path, const char *str)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		/* (A BAR2 mapping is not inherited: MADV_DONTFORK.) */
+		for (fd = 3; fd < 1024; fd++)
+			close(fd);
+		alarm(60);	/* never outlive the test for long */
+		_exit(-mgpu_test_write_attr(path, str));
+	}
+	return pid;
+}
+
+int mgpu_test_wait_child(pid_t pid, int ms)
+{
+	int status, waited = 0;
+	pid_t ret;
+
+	for (;;) {
+		ret = waitpid(pid, &status, WNOHANG);
+		if (ret == pid)
+			break;
+		if (ret < 0)
+			return -errno;
+		if (waited >= ms)
+			return -ETIMEDOUT;
+		usleep(10000);
+		waited += 10;
+	}
+	if (!WIFEXITED(status))
+		return -ECHILD;
+	return -WEXITSTATUS(status);
 }
 
 static char *parent_path(char *buf, size_t size, const char *parent,
