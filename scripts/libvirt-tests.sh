@@ -449,8 +449,8 @@ dom_xml() {
   <vcpu>1</vcpu>
   <os>
     <type arch='x86_64' machine='q35'>hvm</type>
-    <kernel>/mgpu/nested/vmlinuz</kernel>
-    <initrd>/mgpu/nested/initrd.gz</initrd>
+    <kernel>/mgpu/nested/kernel</kernel>
+    <initrd>/mgpu/nested/initrd</initrd>
     <cmdline>console=ttyS0 quiet panic=-1 $expect</cmdline>
   </os>
   <features><acpi/></features>

@@ -69,7 +69,7 @@ vm() {
 	fi
 	(
 		qemu-system-x86_64 -accel tcg -M q35 -m "$MEM" -nodefaults -display none \
-			-no-reboot -kernel /mgpu/nested/vmlinuz -initrd /mgpu/nested/initrd.gz \
+			-no-reboot -kernel /mgpu/nested/kernel -initrd /mgpu/nested/initrd \
 			-serial file:$W/$_n.console \
 			-chardev file,id=res,path=$W/$_n.res -serial chardev:res \
 			-qmp unix:$W/$_n.qmp,server=on,wait=off "$@" \

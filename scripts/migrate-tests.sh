@@ -19,8 +19,8 @@
 # at the end no round may have failed anywhere.  QEMU before 8.1
 # (bookworm's 7.2) has no VFIO migration v2: the tests skip there.
 #
-# Needs: qemu-system-x86_64, python3 (/mgpu/qmp.py), /mgpu/nested/{vmlinuz,
-# initrd.gz}, an mgpu PCI parent with mgpu-1_4 (MGPU_PARENT: its PCI
+# Needs: qemu-system-x86_64, python3 (/mgpu/qmp.py), /mgpu/nested/{kernel,
+# initrd}, an mgpu PCI parent with mgpu-1_4 (MGPU_PARENT: its PCI
 # address; default: the first one bound to the driver mgpu).
 # MGPU_MIGRATE_MEM: the guest's memory (default 256M).
 # Every QEMU's stderr, exit status, console and result channel are kept in
@@ -145,7 +145,7 @@ vm() {
 	rm -f $W/$_n.console $W/$_n.res $W/$_n.log $W/$_n.rc $W/$_n.qmp $W/$_n.pid
 	(
 		qemu-system-x86_64 -accel tcg -M q35 -m "$MEM" -nodefaults -display none \
-			-no-reboot -kernel /mgpu/nested/vmlinuz -initrd /mgpu/nested/initrd.gz \
+			-no-reboot -kernel /mgpu/nested/kernel -initrd /mgpu/nested/initrd \
 			-append "console=ttyS0 quiet panic=-1 mgpu_arg.mode=migrate mgpu_arg.secs=$SECS" \
 			-serial file:$W/$_n.console \
 			-chardev file,id=res,path=$W/$_n.res -serial chardev:res \

@@ -89,7 +89,7 @@ nstage=$dir/nested-stage
 rm -rf "$nstage"
 mkdir -p "$nstage"
 "$S/mkinitramfs-nested.sh" "$ver" "$nstage"
-cp "$nstage/nested/vmlinuz" "$nstage/nested/initrd.gz" "$stage/mgpu/nested/"
+cp "$nstage/nested/kernel" "$nstage/nested/initrd" "$stage/mgpu/nested/"
 rm -rf "$nstage"
 
 (cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) |

@@ -4,8 +4,11 @@
 # scripts/mkinitramfs.sh when MGPU_NESTED=1):
 #   /nested/testvm-nested.sh     the outer side, sourced by the test
 #                                VM's init (scripts/testvm-nested.sh)
-#   /nested/vmlinuz              the inner kernel (the outer's own)
-#   /nested/initrd.gz            the inner initramfs: busybox,
+#   /nested/kernel               the inner kernel (the outer's own): its
+#                                uncompressed vmlinux when it has a PVH
+#                                entry, else the bzImage (see below)
+#   /nested/initrd               the inner initramfs (an uncompressed
+#                                cpio archive): busybox,
 #                                scripts/nestedvm-init as /init,
 #                                mgpu-guest and mgpu-lstm, and mgpuctl
 #                                (with its libraries) when it is built
@@ -48,9 +51,12 @@ if [ -x "$MGPU_BUILD/mgpuctl/mgpuctl" ]; then
 fi
 mknod -m 600 "$inner/dev/console" c 5 1 2>/dev/null || true
 mkdir -p "$stage/nested"
-(cd "$inner" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) |
-	gzip -1 >"$stage/nested/initrd.gz"
-cp "$kernel" "$stage/nested/vmlinuz"
+# Uncompressed, and the kernel below uncompressed too: under TCG inside
+# TCG, decompressing them is a third of the inner guest's boot (the
+# outer initramfs compresses them anyway).
+(cd "$inner" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) \
+	>"$stage/nested/initrd"
+cp "$(pvh_kernel "$ver")" "$stage/nested/kernel"
 cp "$MGPU_ROOT/scripts/testvm-nested.sh" "$stage/nested/testvm-nested.sh"
 cp "$guest/mgpu-lstm" "$stage/nested/mgpu-lstm"
 
@@ -65,7 +71,8 @@ ldd "$qemu" | awk '/=> \//{print $3} /^[ \t]*\/[^ ]*ld-linux/{print $1}' |
 # TCG is a module in Debian's QEMU; and the x86 firmware it loads.
 for f in /usr/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so \
 	/usr/share/seabios/bios-256k.bin /usr/share/qemu/linuxboot_dma.bin \
-	/usr/share/qemu/kvmvapic.bin /usr/share/qemu/bios-256k.bin; do
+	/usr/share/qemu/kvmvapic.bin /usr/share/qemu/bios-256k.bin \
+	/usr/share/qemu/pvh.bin; do
 	[ -e "$f" ] && copy "$f"
 done
 [ -e "$stage/usr/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so" ] ||

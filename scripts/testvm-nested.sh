@@ -97,7 +97,7 @@ nested_start() {
 		timeout -s KILL "$NESTED_TIMEOUT" qemu-system-x86_64 -accel tcg \
 			${NESTED_CPU:+-cpu} ${NESTED_CPU:+"$NESTED_CPU"} \
 			-M q35 -m "$NESTED_MEM" -nodefaults -display none -no-reboot \
-			-kernel /nested/vmlinuz -initrd /nested/initrd.gz \
+			-kernel /nested/kernel -initrd /nested/initrd \
 			-append "console=ttyS0 quiet panic=-1 $*" \
 			-serial "file:/tmp/nested-$_n.console" \
 			-chardev "file,id=res,path=/tmp/nested-$_n.res" -serial chardev:res \
@@ -299,7 +299,7 @@ nested_demo() {
 	echo "Starting a VM inside this one (Debian's QEMU, TCG; about a minute)"
 	echo "with the $_t vGPU $_u attached as a PCI device:"
 	echo
-	echo "    qemu-system-x86_64 -M q35 -m $NESTED_MEM -kernel vmlinuz -initrd initrd.gz ..."
+	echo "    qemu-system-x86_64 -M q35 -m $NESTED_MEM -kernel kernel -initrd initrd ..."
 	echo "        -device vfio-pci,sysfsdev=/sys/bus/mdev/devices/$_u"
 	echo
 	echo "Inside, mgpu-guest (tools/guest) finds the vGPU by its PCI IDs"
