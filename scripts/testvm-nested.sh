@@ -84,9 +84,18 @@ active_devs() {
 
 # nested_start NAME UUID KERNEL-ARGS...: boot a nested guest in the
 # background.  Files: /tmp/nested-NAME.{console,res,qemu,rc,pid}
+# NESTED_ALSO="NAME2 UUID2": a second vGPU (guest address 00:02.0; the
+# first is at 00:01.0), whose program (mgpu_arg2.* in KERNEL-ARGS, see
+# scripts/nestedvm-init) reports in /tmp/nested-NAME2.res; nested_wait
+# gives NAME2 the guest's .rc and .secs.
 nested_start() {
 	_n=$1 _u=$2
 	shift 2
+	_also_n=${NESTED_ALSO% *} _also_u=${NESTED_ALSO#* }
+	[ -n "${NESTED_ALSO:-}" ] || _also_n=
+	echo "$_also_n" >"/tmp/nested-$_n.also"
+	[ -n "$_also_n" ] && rm -f "/tmp/nested-$_also_n".res "/tmp/nested-$_also_n".rc \
+		"/tmp/nested-$_also_n".secs
 	[ -f "/tmp/nested-$_n.retry" ] && mv "/tmp/nested-$_n.retry" "/tmp/nested-$_n.keep"
 	rm -f "/tmp/nested-$_n".console "/tmp/nested-$_n".res "/tmp/nested-$_n".qemu \
 		"/tmp/nested-$_n".rc "/tmp/nested-$_n".pid "/tmp/nested-$_n".start \
@@ -101,13 +110,16 @@ nested_start() {
 			-append "console=ttyS0 quiet panic=-1 $*" \
 			-serial "file:/tmp/nested-$_n.console" \
 			-chardev "file,id=res,path=/tmp/nested-$_n.res" -serial chardev:res \
-			-device "vfio-pci,sysfsdev=/sys/bus/mdev/devices/$_u" \
+			-device "vfio-pci,sysfsdev=/sys/bus/mdev/devices/$_u,addr=01.0" \
+			${_also_n:+-chardev} ${_also_n:+"file,id=res2,path=/tmp/nested-$_also_n.res"} \
+			${_also_n:+-serial} ${_also_n:+chardev:res2} \
+			${_also_n:+-device} ${_also_n:+"vfio-pci,sysfsdev=/sys/bus/mdev/devices/$_also_u,addr=02.0"} \
 			</dev/null >"/tmp/nested-$_n.qemu" 2>&1
 		echo $? >"/tmp/nested-$_n.rc"
 	) &
 	echo $! >"/tmp/nested-$_n.pid"
 	date +%s >"/tmp/nested-$_n.start"
-	echo "nested: started guest $_n on $_u" >&2
+	echo "nested: started guest $_n on $_u${_also_n:+ (and $_also_n on $_also_u)}" >&2
 }
 
 # nested_wait NAME: wait for it; its duration in seconds in .secs
@@ -115,6 +127,14 @@ nested_wait() {
 	wait "$(cat "/tmp/nested-$1.pid")" 2>/dev/null || true
 	echo $(($(date +%s) - $(cat "/tmp/nested-$1.start"))) >"/tmp/nested-$1.secs"
 	echo "nested: guest $1 ended after $(cat "/tmp/nested-$1.secs") s, QEMU exit $(cat "/tmp/nested-$1.rc" 2>/dev/null)" >&2
+	_also_n=$(cat "/tmp/nested-$1.also" 2>/dev/null)
+	if [ -n "$_also_n" ]; then
+		cp "/tmp/nested-$1.secs" "/tmp/nested-$_also_n.secs"
+		cp "/tmp/nested-$1.rc" "/tmp/nested-$_also_n.rc" 2>/dev/null
+		cp "/tmp/nested-$1.console" "/tmp/nested-$_also_n.console" 2>/dev/null
+		cp "/tmp/nested-$1.qemu" "/tmp/nested-$_also_n.qemu" 2>/dev/null
+	fi
+	return 0
 }
 
 # nested_booted NAME: true if the guest's program started (its KTAP
@@ -173,85 +193,86 @@ report_one() {
 	mdev_remove "$2" || echo "# could not remove $2"
 }
 
-# iso_round: two new mgpu-1_8 instances of the first software GPU ($ua,
-# $ub), each given at once to a nested guest that fills its VRAM with its
-# own pattern; false if the two instances cannot be created
-iso_round() {
-	ua=$(mdev_create "$(swgpu_name 0)" mgpu-1_8) || ua=
-	ub=$(mdev_create "$(swgpu_name 0)" mgpu-1_8) || ub=
-	[ -n "$ua" ] && [ -n "$ub" ] || return 1
-	nested_start isoA "$ua" mgpu_arg.mode=isolate mgpu_arg.tag=a11c mgpu_arg.secs=10 \
-		mgpu_arg.expect="$(expect_of "$ua")"
-	nested_start isoB "$ub" mgpu_arg.mode=isolate mgpu_arg.tag=b0b0 mgpu_arg.secs=10 \
-		mgpu_arg.expect="$(expect_of "$ub")"
-	nested_wait isoA
-	nested_wait isoB
-}
-
 # The number of result lines nested_tests prints.
 NESTED_NTESTS=4
 
+# nested_pair: boot the two guests of nested_tests at once and wait for
+# both (the variables are nested_tests')
+nested_pair() {
+	# shellcheck disable=SC2086 # iso_a, iso_b: kernel arguments
+	[ -n "$ufrac" ] && NESTED_ALSO=${ua:+"isoA $ua"} nested_start frac "$ufrac" \
+		mgpu_arg.expect="$(expect_of "$ufrac")" $iso_a
+	# shellcheck disable=SC2086
+	[ -n "$upt" ] && NESTED_ALSO=${ub:+"isoB $ub"} nested_start pt "$upt" \
+		mgpu_arg.expect="$(expect_of "$upt")" $iso_b
+	[ -n "$ufrac" ] && nested_wait frac
+	[ -n "$upt" ] && nested_wait pt
+	return 0
+}
+
 # nested_tests: the nested tests of make check, numbered from $n + 1
-# (n is the caller's counter and is advanced).  KTAP on stdout.
-#   1. a fractional (1/4) instance of the first software GPU and, at the
-#      same time,
+# (n is the caller's counter and is advanced).  KTAP on stdout.  Two
+# guests boot at once (a nested boot is most of a minute: one round of
+# two guests, each with two vGPUs, rather than two rounds of one):
+#   1. a fractional (1/4) instance of the first software GPU in one and
 #   2. a passthrough instance of a new, otherwise empty software GPU
-#      (vram=64M queues=16): identity, VRAM and queues as expected, VRAM
-#      zeroed, queues and fences, GEMM fp32/int8, the LSTM step;
-#   3./4. two guests at once on two 1/8 instances of the first software
-#      GPU, each filling its whole VRAM with its own pattern: each sees only its
-#      own data, and zeros at start (the slot of test 1 is reused).
+#      (vram=64M queues=16) in the other: identity, VRAM and queues as
+#      expected, VRAM zeroed, queues and fences, GEMM fp32/int8, the
+#      LSTM step;
+#   3./4. and first, in each guest, a 1/8 instance of the first
+#      software GPU, both at once: each guest fills its whole VRAM with
+#      its own pattern and sees only its own data, and zeros at start.
 nested_tests() {
 	echo "# nested guests: Debian QEMU $(qemu-system-x86_64 --version | head -n1 | sed 's/.*version //'), TCG, q35"
 	ufrac=$(mdev_create "$(swgpu_name 0)" mgpu-1_4) || ufrac=
+	ua=$(mdev_create "$(swgpu_name 0)" mgpu-1_8) || ua=
+	ub=$(mdev_create "$(swgpu_name 0)" mgpu-1_8) || ub=
 	pt_parent=$(parent_add "vram=64M queues=16") || pt_parent=
 	upt=
 	[ -n "$pt_parent" ] && { upt=$(mdev_create "$pt_parent" mgpu-passthrough) || upt=; }
-	[ -n "$ufrac" ] && nested_start frac "$ufrac" mgpu_arg.expect="$(expect_of "$ufrac")"
-	[ -n "$upt" ] && nested_start pt "$upt" mgpu_arg.expect="$(expect_of "$upt")"
-	[ -n "$ufrac" ] && nested_wait frac
-	[ -n "$upt" ] && nested_wait pt
-	# A boot that died before the program started: once more.
+	# The isolation test needs its two guests at once, and each rides
+	# with one of the others: all four instances, or no isolation test.
+	if [ -z "$ua" ] || [ -z "$ub" ] || [ -z "$ufrac" ] || [ -z "$upt" ]; then
+		[ -n "$ua" ] && mdev_remove "$ua"
+		[ -n "$ub" ] && mdev_remove "$ub"
+		ua=''
+		ub=''
+	fi
+	iso_a=''
+	iso_b=''
+	[ -n "$ua" ] && iso_a="mgpu_arg2.mode=isolate mgpu_arg2.tag=a11c mgpu_arg2.secs=10 mgpu_arg2.expect=$(expect_of "$ua")"
+	[ -n "$ub" ] && iso_b="mgpu_arg2.mode=isolate mgpu_arg2.tag=b0b0 mgpu_arg2.secs=10 mgpu_arg2.expect=$(expect_of "$ub")"
+	nested_pair
+	# A boot that died before its programs started: both once more
+	# (the isolation pair must overlap), on the same instances (a new
+	# open finds their VRAM zeroed again).
 	_again=
 	for _g in frac pt; do
 		eval "_u=\$u$_g"
-		[ "$_g" = pt ] && _u=$upt
-		[ -n "$_u" ] && ! nested_booted $_g || continue
-		nested_retry $_g
-		nested_start $_g "$_u" mgpu_arg.expect="$(expect_of "$_u")"
-		_again="$_again $_g"
+		[ -n "$_u" ] || continue
+		nested_booted $_g || nested_booted "$(cat /tmp/nested-$_g.also)" || _again="$_again $_g"
 	done
-	for _g in $_again; do nested_wait $_g; done
+	if [ -n "$_again" ]; then
+		for _g in $_again; do nested_retry "$_g"; done
+		nested_pair
+	fi
 
 	report_one frac "$ufrac" "nested: q35 guest on a mgpu-1_4 vGPU (workload, LSTM step)" \
 		"cannot create the instance"
 	report_one pt "$upt" "nested: q35 guest on a mgpu-passthrough vGPU of $pt_parent (workload, LSTM step)" \
 		"cannot create the parent or instance"
 	[ -n "$pt_parent" ] && { parent_remove "$pt_parent" || echo "# could not remove $pt_parent"; }
-
-	if iso_round; then
-		# A boot that died before its program started: the pair once
-		# more, on new instances (zeroed again), so that they overlap.
-		if ! nested_booted isoA || ! nested_booted isoB; then
-			nested_booted isoA || nested_retry isoA
-			nested_booted isoB || nested_retry isoB
-			mdev_remove "$ua"
-			mdev_remove "$ub"
-			iso_round || true
-		fi
-	fi
 	for g in A B; do
 		n=$((n + 1))
 		eval "u=\$u$(echo $g | tr AB ab)"
 		if [ -z "$ua" ] || [ -z "$ub" ]; then
-			echo "not ok $n nested: isolation, guest $g # cannot create two mgpu-1_8 instances"
+			echo "not ok $n nested: isolation, guest $g # cannot create two mgpu-1_8 instances (or the guests to carry them)"
 			continue
 		fi
 		echo "# stats of $u: $(stats_of "$u")"
 		nested_report $n "nested: isolation, guest $g of two at once on mgpu-1_8 vGPUs of one software GPU" "iso$g"
+		mdev_remove "$u" || echo "# could not remove $u"
 	done
-	[ -n "$ua" ] && mdev_remove "$ua"
-	[ -n "$ub" ] && mdev_remove "$ub"
 	return 0
 }
 
