@@ -278,12 +278,12 @@ fi
 # The libvirt VM (scripts/check-libvirt.sh, Documentation/libvirt-vm.rst):
 # a Debian root with Debian's libvirt, QEMU and mdevctl, booted with the
 # kernel of the nested tests and the module the mgpu-dkms package built.
-# MGPU_LIBVIRT_SUITES: the suites, by default sid (the newest libvirt
-# and QEMU, with the migration and save/restore tests: about 6 minutes of
-# VM time warm); "bookworm sid" adds libvirt 9.0
-# (make check-libvirt runs both); "none" leaves the VM out.
+# MGPU_LIBVIRT_SUITES: the suites, by default both: bookworm (libvirt 9.0,
+# QEMU 7.2: the node-device, Nova and domain tests) and sid (the newest
+# libvirt and QEMU, with the migration and save/restore tests too); each
+# boots once.  "sid" or "bookworm" alone, or "none" to leave the VM out.
 lv=
-lv_suites=${MGPU_LIBVIRT_SUITES:-sid}
+lv_suites=${MGPU_LIBVIRT_SUITES:-bookworm sid}
 [ "$lv_suites" = none ] && lv_suites=
 lv_ver=$(echo "$nested_vers" | tr ' ' '\n' | sed '/^$/d' | sort -V | tail -n1)
 if [ -n "$lv_suites" ] && [ -n "$lv_ver" ]; then
