@@ -367,8 +367,8 @@ if step "$TAB" g1 g2 "$UB" idle; then
 	cur=g2
 else
 	notok "$TAB"
-	# The rest runs on with the guest busy on A, if it is still there.
-	alive g1 && wake g1 >/dev/null
+	# The rest runs on with the guest busy on A, if it still runs there.
+	[ "$(status g1)" = running ] && wake g1 >/dev/null
 fi
 if [ $cur = g2 ] && step "$TBC" g2 g3 "$UC"; then
 	ok "$TBC"
