@@ -212,7 +212,7 @@ round() {
 	_r=$(cat $W/$1.res 2>/dev/null | tr -d '\r' | sed -n 's/^# round \([0-9]*\) .*/\1/p' | tail -n1)
 	echo "${_r:--1}"
 }
-gap() { cat $W/$1.res 2>/dev/null | tr -d '\r' | sed -n 's/^# round .*longest gap \(.*\)/\1/p' | tail -n1; }
+gap() { cat $W/$1.res 2>/dev/null | tr -d '\r' | sed -n 's/^# round .*longest gap \([0-9.]* s\).*/\1/p' | tail -n1; }
 # res NAME: the guest's result channel on NAME
 res() { tr -d '\r' <$W/$1.res 2>/dev/null; }
 failed_rounds() { cat $W/*.res 2>/dev/null | tr -d '\r' | grep -B3 '^not ok' | head -n 8; }
@@ -232,7 +232,7 @@ rounds_go_on() {
 		failed_rounds | diag
 		return 1
 	fi
-	echo "# $1: round $(round "$1") checked ($(el) s), longest gap so far $(gap "$1")"
+	echo "# $1: round $(round "$1") checked ($(el) s), longest gap so far $(gap "$1"); $(res "$1" | sed -n 's/^# round .*longest gap [0-9.]* s, //p' | tail -n1)"
 }
 # wake NAME: the guest on NAME waits in its idle window (mgpu-guest
 # --idle): "go" on its control channel, again every 0.5 s (a byte sent

@@ -578,8 +578,8 @@ static int t_migrate(void)
 			gap = t - last;
 		last = now_s();
 		if (r % 16 == 0) {
-			printf("# round %u at %.1f s, longest gap %.2f s\n", r,
-			       now_s(), gap);
+			printf("# round %u at %.1f s, longest gap %.2f s, queue %u still stopped (error %u at %u)\n",
+			       r, now_s(), gap, eq.q, eq.code, eq.head);
 			fflush(stdout);
 		}
 		if (tty >= 0) {
