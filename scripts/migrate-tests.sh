@@ -8,13 +8,25 @@
 # One guest (the nested guest of make check, booted once) runs
 # mgpu-guest --mode=migrate on an mgpu-1_4 vGPU: a workload that checks
 # itself every round (VRAM patterns by CPU and engine, a GEMM chain,
-# fences) and stops at the first error.  While it runs, QEMU (with
-# enable-migration=on) moves it, over unix sockets:
-#   A -> B   another 1/4 instance of the same parent
-#   B -> C   a 1/4 instance of a second software GPU (add_swgpu), same size
+# fences) and stops at the first error.  At its start it stops its last
+# queue on an error (an unknown opcode at ring index 2) and checks in
+# every round that the queue is still stopped with exactly that status,
+# reason and error head: every step below carries the error across.
+# While it runs, QEMU (with enable-migration=on) moves it, over unix
+# sockets:
+#   A -> B   another 1/4 instance of the same parent, the guest idle
+#   B -> C   a 1/4 instance of a second software GPU (add_swgpu), same
+#            size, the guest busy (as in every step from here)
 #   C -> D   cancelled half-way (migrate_cancel): the source runs on
 #   C -> M   a 1/8 instance: refused by the destination, the source runs on
 #   C -> A   back to the first parent
+# Idle: the guest runs with --idle=/dev/ttyS2, whose other end is the
+# socket $W/NAME.ctl.  After its first round, with nothing in flight, it
+# prints "# idle after round 0" and waits for "go" there; the script
+# migrates A -> B only once that line is out, and says "go" on B once
+# the switch is done (the guest waits as long as it takes: no timing).
+# The guest then checks that queue 0 did not move and that round 0's
+# VRAM is intact ("# idle ended"), and goes on busy.
 # After each step the guest must go on checking rounds where it runs;
 # at the end no round may have failed anywhere.  QEMU before 8.1
 # (bookworm's 7.2) has no VFIO migration v2: the tests skip there.
@@ -57,12 +69,12 @@ diag() {
 }
 el() { echo $(($(date +%s) - T0)); }
 
-TAB="QEMU live-migrates the guest from 1/4 instance A to B on the same parent"
-TBC="QEMU live-migrates the guest from B to C, a 1/4 instance of another parent"
+TAB="QEMU live-migrates the idle guest (nothing in flight) from 1/4 instance A to B on the same parent; its VRAM checks after the switch"
+TBC="QEMU live-migrates the busy guest from B to C, a 1/4 instance of another parent"
 TCX="a migration cancelled half-way (migrate_cancel): the source runs on and its workload checks"
 TCM="QEMU refuses to migrate to a 1/8 instance: clean failure, the source runs on and its workload checks"
-TCA="QEMU live-migrates the guest from C back to A on the first parent"
-TEND="the guest's workload checked every round across all the switches, no error"
+TCA="QEMU live-migrates the busy guest from C back to A on the first parent"
+TEND="the guest's workload checked every round across all the switches, no error; its queue stopped on an error arrived stopped with that error every time"
 ALL="$TAB|$TBC|$TCX|$TCM|$TCA|$TEND"
 # all_skip REASON / all_fail REASON: every test of the file
 all_skip() {
@@ -138,17 +150,20 @@ cleanup() {
 
 # ---- QEMU ----
 # vm NAME UUID [ARGS...]: a QEMU in the background; QMP on $W/NAME.qmp,
-# its stderr in NAME.log, its exit status in NAME.rc once it has exited
+# its stderr in NAME.log, its exit status in NAME.rc once it has exited;
+# the guest's control channel (its ttyS2, mgpu-guest --idle) on
+# $W/NAME.ctl
 vm() {
 	_n=$1 _u=$2
 	shift 2
-	rm -f $W/$_n.console $W/$_n.res $W/$_n.log $W/$_n.rc $W/$_n.qmp $W/$_n.pid
+	rm -f $W/$_n.console $W/$_n.res $W/$_n.log $W/$_n.rc $W/$_n.qmp $W/$_n.pid $W/$_n.ctl
 	(
 		qemu-system-x86_64 -accel tcg -M q35 -m "$MEM" -nodefaults -display none \
 			-no-reboot -kernel /mgpu/nested/kernel -initrd /mgpu/nested/initrd \
-			-append "console=ttyS0 quiet panic=-1 mgpu_arg.mode=migrate mgpu_arg.secs=$SECS" \
+			-append "console=ttyS0 quiet panic=-1 mgpu_arg.mode=migrate mgpu_arg.secs=$SECS mgpu_arg.idle=/dev/ttyS2" \
 			-serial file:$W/$_n.console \
 			-chardev file,id=res,path=$W/$_n.res -serial chardev:res \
+			-chardev socket,id=ctl,path=$W/$_n.ctl,server=on,wait=off -serial chardev:ctl \
 			-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/$_u,enable-migration=on \
 			-qmp unix:$W/$_n.qmp,server=on,wait=off "$@" \
 			</dev/null >$W/$_n.log 2>&1 &
@@ -197,7 +212,9 @@ round() {
 	_r=$(cat $W/$1.res 2>/dev/null | tr -d '\r' | sed -n 's/^# round \([0-9]*\) .*/\1/p' | tail -n1)
 	echo "${_r:--1}"
 }
-gap() { cat $W/$1.res 2>/dev/null | tr -d '\r' | sed -n 's/^# round .*longest gap \(.*\)/\1/p' | tail -n1; }
+gap() { cat $W/$1.res 2>/dev/null | tr -d '\r' | sed -n 's/^# round .*longest gap \([0-9.]* s\).*/\1/p' | tail -n1; }
+# res NAME: the guest's result channel on NAME
+res() { tr -d '\r' <$W/$1.res 2>/dev/null; }
 failed_rounds() { cat $W/*.res 2>/dev/null | tr -d '\r' | grep -B3 '^not ok' | head -n 8; }
 # rounds_go_on NAME AFTER SECS: the guest on NAME prints a round after
 # AFTER within SECS, and nothing failed
@@ -215,7 +232,31 @@ rounds_go_on() {
 		failed_rounds | diag
 		return 1
 	fi
-	echo "# $1: round $(round "$1") checked ($(el) s), longest gap so far $(gap "$1")"
+	echo "# $1: round $(round "$1") checked ($(el) s), longest gap so far $(gap "$1"); $(res "$1" | sed -n 's/^# round .*longest gap [0-9.]* s, //p' | tail -n1)"
+}
+# wake NAME: the guest on NAME waits in its idle window (mgpu-guest
+# --idle): "go" on its control channel, again every 0.5 s (a byte sent
+# while the port is not read yet may be lost), until it prints
+# "# idle ended" (at most 120 s)
+SEND='import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"go\n")
+s.close()'
+wake() {
+	_i=0
+	until res "$1" | grep -q '^# idle ended'; do
+		alive "$1" || { echo "# $1 is gone while waking its guest"; return 1; }
+		if [ -n "$(failed_rounds)" ]; then
+			echo "# the guest's workload failed:"
+			failed_rounds | diag
+			return 1
+		fi
+		_i=$((_i + 1))
+		[ $_i -gt 240 ] && { echo "# the guest on $1 did not end its idle window within 120 s"; return 1; }
+		python3 -c "$SEND" $W/$1.ctl 2>/dev/null
+		sleep 0.5
+	done
 }
 # summary JSON-FILE: the figures of a query-migrate answer
 summary() {
@@ -278,11 +319,22 @@ if [ "$(round g1)" -lt 0 ]; then
 	exit 0
 fi
 echo "# the guest runs its workload on A ($(el) s after its QEMU started; the vGPU opened after ${opened:-?} s)"
+res g1 | grep '^# queue [0-9]* stopped on an error' | sed 's/^# /# guest: /'
+# After its first round it idles (nothing in flight) until told: the
+# first migration happens in that window.
+i=0
+until res g1 | grep -q '^# idle after' || ! alive g1 || [ -n "$(failed_rounds)" ] || [ $i -ge 120 ]; do
+	sleep 0.5
+	i=$((i + 1))
+done
+res g1 | grep '^# idle after' | sed 's/^# /# guest: /'
 
-# step NAME FROM TO UUID: a live migration FROM -> TO (new, on UUID);
-# on success the source is quit and the guest must go on on TO
+# step NAME FROM TO UUID [idle]: a live migration FROM -> TO (new, on
+# UUID); on success the source is quit and the guest must go on on TO.
+# idle: the guest waits in its idle window (it printed "# idle after"),
+# and is woken on TO once the switch is done
 step() {
-	_name=$1 _from=$2 _to=$3
+	_name=$1 _from=$2 _to=$3 _idle=${5:-}
 	alive "$_from" || { echo "# the source $_from is not running"; gone "$_from"; return 1; }
 	incoming "$_to" "$4" || return 1
 	_r=$(round "$_from")
@@ -298,15 +350,25 @@ step() {
 	[ "$_s" = running ] || { gone "$_to"; stop "$_to"; return 1; }
 	[ "$_ss" = postmigrate ] || { echo "# the source is $_ss, expected postmigrate"; stop "$_to"; return 1; }
 	stop "$_from"
+	if [ -n "$_idle" ]; then
+		if ! res "$_from" | grep -q '^# idle after' || res "$_from" | grep -q '^# idle ended'; then
+			echo "# the guest was not in its idle window on $_from when it left"
+			return 1
+		fi
+		wake "$_to" || return 1
+		res "$_to" | grep '^# idle' | sed "s/^# /# guest on $_to: /"
+	fi
 	rounds_go_on "$_to" "$_r" 180
 }
 
 cur=g1
-if step "$TAB" g1 g2 "$UB"; then
+if step "$TAB" g1 g2 "$UB" idle; then
 	ok "$TAB"
 	cur=g2
 else
 	notok "$TAB"
+	# The rest runs on with the guest busy on A, if it still runs there.
+	[ "$(status g1)" = running ] && wake g1 >/dev/null
 fi
 if [ $cur = g2 ] && step "$TBC" g2 g3 "$UC"; then
 	ok "$TBC"
@@ -388,8 +450,12 @@ else
 fi
 
 # The end: one more round printed where the guest runs now, no failed
-# round in any QEMU's result channel.
-if alive $cur && rounds_go_on $cur "$(round $cur)" 180 && [ -z "$(failed_rounds)" ]; then
+# round in any QEMU's result channel (each round checked the queue
+# stopped on an error, set up on A).
+errq=$(res g1 | sed -n 's/^# \(queue [0-9]* stopped on an error\): status \([^,]*\), reason \([0-9]*\) (\([^)]*\)), error head \([0-9]*\).*/\1 (status \2, \4, error head \5)/p')
+echo "# guest: ${errq:-no queue stopped on an error}, checked every round"
+if alive $cur && rounds_go_on $cur "$(round $cur)" 180 && [ -z "$(failed_rounds)" ] &&
+	[ -n "$errq" ]; then
 	ok "$TEND"
 else
 	notok "$TEND"

@@ -3,8 +3,8 @@
  * mgpu-guest: the program a nested test guest runs on its vGPU.
  *
  *   mgpu-guest [--dev=NAME] [--mode=test|isolate|migrate|load]
- *              [--expect=SPEC] [--tag=HEX] [--secs=N] [--rate=MIB]
- *              [--vocab=V] [--steps=T]
+ *              [--expect=SPEC] [--tag=HEX] [--secs=N] [--idle=TTY]
+ *              [--rate=MIB] [--vocab=V] [--steps=T]
  *
  * --dev       a PCI address ("pci:0000:00:01.0"), a UUID (VFIO, host
  *             side), default: the first mgpu PCI device (0x1f4d:0x0001)
@@ -23,7 +23,16 @@
  *             CPU writes, an engine FILL, an int8 GEMM chain (exact) and
  *             fences, each round checked, with every earlier round's
  *             pattern still in VRAM checked too; "# round N" lines show
- *             the pause of the switch
+ *             the pause of the switch.  At the start, the last queue is
+ *             stopped on an error (an unknown opcode at ring index 2,
+ *             "# queue N stopped on an error: ..."), and every round
+ *             checks that its status, reason and error head have not
+ *             changed
+ * --idle=TTY  (migrate mode) after the first round, with nothing in
+ *             flight, print "# idle after round 0: ..." and wait (at
+ *             most --secs) for a line "go" on TTY: the host migrates the
+ *             VM in this window, then says go.  Queue 0 must not have
+ *             moved; the round's VRAM is checked again ("# idle ended")
  * --mode=load the migration benchmark's guest (scripts/migrate-bench.sh):
  *             the whole VRAM filled by the engine, then "# loaded" on
  *             stdout, then for --secs seconds the CPU writes --rate MiB
@@ -34,10 +43,13 @@
  * Output: KTAP on stdout; exit status 0 if every test passed.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -333,29 +345,204 @@ static int t_own_pattern_engine(void)
 
 #define MIG_SLOTS	256
 
+static const char *idle_tty;
+
+/* The queue stopped on an error on purpose, and what it said. */
+static struct {
+	unsigned int q;
+	uint32_t status, code, head;
+} eq;
+
+static int qreg(unsigned int q, uint32_t reg, uint32_t *val)
+{
+	return mgpu_reg_read(dev, MGPU_REG_QUEUE(q) + reg, val);
+}
+
+/*
+ * The last queue (migrate mode uses queue 0) stopped on an unknown
+ * opcode after two NOPs: stopped with MGPU_ERR_BAD_OPCODE at ring index 2.
+ */
+static int mig_error_queue(void)
+{
+	struct mgpu_cmd cmd[3];
+	struct mgpu_queue *q;
+	double end;
+
+	if (mgpu_num_queues(dev) < 2)
+		FAIL("%u queue(s): none to spare for an error",
+		     mgpu_num_queues(dev));
+	eq.q = mgpu_num_queues(dev) - 1;
+	TRY(mgpu_queue_open(dev, eq.q, 16, 0, &q));
+	mgpu_cmd_nop(&cmd[0]);
+	mgpu_cmd_nop(&cmd[1]);
+	memset(&cmd[2], 0, sizeof(cmd[2]));
+	cmd[2].opcode = 0x77;
+	TRY(mgpu_submit(q, cmd, 3));
+	end = now_s() + 60;
+	do {
+		TRY(qreg(eq.q, MGPU_Q_STATUS, &eq.status));
+		if (eq.status & MGPU_QSTAT_ERROR)
+			break;
+		usleep(1000);
+	} while (now_s() < end);
+	TRY(qreg(eq.q, MGPU_Q_ERROR, &eq.code));
+	TRY(qreg(eq.q, MGPU_Q_ERROR_HEAD, &eq.head));
+	if (!(eq.status & MGPU_QSTAT_ERROR) || eq.code != MGPU_ERR_BAD_OPCODE ||
+	    eq.head != 2)
+		FAIL("queue %u after an unknown opcode at ring index 2: status %#x, error %u, error head %u",
+		     eq.q, eq.status, eq.code, eq.head);
+	/* Left open, never touched again: it stays stopped. */
+	printf("# queue %u stopped on an error: status %#x, reason %u (%s), error head %u; checked every round\n",
+	       eq.q, eq.status, eq.code, mgpu_queue_error_str(eq.code), eq.head);
+	fflush(stdout);
+	return 1;
+}
+
+/* The stopped queue is as it was: same status, reason and error head. */
+static int mig_error_kept(uint32_t r)
+{
+	uint32_t status, code, head;
+
+	TRY(qreg(eq.q, MGPU_Q_STATUS, &status));
+	TRY(qreg(eq.q, MGPU_Q_ERROR, &code));
+	TRY(qreg(eq.q, MGPU_Q_ERROR_HEAD, &head));
+	if (status != eq.status || code != eq.code || head != eq.head)
+		FAIL("round %u: queue %u reads status %#x, error %u, error head %u; it stopped with %#x, %u, %u",
+		     r, eq.q, status, code, head, eq.status, eq.code, eq.head);
+	return 1;
+}
+
+/*
+ * --idle: no command in flight on queue 0, then wait for a line from
+ * the host on the tty @fd (opened before, so that nothing is lost).
+ * The host migrates the VM meanwhile and then says "go".  Queue 0 must
+ * not have moved; the caller checks VRAM.
+ */
+static int mig_idle(int fd, uint32_t r)
+{
+	uint32_t st, head, tail, st2, head2, tail2;
+	uint64_t done, done2;
+	double t0 = now_s(), end = t0 + secs;
+	char buf[64] = "";
+	size_t got = 0;
+
+	TRY(qreg(0, MGPU_Q_STATUS, &st));
+	TRY(qreg(0, MGPU_Q_HEAD, &head));
+	TRY(qreg(0, MGPU_Q_TAIL, &tail));
+	TRY(mgpu_queue_completed(q0, &done));
+	if ((st & (MGPU_QSTAT_BUSY | MGPU_QSTAT_ERROR)) || head != tail)
+		FAIL("idle: queue 0 has status %#x, head %u, tail %u", st, head,
+		     tail);
+	tcflush(fd, TCIFLUSH);
+	printf("# idle after round %u: no command in flight (queue 0 head = tail = %u, %llu done), waiting for the host on %s\n",
+	       r, head, (unsigned long long)done, idle_tty);
+	fflush(stdout);
+	while (!strstr(buf, "go")) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (now_s() > end)
+			FAIL("idle: no word from the host on %s in %u s",
+			     idle_tty, secs);
+		if (poll(&pfd, 1, 1000) <= 0)
+			continue;
+		if (got > sizeof(buf) - 8)
+			got = 0;
+		n = read(fd, buf + got, sizeof(buf) - 1 - got);
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			FAIL("idle: read %s: %s", idle_tty, strerror(errno));
+		if (n > 0)
+			got += n;
+		buf[got] = 0;
+	}
+	TRY(qreg(0, MGPU_Q_STATUS, &st2));
+	TRY(qreg(0, MGPU_Q_HEAD, &head2));
+	TRY(qreg(0, MGPU_Q_TAIL, &tail2));
+	TRY(mgpu_queue_completed(q0, &done2));
+	if (st2 != st || head2 != head || tail2 != tail || done2 != done)
+		FAIL("after idle: queue 0 status %#x head %u tail %u, %llu done; before: %#x %u %u, %llu",
+		     st2, head2, tail2, (unsigned long long)done2, st, head,
+		     tail, (unsigned long long)done);
+	printf("# idle for %.1f s: queue 0 did not move\n", now_s() - t0);
+	fflush(stdout);
+	return 1;
+}
+
+/* What a migrate round leaves in VRAM, and how to check it. */
+struct mig {
+	uint32_t m, n, k;
+	uint32_t *pp, *pf, last_round[MIG_SLOTS];
+	uint64_t fence;
+	int32_t *ref, *hc;
+};
+
+/* After round @r: its fence, FILL and GEMM chain, every slot, queue eq. */
+static int mig_check(struct mig *s, uint32_t r)
+{
+	uint32_t want = tag << 16 | (r & 0xffff), i, j;
+	uint64_t seq;
+
+	seq = __atomic_load_n((uint64_t *)mgpu_vram_ptr(dev, s->fence),
+			      __ATOMIC_ACQUIRE);
+	if (seq != r + 1)
+		FAIL("round %u: fence reads %llu", r, (unsigned long long)seq);
+	for (i = 0; i < 16 * 1024; i++)
+		if (s->pf[i] != want)
+			FAIL("round %u: FILL word %u = %#x, expected %#x", r, i,
+			     s->pf[i], want);
+	for (i = 0; i < s->m * s->n; i++)
+		if (s->hc[i] != (int32_t)(r + 1) * s->ref[i])
+			FAIL("round %u: C[%u] = %d, expected %d", r, i,
+			     s->hc[i], (int32_t)(r + 1) * s->ref[i]);
+	for (j = 0; j <= r && j < MIG_SLOTS; j++) {
+		uint32_t w = tag << 16 | (s->last_round[j] & 0xffff);
+
+		for (i = 0; i < 1024; i++)
+			if (s->pp[j * 1024 + i] != (w ^ i))
+				FAIL("round %u: slot %u word %u = %#x, expected %#x",
+				     r, j, i, s->pp[j * 1024 + i], w ^ i);
+	}
+	return mig_error_kept(r);
+}
+
 static int t_migrate(void)
 {
-	const uint32_t m = 16, n = 64, k = 64;
-	uint64_t pat, fill, a, b, c, fence, seq;
-	uint32_t *pp, *pf, r, i, j, l, last_round[MIG_SLOTS];
-	int32_t *ref, *hc;
+	struct mig s = { .m = 16, .n = 64, .k = 64 };
+	const uint32_t m = s.m, n = s.n, k = s.k;
+	uint64_t pat, fill, a, b, c;
+	uint32_t r, i, j, l;
 	int8_t *ha, *hb;
 	struct mgpu_cmd cmd[2];
 	double end, last = now_s(), gap = 0;
+	int tty = -1;
 
+	if (idle_tty) {
+		struct termios tio;
+
+		/* Open (and raw) before the window, so that no byte is lost. */
+		tty = open(idle_tty, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+		if (tty < 0)
+			FAIL("open %s: %s", idle_tty, strerror(errno));
+		if (!tcgetattr(tty, &tio)) {
+			cfmakeraw(&tio);
+			tcsetattr(tty, TCSANOW, &tio);
+		}
+	}
+	if (!mig_error_queue())
+		return 0;
 	TRY(mgpu_vram_alloc(dev, MIG_SLOTS * 4096, 4096, &pat));
 	TRY(mgpu_vram_alloc(dev, 64 * 1024, 4096, &fill));
 	TRY(mgpu_vram_alloc(dev, m * k, 64, &a));
 	TRY(mgpu_vram_alloc(dev, k * n, 64, &b));
 	TRY(mgpu_vram_alloc(dev, m * n * 4, 64, &c));
-	TRY(mgpu_vram_alloc(dev, 64, 64, &fence));
-	pp = mgpu_vram_ptr(dev, pat);
-	pf = mgpu_vram_ptr(dev, fill);
+	TRY(mgpu_vram_alloc(dev, 64, 64, &s.fence));
+	s.pp = mgpu_vram_ptr(dev, pat);
+	s.pf = mgpu_vram_ptr(dev, fill);
 	ha = mgpu_vram_ptr(dev, a);
 	hb = mgpu_vram_ptr(dev, b);
-	hc = mgpu_vram_ptr(dev, c);
-	ref = calloc(m * n, sizeof(*ref));
-	if (!ref)
+	s.hc = mgpu_vram_ptr(dev, c);
+	s.ref = calloc(m * n, sizeof(*s.ref));
+	if (!s.ref)
 		FAIL("no memory");
 	for (i = 0; i < m * k; i++)
 		ha[i] = (int8_t)(i * 7 % 11) - 5;
@@ -364,8 +551,8 @@ static int t_migrate(void)
 	for (i = 0; i < m; i++)
 		for (j = 0; j < n; j++)
 			for (l = 0; l < k; l++)
-				ref[i * n + j] += ha[i * k + l] * hb[l * n + j];
-	memset(hc, 0, m * n * 4);
+				s.ref[i * n + j] += ha[i * k + l] * hb[l * n + j];
+	memset(s.hc, 0, m * n * 4);
 	end = now_s() + secs;
 	for (r = 0; now_s() < end; r++) {
 		uint32_t want = tag << 16 | (r & 0xffff), slot = r % MIG_SLOTS;
@@ -376,49 +563,44 @@ static int t_migrate(void)
 		 * slots written before keep theirs, and are checked too.
 		 */
 		for (i = 0; i < 1024; i++)
-			pp[slot * 1024 + i] = want ^ i;
-		last_round[slot] = r;
+			s.pp[slot * 1024 + i] = want ^ i;
+		s.last_round[slot] = r;
 		/* The engine: a FILL, C += A x B, a fence, all checked. */
 		mgpu_cmd_fill(&cmd[0], fill, 64 * 1024, want, 0);
 		mgpu_cmd_gemm_i8(&cmd[1], a, b, c, m, n, k, 1, 1);
 		TRY(mgpu_submit(q0, cmd, 2));
-		mgpu_cmd_fence(&cmd[0], fence, r + 1, 0);
+		mgpu_cmd_fence(&cmd[0], s.fence, r + 1, 0);
 		TRY(mgpu_submit(q0, cmd, 1));
 		TRY(mgpu_queue_sync(q0, 60000));
-		seq = __atomic_load_n((uint64_t *)mgpu_vram_ptr(dev, fence),
-				      __ATOMIC_ACQUIRE);
-		if (seq != r + 1)
-			FAIL("round %u: fence reads %llu", r,
-			     (unsigned long long)seq);
-		for (i = 0; i < 16 * 1024; i++)
-			if (pf[i] != want)
-				FAIL("round %u: FILL word %u = %#x, expected %#x",
-				     r, i, pf[i], want);
-		for (i = 0; i < m * n; i++)
-			if (hc[i] != (int32_t)(r + 1) * ref[i])
-				FAIL("round %u: C[%u] = %d, expected %d", r, i,
-				     hc[i], (int32_t)(r + 1) * ref[i]);
-		for (j = 0; j <= r && j < MIG_SLOTS; j++) {
-			uint32_t w = tag << 16 | (last_round[j] & 0xffff);
-
-			for (i = 0; i < 1024; i++)
-				if (pp[j * 1024 + i] != (w ^ i))
-					FAIL("round %u: slot %u word %u = %#x, expected %#x",
-					     r, j, i, pp[j * 1024 + i], w ^ i);
-		}
+		if (!mig_check(&s, r))
+			return 0;
 		if (t - last > gap)
 			gap = t - last;
 		last = now_s();
 		if (r % 16 == 0) {
-			printf("# round %u at %.1f s, longest gap %.2f s\n", r,
-			       now_s(), gap);
+			printf("# round %u at %.1f s, longest gap %.2f s, queue %u still stopped (error %u at %u)\n",
+			       r, now_s(), gap, eq.q, eq.code, eq.head);
 			fflush(stdout);
+		}
+		if (tty >= 0) {
+			/*
+			 * Once, after the first round: idle while the host
+			 * migrates, then round 0's VRAM checked again.
+			 */
+			if (!mig_idle(tty, r) || !mig_check(&s, r))
+				return 0;
+			printf("# idle ended: round %u's VRAM (slots, FILL, GEMM chain, fence) and the stopped queue %u checked again\n",
+			       r, eq.q);
+			fflush(stdout);
+			close(tty);
+			tty = -1;
+			last = now_s();
 		}
 		usleep(10000);
 	}
 	printf("# %u rounds checked, longest gap between rounds %.2f s\n", r,
 	       gap);
-	free(ref);
+	free(s.ref);
 	return r > 0;
 }
 
@@ -514,6 +696,8 @@ int main(int argc, char **argv)
 			tag = strtoul(v, NULL, 16) & 0xffff;
 		else if (!strncmp(a, "--secs=", 7))
 			secs = strtoul(v, NULL, 0);
+		else if (!strncmp(a, "--idle=", 7))
+			idle_tty = v;
 		else if (!strncmp(a, "--rate=", 7))
 			rate_mib = strtoul(v, NULL, 0);
 		else if (!strncmp(a, "--vocab=", 8))
@@ -521,7 +705,7 @@ int main(int argc, char **argv)
 		else if (!strncmp(a, "--steps=", 8))
 			lcfg.steps = strtoul(v, NULL, 0);
 		else {
-			fprintf(stderr, "usage: %s [--dev=NAME] [--mode=test|isolate|migrate|load] [--expect=vram:N,queues:N,fraction:N] [--tag=HEX] [--secs=N] [--rate=MIB] [--vocab=V] [--steps=T]\n",
+			fprintf(stderr, "usage: %s [--dev=NAME] [--mode=test|isolate|migrate|load] [--expect=vram:N,queues:N,fraction:N] [--tag=HEX] [--secs=N] [--idle=TTY] [--rate=MIB] [--vocab=V] [--steps=T]\n",
 				argv[0]);
 			return 2;
 		}
@@ -575,8 +759,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (!strcmp(mode, "migrate")) {
-		result(t_migrate(), "self-checking workload for %u s (VRAM by CPU and engine, GEMM chain, fences)",
-		       secs);
+		result(t_migrate(), "self-checking workload for %u s (VRAM by CPU and engine, GEMM chain, fences, queue %u stopped on an error)",
+		       secs, eq.q);
 		goto out;
 	}
 	result(t_fill_copy(), "FILL and COPY in VRAM, checked by the CPU");
