@@ -562,6 +562,10 @@ else
 		before_save && vwhy save mgpu-guest $W/dom.save && v domstate mgpu-guest && { grep -q "shut off" $W/out ||
 		{ why "after virsh save: $(cat $W/out)"; false; }; }' \
 		"libvirt: virsh save of the running domain with data in its vGPU's VRAM$r1"
+	# A save that ran out of time is still libvirt's job: cancel it (the
+	# domain runs on).
+	v domstate mgpu-guest
+	grep -q "shut off" $W/out || v domjobabort mgpu-guest
 	echo "# virsh save $(($(date +%s) - t0)) s after the start: $(($(date +%s) - sv0)) s, $(du -k $W/dom.save 2>/dev/null | cut -f1) KiB; vGPU: $(grep -h stopcopy /sys/kernel/debug/mgpu/$UG/migration 2>/dev/null | tr '\n' ' ')"
 	sv0=$(date +%s)
 	check '[ -f $W/dom.save ] && vwhy restore $W/dom.save && running ||
