@@ -447,7 +447,7 @@ fi
 # (mgpu-guest --hold, after its FILL/COPY test) and the saves below come
 # then; it checks the data after them.
 hold=
-[ -n "$mig" ] && hold=${MGPU_GUEST_HOLD:-8}
+[ -n "$mig" ] && hold=${MGPU_GUEST_HOLD:-5}
 # dom_xml OVERRIDE: the domain; OVERRIDE=1 with enable-migration=on
 dom_xml() {
 	cat <<EOF
