@@ -553,6 +553,8 @@ else
 	# (4 GiB/s: the 256 MiB of RAM and 64 MiB of VRAM fit in the 300 ms
 	# of the default downtime-limit)
 	before_managedsave() {
+		held=
+		grep -q 'after a hold' $W/guest.res 2>/dev/null && held=already
 		[ "$recipe" = 0 ] && return 0
 		vwhy qemu-monitor-command mgpu-guest \
 			'{"execute":"migrate-set-parameters","arguments":{"avail-switchover-bandwidth":4294967296}}'
@@ -580,7 +582,7 @@ else
 		vwhy start mgpu-guest && running ||
 		{ tail -n 5 /var/log/libvirt/qemu/mgpu-guest.log >>$W/why 2>/dev/null; false; }' \
 		"libvirt: virsh managedsave and virsh start: the domain runs on$r2"
-	echo "# virsh managedsave + start: $(($(date +%s) - sv0)) s"
+	echo "# virsh managedsave + start: $(($(date +%s) - sv0)) s; the guest's hold was ${held:-not} over at the managedsave"
 	kill $jpid 2>/dev/null
 	T=$Tsave
 fi
