@@ -27,6 +27,9 @@
 #   OpenStack Nova's calls (libvirt-nova.py, through python3-libvirt);
 #   a domain with an mgpu <hostdev> (virsh define, start; its guest runs
 #   tools/guest/mgpu-guest and reports on its second serial port);
+#   with QEMU 8.1 or later, virsh save + restore and managedsave + start
+#   of it while its guest holds data in VRAM, after the setting each
+#   needs (virsh migrate-setmaxdowntime; QMP avail-switchover-bandwidth);
 #   nodedev-destroy of the mdev while the domain holds it returns (fails
 #   cleanly or unplugs) and never hangs; virsh destroy, undefine.
 
@@ -440,6 +443,11 @@ mig=
 if [ "${qv% *}" -gt 8 ] 2>/dev/null || { [ "${qv% *}" = 8 ] && [ "${qv#* }" -ge 1 ]; }; then
 	mig=1
 fi
+# With migration, the domain's guest holds data in VRAM for a while
+# (mgpu-guest --hold, after its FILL/COPY test) and the saves below come
+# then; it checks the data after them.
+hold=
+[ -n "$mig" ] && hold=${MGPU_GUEST_HOLD:-5}
 # dom_xml OVERRIDE: the domain; OVERRIDE=1 with enable-migration=on
 dom_xml() {
 	cat <<EOF
@@ -451,7 +459,7 @@ dom_xml() {
     <type arch='x86_64' machine='q35'>hvm</type>
     <kernel>/mgpu/nested/kernel</kernel>
     <initrd>/mgpu/nested/initrd</initrd>
-    <cmdline>console=ttyS0 quiet panic=-1 $expect</cmdline>
+    <cmdline>console=ttyS0 quiet panic=-1 $expect ${hold:+mgpu_arg.hold=$hold}</cmdline>
   </os>
   <features><acpi/></features>
   <on_poweroff>destroy</on_poweroff>
@@ -492,14 +500,20 @@ check 'vwhy start mgpu-guest || { tail -n 20 /var/log/libvirt/qemu/mgpu-guest.lo
 	"libvirt: virsh start of the domain"
 ps -eo args | grep -m1 '[q]emu-system' | tr ' ' '\n' | grep -A1 -- '-device' | grep -i vfio | sed 's/^/# qemu: -device /'
 running() { v domstate mgpu-guest && grep -q running $W/out; }
-# virsh save + restore and virsh managedsave + start of the domain with
-# its vGPU, early in the guest's boot; the guest's mgpu-guest then runs
-# all its tests on the restored vGPU and must pass.  Not later: once the
-# guest has written VRAM, a save stalls (Documentation/migration.rst:
-# the guest is paused, so the vGPU has no pre-copy and its whole VRAM
-# is pending for the switchover, which QEMU 11.1 never reaches while it
-# measures the bandwidth of an idle stream: seen at 99 MiB of RAM sent
-# and 2 KiB/s for 250 s).  MGPU_VIRSH_SAVE_AT=SECONDS saves later.
+# virsh save + restore and virsh managedsave + start of the domain while
+# its guest holds data in VRAM ("# holding" from mgpu-guest --hold); the
+# guest checks the data after them and runs the rest of its tests on the
+# restored vGPU.  virsh save pauses the guest first: the vGPU is in STOP
+# when QEMU's migration starts, has no pre-copy, and its whole VRAM is
+# the stop-copy size that QEMU waits to fit into downtime-limit x
+# bandwidth; once the RAM is sent the bandwidth QEMU measures is a few
+# KiB/s and the switchover never comes (Documentation/migration.rst).
+# So the save goes with what an operator sets first: for virsh save,
+# libvirt's maximum downtime (virsh migrate-setmaxdowntime, 60 s); for
+# virsh managedsave, QEMU's avail-switchover-bandwidth (QMP through virsh
+# qemu-monitor-command), which replaces the measured bandwidth.
+# MGPU_VIRSH_SAVE_RECIPE=0 saves without either (the stall:
+# MGPU_VIRSH_SAVE_TIMEOUT, default 300 s, ends it).
 if [ -z "$mig" ]; then
 	for t in "virsh save of the running domain with the vGPU" \
 		"virsh restore: the domain runs on" \
@@ -509,7 +523,17 @@ if [ -z "$mig" ]; then
 		echo $n >/tmp/ktap-last
 	done
 else
-	sleep "${MGPU_VIRSH_SAVE_AT:-5}"
+	recipe=${MGPU_VIRSH_SAVE_RECIPE:-1}
+	r1=" (after virsh migrate-setmaxdowntime 60000)"
+	r2=" (after QMP avail-switchover-bandwidth)"
+	[ "$recipe" = 0 ] && r1=" (no setting)" r2=" (no setting)"
+	i=0
+	while ! grep -q '^# holding' $W/guest.res 2>/dev/null && [ $i -lt 600 ]; do
+		[ $((i % 20)) != 19 ] || running || break
+		sleep 0.5
+		i=$((i + 1))
+	done
+	echo "# guest holds data in VRAM $(($(date +%s) - t0)) s after the start: $(grep -m1 '^# holding' $W/guest.res 2>/dev/null | tr -d '\r')"
 	Tsave=$T
 	T=${MGPU_VIRSH_SAVE_TIMEOUT:-300}
 	# QEMU's progress every 15 s while a save runs.
@@ -520,12 +544,31 @@ else
 		[ -n "$_j" ] && echo "# domjobinfo: $_j"
 	done ) &
 	jpid=$!
+	# before_save: the operator's setting for virsh save
+	before_save() {
+		[ "$recipe" = 0 ] && return 0
+		vwhy migrate-setmaxdowntime mgpu-guest 60000
+	}
+	# before_managedsave: the operator's setting for virsh managedsave
+	# (4 GiB/s: the 256 MiB of RAM and 64 MiB of VRAM fit in the 300 ms
+	# of the default downtime-limit)
+	before_managedsave() {
+		held=
+		grep -q 'after a hold' $W/guest.res 2>/dev/null && held=already
+		[ "$recipe" = 0 ] && return 0
+		vwhy qemu-monitor-command mgpu-guest \
+			'{"execute":"migrate-set-parameters","arguments":{"avail-switchover-bandwidth":4294967296}}'
+	}
 	sv0=$(date +%s)
 	check 'running || { why "the domain is not running ($(cat $W/out))"; false; }; rm -f $W/dom.save;
-		vwhy save mgpu-guest $W/dom.save && v domstate mgpu-guest && { grep -q "shut off" $W/out ||
+		before_save && vwhy save mgpu-guest $W/dom.save && v domstate mgpu-guest && { grep -q "shut off" $W/out ||
 		{ why "after virsh save: $(cat $W/out)"; false; }; }' \
-		"libvirt: virsh save of the running domain with the vGPU"
-	echo "# virsh save $(($(date +%s) - t0)) s after the start: $(($(date +%s) - sv0)) s, $(du -k $W/dom.save 2>/dev/null | cut -f1) KiB"
+		"libvirt: virsh save of the running domain with data in its vGPU's VRAM$r1"
+	# A save that ran out of time is still libvirt's job: cancel it (the
+	# domain runs on).
+	v domstate mgpu-guest
+	grep -q "shut off" $W/out || v domjobabort mgpu-guest
+	echo "# virsh save $(($(date +%s) - t0)) s after the start: $(($(date +%s) - sv0)) s, $(du -k $W/dom.save 2>/dev/null | cut -f1) KiB; vGPU: $(grep -h stopcopy /sys/kernel/debug/mgpu/$UG/migration 2>/dev/null | tr '\n' ' ')"
 	sv0=$(date +%s)
 	check '[ -f $W/dom.save ] && vwhy restore $W/dom.save && running ||
 		{ tail -n 5 /var/log/libvirt/qemu/mgpu-guest.log >>$W/why 2>/dev/null; false; }' \
@@ -534,12 +577,12 @@ else
 	rm -f $W/dom.save
 	sv0=$(date +%s)
 	check 'running || { why "the domain is not running ($(cat $W/out))"; false; };
-		vwhy managedsave mgpu-guest && v dominfo mgpu-guest &&
+		before_managedsave && vwhy managedsave mgpu-guest && v dominfo mgpu-guest &&
 		{ grep -Eq "^Managed save: +yes" $W/out || { why "dominfo:"; cat $W/out >>$W/why; false; }; } &&
 		vwhy start mgpu-guest && running ||
 		{ tail -n 5 /var/log/libvirt/qemu/mgpu-guest.log >>$W/why 2>/dev/null; false; }' \
-		"libvirt: virsh managedsave and virsh start: the domain runs on"
-	echo "# virsh managedsave + start: $(($(date +%s) - sv0)) s"
+		"libvirt: virsh managedsave and virsh start: the domain runs on$r2"
+	echo "# virsh managedsave + start: $(($(date +%s) - sv0)) s; the guest's hold was ${held:-not} over at the managedsave"
 	kill $jpid 2>/dev/null
 	T=$Tsave
 fi

@@ -4,7 +4,7 @@
  *
  *   mgpu-guest [--dev=NAME] [--mode=test|isolate|migrate|load]
  *              [--expect=SPEC] [--tag=HEX] [--secs=N] [--idle=TTY]
- *              [--rate=MIB] [--vocab=V] [--steps=T]
+ *              [--rate=MIB] [--hold=N] [--vocab=V] [--steps=T]
  *
  * --dev       a PCI address ("pci:0000:00:01.0"), a UUID (VFIO, host
  *             side), default: the first mgpu PCI device (0x1f4d:0x0001)
@@ -13,7 +13,9 @@
  * --mode=test (default) identity and --expect, VRAM zeroed at start,
  *             FILL/COPY seen by the CPU, every queue with its own fence,
  *             fp32 and int8 GEMM against a CPU reference, and the LSTM
- *             language-model step (lstm.h) against a CPU reference
+ *             language-model step (lstm.h) against a CPU reference;
+ *             with --hold=N, after FILL/COPY, data written to VRAM is
+ *             held for N s ("# holding" on stdout) and checked after it
  * --mode=isolate  VRAM zeroed at start; then the whole VRAM is written
  *             with a pattern of this guest's --tag (CPU, then engine FILL
  *             rounds for --secs seconds) and read back: any word that is
@@ -231,6 +233,55 @@ static int t_fill_copy(void)
 					sizeof(msg));
 	CHECKED(ret, msg);
 	return 1;
+}
+
+/*
+ * --hold=N: data the CPU and the engine wrote to VRAM stays there for N
+ * seconds of the guest's time, then must read back unchanged.  The host
+ * saves and restores the VM while "# holding" is on the result channel
+ * (scripts/libvirt-tests.sh), so the VRAM it saves holds data and this
+ * checks that the data came back.
+ */
+static unsigned int hold;
+
+static int t_hold(void)
+{
+	const uint64_t size = 4 << 20, half = size / 2;
+	const uint32_t fillv = 0x600dda7a;
+	uint32_t *p, want;
+	uint64_t off, i;
+	struct mgpu_cmd cmd;
+	double t0;
+	int ok = 0;
+
+	TRY(mgpu_vram_alloc(dev, size, 4096, &off));
+	p = mgpu_vram_ptr(dev, off);
+	for (i = 0; i < half / 4; i++)
+		p[i] = (uint32_t)i * 0x9e3779b1u;
+	mgpu_cmd_fill(&cmd, off + half, half, fillv, 0);
+	if (mgpu_submit(q0, &cmd, 1) || mgpu_queue_sync(q0, 60000)) {
+		snprintf(why, sizeof(why), "FILL: %s", mgpu_last_error());
+		goto out;
+	}
+	printf("# holding: %u s with %llu KiB of data in VRAM\n", hold,
+	       (unsigned long long)(size >> 10));
+	fflush(stdout);
+	t0 = now_s();
+	while (now_s() < t0 + hold)
+		usleep(100000);
+	for (i = 0; i < size / 4; i++) {
+		want = i < half / 4 ? (uint32_t)i * 0x9e3779b1u : fillv;
+		if (p[i] != want) {
+			snprintf(why, sizeof(why),
+				 "word at %#llx = %#x after the hold, expected %#x",
+				 (unsigned long long)(off + i * 4), p[i], want);
+			goto out;
+		}
+	}
+	ok = 1;
+out:
+	mgpu_vram_free(dev, off);
+	return ok;
 }
 
 static int t_gemm_f32(void)
@@ -698,6 +749,8 @@ int main(int argc, char **argv)
 			secs = strtoul(v, NULL, 0);
 		else if (!strncmp(a, "--idle=", 7))
 			idle_tty = v;
+		else if (!strncmp(a, "--hold=", 7))
+			hold = strtoul(v, NULL, 0);
 		else if (!strncmp(a, "--rate=", 7))
 			rate_mib = strtoul(v, NULL, 0);
 		else if (!strncmp(a, "--vocab=", 8))
@@ -705,7 +758,7 @@ int main(int argc, char **argv)
 		else if (!strncmp(a, "--steps=", 8))
 			lcfg.steps = strtoul(v, NULL, 0);
 		else {
-			fprintf(stderr, "usage: %s [--dev=NAME] [--mode=test|isolate|migrate|load] [--expect=vram:N,queues:N,fraction:N] [--tag=HEX] [--secs=N] [--idle=TTY] [--rate=MIB] [--vocab=V] [--steps=T]\n",
+			fprintf(stderr, "usage: %s [--dev=NAME] [--mode=test|isolate|migrate|load] [--expect=vram:N,queues:N,fraction:N] [--tag=HEX] [--secs=N] [--idle=TTY] [--rate=MIB] [--hold=N] [--vocab=V] [--steps=T]\n",
 				argv[0]);
 			return 2;
 		}
@@ -764,6 +817,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	result(t_fill_copy(), "FILL and COPY in VRAM, checked by the CPU");
+	if (hold)
+		result(t_hold(), "VRAM written by the CPU and a FILL, unchanged after a hold of %u s",
+		       hold);
 	result(t_queues(), "all %u queues at once, one fence each", mgpu_num_queues(dev));
 	result(t_gemm_f32(), "GEMM fp32 37x53x129 against the CPU");
 	result(t_gemm_i8(), "GEMM int8 64x48x600 against the CPU (exact)");
