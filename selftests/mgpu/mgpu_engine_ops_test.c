@@ -96,17 +96,11 @@ static const char *const vec_name[] = {
 	"add", "mul", "sigmoid", "tanh", "dsigmoid", "dtanh", "axpy",
 };
 
+/* libmgpu's builder: y and alpha are 0 where the op does not use them. */
 static void vec_cmd(struct mgpu_cmd_vec *v, uint32_t op, uint64_t x,
 		    uint64_t y, uint64_t z, uint32_t n, float alpha)
 {
-	memset(v, 0, sizeof(*v));
-	v->opcode = MGPU_OP_VEC;
-	v->op = op;
-	v->x = x;
-	v->y = op == MGPU_VEC_SIGMOID || op == MGPU_VEC_TANH ? 0 : y;
-	v->z = z;
-	v->n = n;
-	v->alpha = op == MGPU_VEC_AXPY ? mgpu_f2u(alpha) : 0;
+	mgpu_cmd_vec((struct mgpu_cmd *)v, op, x, y, z, n, alpha);
 }
 
 /* Double precision, and how far from it a float result may be. */
@@ -373,15 +367,8 @@ struct xent_bufs {
 static void xent_cmd(struct mgpu_cmd_xent *c, const struct xent_bufs *b,
 		     uint32_t m, uint32_t n, uint32_t flags)
 {
-	memset(c, 0, sizeof(*c));
-	c->opcode = MGPU_OP_XENT;
-	c->flags = flags;
-	c->x = b->x;
-	c->t = b->t;
-	c->g = b->g;
-	c->loss = b->loss;
-	c->m = m;
-	c->n = n;
+	mgpu_cmd_xent((struct mgpu_cmd *)c, b->x, b->t, b->g, b->loss, m, n,
+		      flags);
 }
 
 /*
@@ -731,11 +718,7 @@ TEST_F(ops, gemm_at_b_double)
 	uint64_t c = vram_get(_metadata, self->dev, m * n * 4, 64);
 	float *pa = vptr(self->dev, a), *pb = vptr(self->dev, b);
 	float *pc = vptr(self->dev, c);
-	struct mgpu_cmd_gemm g = {
-		.opcode = MGPU_OP_GEMM, .flags = MGPU_F_GEMM_TRANS_A |
-		MGPU_F_GEMM_TRANS_B, .a = a, .b = b, .c = c, .m = m, .n = n,
-		.k = k, .alpha = mgpu_f2u(1.0f), .beta = 0,
-	};
+	struct mgpu_cmd g;
 	uint32_t i, j, p, bad = 0;
 	double s, sa;
 
@@ -743,7 +726,9 @@ TEST_F(ops, gemm_at_b_double)
 		pa[i] = mgpu_test_rnd_float();
 	for (i = 0; i < k * n; i++)
 		pb[i] = mgpu_test_rnd_float();
-	ASSERT_RUN(self->q, (struct mgpu_cmd *)&g, 1);
+	mgpu_cmd_gemm_f32_trans(&g, MGPU_F_GEMM_TRANS_A | MGPU_F_GEMM_TRANS_B,
+				a, b, c, m, n, k, 1.0f, 0.0f);
+	ASSERT_RUN(self->q, &g, 1);
 	for (i = 0; i < m; i++)
 		for (j = 0; j < n; j++) {
 			s = sa = 0;
