@@ -99,7 +99,8 @@ static int mgpu_cmd_validate_gemm(u64 vram_size, const struct mgpu_cmd *cmd)
 	u64 esize = g->flags & MGPU_F_GEMM_INT8 ? 1 : 4;
 	u64 a_len, b_len, c_len;
 
-	if (g->flags & ~MGPU_F_GEMM_INT8 || g->reserved[0] ||
+	if (g->flags & ~(MGPU_F_GEMM_INT8 | MGPU_F_GEMM_TRANS_A |
+			 MGPU_F_GEMM_TRANS_B) || g->reserved[0] ||
 	    g->reserved[1] || g->reserved[2] ||
 	    !g->m || !g->n || !g->k || g->m > MGPU_GEMM_MAX_DIM ||
 	    g->n > MGPU_GEMM_MAX_DIM || g->k > MGPU_GEMM_MAX_DIM)
@@ -117,6 +118,71 @@ static int mgpu_cmd_validate_gemm(u64 vram_size, const struct mgpu_cmd *cmd)
 	/* C is written in steps: it must not overlap an input. */
 	if (mgpu_cmd_overlap(g->c, c_len, g->a, a_len) ||
 	    mgpu_cmd_overlap(g->c, c_len, g->b, b_len))
+		return MGPU_ERR_BAD_CMD;
+	return 0;
+}
+
+/* Two operands that are the same or apart; not partly overlapping. */
+static bool mgpu_cmd_same_or_apart(u64 a, u64 b, u64 len)
+{
+	return a == b || !mgpu_cmd_overlap(a, len, b, len);
+}
+
+static int mgpu_cmd_validate_vec(u64 vram_size, const struct mgpu_cmd *cmd)
+{
+	const struct mgpu_cmd_vec *v = (const void *)cmd;
+	bool unary = v->op == MGPU_VEC_SIGMOID || v->op == MGPU_VEC_TANH;
+	u64 len = (u64)v->n * 4;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(v->reserved); i++)
+		if (v->reserved[i])
+			return MGPU_ERR_BAD_CMD;
+	if (v->flags || v->op > MGPU_VEC_OP_LAST || !v->n ||
+	    v->n > MGPU_VEC_MAX_N || (unary && v->y) ||
+	    (v->op != MGPU_VEC_AXPY && v->alpha))
+		return MGPU_ERR_BAD_CMD;
+	if (!IS_ALIGNED(v->x, 4) || !IS_ALIGNED(v->y, 4) ||
+	    !IS_ALIGNED(v->z, 4))
+		return MGPU_ERR_ALIGN;
+	if (!mgpu_vram_range_ok(vram_size, v->x, len) ||
+	    (!unary && !mgpu_vram_range_ok(vram_size, v->y, len)) ||
+	    !mgpu_vram_range_ok(vram_size, v->z, len))
+		return MGPU_ERR_VRAM_RANGE;
+	/* z is written in steps: an input is z itself or apart from it. */
+	if (!mgpu_cmd_same_or_apart(v->z, v->x, len) ||
+	    (!unary && !mgpu_cmd_same_or_apart(v->z, v->y, len)))
+		return MGPU_ERR_BAD_CMD;
+	return 0;
+}
+
+static int mgpu_cmd_validate_xent(u64 vram_size, const struct mgpu_cmd *cmd)
+{
+	const struct mgpu_cmd_xent *x = (const void *)cmd;
+	u64 x_len, t_len, l_len;
+
+	if (x->flags & ~(MGPU_F_XENT_MEAN | MGPU_F_XENT_SCALE) ||
+	    x->reserved[0] || x->reserved[1] || x->reserved[2] ||
+	    x->reserved[3] || !x->m || !x->n || x->m > MGPU_XENT_MAX_M ||
+	    x->n > MGPU_XENT_MAX_N)
+		return MGPU_ERR_BAD_CMD;
+	if (!IS_ALIGNED(x->x, 4) || !IS_ALIGNED(x->t, 4) ||
+	    !IS_ALIGNED(x->g, 4) || !IS_ALIGNED(x->loss, 4))
+		return MGPU_ERR_ALIGN;
+	x_len = (u64)x->m * x->n * 4;
+	t_len = (u64)x->m * 4;
+	l_len = x->flags & MGPU_F_XENT_MEAN ? 4 : t_len;
+	if (!mgpu_vram_range_ok(vram_size, x->x, x_len) ||
+	    !mgpu_vram_range_ok(vram_size, x->t, t_len) ||
+	    !mgpu_vram_range_ok(vram_size, x->g, x_len) ||
+	    !mgpu_vram_range_ok(vram_size, x->loss, l_len))
+		return MGPU_ERR_VRAM_RANGE;
+	/* Outputs are written in steps: no overlap but g on x exactly. */
+	if (!mgpu_cmd_same_or_apart(x->g, x->x, x_len) ||
+	    mgpu_cmd_overlap(x->g, x_len, x->t, t_len) ||
+	    mgpu_cmd_overlap(x->loss, l_len, x->x, x_len) ||
+	    mgpu_cmd_overlap(x->loss, l_len, x->t, t_len) ||
+	    mgpu_cmd_overlap(x->loss, l_len, x->g, x_len))
 		return MGPU_ERR_BAD_CMD;
 	return 0;
 }
@@ -150,6 +216,10 @@ int mgpu_cmd_validate(u64 vram_size, const struct mgpu_cmd *cmd)
 		return mgpu_cmd_validate_fill(vram_size, cmd);
 	case MGPU_OP_GEMM:
 		return mgpu_cmd_validate_gemm(vram_size, cmd);
+	case MGPU_OP_VEC:
+		return mgpu_cmd_validate_vec(vram_size, cmd);
+	case MGPU_OP_XENT:
+		return mgpu_cmd_validate_xent(vram_size, cmd);
 	default:
 		return MGPU_ERR_BAD_OPCODE;
 	}
@@ -183,7 +253,8 @@ bool mgpu_cmd_needs_dma(const struct mgpu_cmd *cmd)
  * @cmd: a validated command
  * @progress: how far it came (struct mgpu_queue): bytes for COPY and
  *	FILL, row, rows of the block and inner index for GEMM (see
- *	mgpu_cmd_step_gemm()), 0 for the rest
+ *	mgpu_cmd_step_gemm()), elements for VEC, rows (and the sum of
+ *	their losses) for XENT, 0 for the rest
  *
  * Pure; for progress that comes from a migration stream.
  *
@@ -210,6 +281,12 @@ bool mgpu_cmd_progress_ok(const struct mgpu_cmd *cmd, u64 progress)
 			return row <= g->m && !p;
 		return MGPU_GEMM_P(progress) < g->k && h < MGPU_GEMM_ROWS &&
 		       h < g->m - row && (u64)(h + 1) * g->n <= MGPU_STEP_MACS;
+	case MGPU_OP_VEC:
+		return progress <= ((const struct mgpu_cmd_vec *)cmd)->n;
+	case MGPU_OP_XENT:
+		/* Any sum of losses is a float; without MEAN there is none. */
+		return row <= ((const struct mgpu_cmd_xent *)cmd)->m &&
+		       (!p || (cmd->flags & MGPU_F_XENT_MEAN));
 	default:
 		return !progress;
 	}
@@ -334,6 +411,52 @@ static u32 mgpu_gemm_block_rows(const struct mgpu_cmd_gemm *g, u32 row)
 }
 
 /*
+ * The slices of A's rows @row.. (@rows of them) and the rows of B for
+ * inner indexes @p..@p + @np into @a and @b (np elements a row; n).  A
+ * transposed operand is read as stored, a stored row at a time, into
+ * @tmp (C's place in the scratch buffer, not read yet: rows * np and
+ * np * n elements both fit), and transposed from there.
+ */
+static void mgpu_gemm_gather(struct mgpu_vgpu *vgpu,
+			     const struct mgpu_cmd_gemm *g, void *tmp,
+			     void *a, void *b, u32 row, u32 rows, u32 p,
+			     u64 np)
+{
+	u64 esize = g->flags & MGPU_F_GEMM_INT8 ? 1 : 4;
+	u64 i, q;
+
+	if (!(g->flags & MGPU_F_GEMM_TRANS_A)) {
+		for (i = 0; i < rows; i++)
+			mgpu_vram_read(vgpu, g->a + ((u64)(row + i) * g->k +
+						     p) * esize,
+				       a + i * np * esize, np * esize);
+	} else {
+		/* A stored k x m: its rows p.., columns row..row + rows. */
+		for (q = 0; q < np; q++)
+			mgpu_vram_read(vgpu, g->a + ((u64)(p + q) * g->m +
+						     row) * esize,
+				       tmp + q * rows * esize, rows * esize);
+		for (q = 0; q < np; q++)
+			for (i = 0; i < rows; i++)
+				memcpy(a + (i * np + q) * esize,
+				       tmp + (q * rows + i) * esize, esize);
+	}
+	if (!(g->flags & MGPU_F_GEMM_TRANS_B)) {
+		mgpu_vram_read(vgpu, g->b + (u64)p * g->n * esize, b,
+			       np * g->n * esize);
+	} else {
+		/* B stored n x k: its rows 0..n, columns p..p + np. */
+		for (i = 0; i < g->n; i++)
+			mgpu_vram_read(vgpu, g->b + (i * g->k + p) * esize,
+				       tmp + i * np * esize, np * esize);
+		for (i = 0; i < g->n; i++)
+			for (q = 0; q < np; q++)
+				memcpy(b + (q * g->n + i) * esize,
+				       tmp + (i * np + q) * esize, esize);
+	}
+}
+
+/*
  * GEMM, one step of at most MGPU_STEP_MACS multiply-adds.  Progress
  * (mgpu_gemm_progress()): the rows of C before @row are done; rows @row
  * to @row + @h have their first @p inner indexes summed (h = 0 when
@@ -352,9 +475,9 @@ static int mgpu_cmd_step_gemm(void *scratch, struct mgpu_vgpu *vgpu,
 {
 	const struct mgpu_cmd_gemm *g = (const void *)cmd;
 	bool int8 = g->flags & MGPU_F_GEMM_INT8;
-	u64 esize = int8 ? 1 : 4, macs = MGPU_STEP_MACS, np;
+	u64 macs = MGPU_STEP_MACS, np;
 	u32 row = *progress >> 32, p = MGPU_GEMM_P(*progress);
-	u32 h = MGPU_GEMM_H(*progress), rows, i;
+	u32 h = MGPU_GEMM_H(*progress), rows;
 	void *a = scratch + MGPU_GEMM_SCRATCH_A;
 	void *b = scratch + MGPU_GEMM_SCRATCH_B;
 	void *c = scratch + MGPU_GEMM_SCRATCH_C;
@@ -371,11 +494,7 @@ static int mgpu_cmd_step_gemm(void *scratch, struct mgpu_vgpu *vgpu,
 			np = 1;
 		}
 		np = min_t(u64, np, g->k - p);
-		for (i = 0; i < rows; i++)
-			mgpu_vram_read(vgpu, g->a + ((u64)(row + i) * g->k + p) *
-				       esize, a + i * np * esize, np * esize);
-		mgpu_vram_read(vgpu, g->b + (u64)p * g->n * esize, b,
-			       np * g->n * esize);
+		mgpu_gemm_gather(vgpu, g, c, a, b, row, rows, p, np);
 		mgpu_vram_read(vgpu, g->c + (u64)row * g->n * 4, c,
 			       (u64)rows * g->n * 4);
 		/* One piece: at most MGPU_STEP_MACS, see above. */
@@ -398,6 +517,92 @@ static int mgpu_cmd_step_gemm(void *scratch, struct mgpu_vgpu *vgpu,
 	}
 	*progress = mgpu_gemm_progress(row, h, p);
 	return row == g->m ? MGPU_CMD_DONE : MGPU_CMD_MORE;
+}
+
+/*
+ * VEC, one step: MGPU_OPS_STEP_ELEMS elements at most, read into the
+ * scratch buffer, computed in one FPU section, written back.
+ */
+static int mgpu_cmd_step_vec(void *scratch, struct mgpu_vgpu *vgpu,
+			     const struct mgpu_cmd *cmd, u64 *progress)
+{
+	const struct mgpu_cmd_vec *v = (const void *)cmd;
+	bool unary = v->op == MGPU_VEC_SIGMOID || v->op == MGPU_VEC_TANH;
+	void *x = scratch + MGPU_GEMM_SCRATCH_A;
+	void *y = scratch + MGPU_GEMM_SCRATCH_B;
+	void *z = scratch + MGPU_GEMM_SCRATCH_C;
+	u64 done = *progress, off = done * 4;
+	u32 n;
+	int ret;
+
+	if (done >= v->n)
+		return MGPU_CMD_DONE;
+	n = min_t(u64, v->n - done, MGPU_OPS_STEP_ELEMS);
+	mgpu_vram_read(vgpu, v->x + off, x, (u64)n * 4);
+	if (!unary)
+		mgpu_vram_read(vgpu, v->y + off, y, (u64)n * 4);
+	kernel_fpu_begin();
+	mgpu_vec_f32(v->op, x, unary ? NULL : y, z, n, v->alpha);
+	kernel_fpu_end();
+	ret = mgpu_vram_write(vgpu, v->z + off, z, (u64)n * 4);
+	if (ret)
+		return ret;
+	*progress = done + n;
+	return *progress == v->n ? MGPU_CMD_DONE : MGPU_CMD_MORE;
+}
+
+/*
+ * XENT, one step: whole rows, MGPU_OPS_STEP_ELEMS logits at most (at
+ * least one row), in one FPU section.  A target outside 0..n-1 stops
+ * the queue with MGPU_ERR_BAD_CMD before its block of rows is written.
+ * With MGPU_F_XENT_MEAN the running sum of the losses lives in the
+ * progress (so the mean has the same bits however the work is cut) and
+ * the step that does the last row stores the mean.
+ */
+static int mgpu_cmd_step_xent(void *scratch, struct mgpu_vgpu *vgpu,
+			      const struct mgpu_cmd *cmd, u64 *progress)
+{
+	const struct mgpu_cmd_xent *xc = (const void *)cmd;
+	bool mean = xc->flags & MGPU_F_XENT_MEAN;
+	void *x = scratch + MGPU_GEMM_SCRATCH_A;
+	s32 *t = scratch + MGPU_GEMM_SCRATCH_B;
+	void *g = scratch + MGPU_GEMM_SCRATCH_C;
+	void *loss = scratch + MGPU_GEMM_SCRATCH_WORK;
+	u32 row = *progress >> 32, sum = lower_32_bits(*progress);
+	u32 rows, i;
+	__le32 val = 0;
+	u64 len;
+	int ret;
+
+	if (row >= xc->m)
+		return MGPU_CMD_DONE;
+	rows = min_t(u32, max_t(u32, MGPU_OPS_STEP_ELEMS / xc->n, 1),
+		     xc->m - row);
+	len = (u64)rows * xc->n * 4;
+	mgpu_vram_read(vgpu, xc->t + (u64)row * 4, t, (u64)rows * 4);
+	for (i = 0; i < rows; i++) {
+		t[i] = (s32)le32_to_cpu((__force __le32)t[i]);
+		if (t[i] < 0 || (u32)t[i] >= xc->n)
+			return MGPU_ERR_BAD_CMD;
+	}
+	mgpu_vram_read(vgpu, xc->x + (u64)row * xc->n * 4, x, len);
+	kernel_fpu_begin();
+	sum = mgpu_xent_f32(x, t, g, loss, rows, xc->n,
+			    xc->flags & MGPU_F_XENT_SCALE, xc->m, mean, sum);
+	if (mean && row + rows == xc->m)
+		val = cpu_to_le32(mgpu_xent_mean_f32(sum, xc->m));
+	kernel_fpu_end();
+	ret = mgpu_vram_write(vgpu, xc->g + (u64)row * xc->n * 4, g, len);
+	if (!ret && !mean)
+		ret = mgpu_vram_write(vgpu, xc->loss + (u64)row * 4, loss,
+				      (u64)rows * 4);
+	else if (!ret && row + rows == xc->m)
+		ret = mgpu_vram_write(vgpu, xc->loss, &val, 4);
+	if (ret)
+		return ret;
+	row += rows;
+	*progress = (u64)row << 32 | (mean ? sum : 0);
+	return row == xc->m ? MGPU_CMD_DONE : MGPU_CMD_MORE;
 }
 
 /**
@@ -424,6 +629,10 @@ int mgpu_cmd_step(void *scratch, struct mgpu_vgpu *vgpu,
 		return mgpu_cmd_step_fill(scratch, vgpu, cmd, progress);
 	case MGPU_OP_GEMM:
 		return mgpu_cmd_step_gemm(scratch, vgpu, cmd, progress);
+	case MGPU_OP_VEC:
+		return mgpu_cmd_step_vec(scratch, vgpu, cmd, progress);
+	case MGPU_OP_XENT:
+		return mgpu_cmd_step_xent(scratch, vgpu, cmd, progress);
 	case MGPU_OP_FENCE:
 	case MGPU_OP_TIMESTAMP:
 		/*
@@ -494,4 +703,7 @@ void mgpu_cmd_account(struct mgpu_vgpu *vgpu, const struct mgpu_cmd *cmd)
 		WRITE_ONCE(st->bytes, st->bytes + cmd->arg[1]);
 	else if (cmd->opcode == MGPU_OP_GEMM)
 		WRITE_ONCE(st->flops, st->flops + 2ULL * g->m * g->n * g->k);
+	else if (cmd->opcode == MGPU_OP_VEC)
+		WRITE_ONCE(st->flops, st->flops +
+			   ((const struct mgpu_cmd_vec *)cmd)->n);
 }

@@ -135,6 +135,16 @@
 #define MGPU_GEMM_SCRATCH_WORK	(MGPU_GEMM_SCRATCH_C + MGPU_STEP_MACS * 4)
 #define MGPU_GEMM_SCRATCH_SIZE	(MGPU_GEMM_SCRATCH_WORK + MGPU_GEMM_WORK)
 
+/*
+ * VEC and XENT steps: at most MGPU_OPS_STEP_ELEMS elements each, in one
+ * FPU section.  VEC's progress: elements done.  XENT's: rows done in the
+ * high half, with MGPU_F_XENT_MEAN the running sum of their losses (bits
+ * of a float) in the low half.  Scratch: x (or the logits) at
+ * MGPU_GEMM_SCRATCH_A, y (or the targets) at _B, z (or the gradient) at
+ * _C, XENT's losses at _WORK.
+ */
+#define MGPU_OPS_STEP_ELEMS	16384
+
 static inline u64 mgpu_gemm_progress(u32 row, u32 h, u32 p)
 {
 	return (u64)row << 32 | h << 16 | p;
@@ -736,5 +746,17 @@ void mgpu_gemm_i8_avx2(const void *a, u32 lda, const void *b, void *c,
 void mgpu_gemm_i8_avx512(const void *a, u32 lda, const void *b, void *c,
 			 void *work, u32 rows, u32 n, u32 np, bool first,
 			 u32 alpha, u32 beta);
+
+/*
+ * ops_fp.c: MGPU_OP_VEC and MGPU_OP_XENT arithmetic (ops_math.h), only
+ * inside kernel_fpu_begin/end.  mgpu_xent_f32(): @rows rows of @n
+ * logits; @sum: the running sum of the losses (bits of a float) with
+ * @mean, returned updated; without @mean each row's loss goes to @loss.
+ */
+void mgpu_vec_f32(u32 op, const void *x, const void *y, void *z, u32 n,
+		  u32 alpha);
+u32 mgpu_xent_f32(const void *x, const s32 *t, void *g, void *loss,
+		  u32 rows, u32 n, bool scale, u32 m, bool mean, u32 sum);
+u32 mgpu_xent_mean_f32(u32 sum, u32 m);
 
 #endif /* _MGPU_DRV_H */

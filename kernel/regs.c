@@ -44,7 +44,8 @@ static u32 mgpu_regs_read32(struct mgpu_vgpu *vgpu, u32 off)
 		return vgpu->nr_queues;
 	case MGPU_REG_CAPS:
 		return MGPU_CAP_ENGINE | MGPU_CAP_GEMM_FP32 |
-		       MGPU_CAP_GEMM_INT8 | MGPU_CAP_TAIL_POLL;
+		       MGPU_CAP_GEMM_INT8 | MGPU_CAP_TAIL_POLL |
+		       MGPU_CAP_TRAIN_OPS;
 	case MGPU_REG_SCRATCH:
 		return vgpu->scratch;
 	case MGPU_REG_FRACTION:

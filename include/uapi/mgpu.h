@@ -54,6 +54,7 @@
 #define MGPU_CAP_GEMM_FP32		(1U << 1)
 #define MGPU_CAP_GEMM_INT8		(1U << 2)
 #define MGPU_CAP_TAIL_POLL		(1U << 3)	/* trap-free doorbell */
+#define MGPU_CAP_TRAIN_OPS		(1U << 4)	/* VEC, XENT, GEMM_TRANS_* */
 
 /*
  * Interrupts.  A cause bit is set in INT_STATUS when the event happens;
@@ -130,14 +131,34 @@
 #define MGPU_OP_FILL			0x03	/* [0]=dst [1]=bytes (x4) [2]=u32 pattern */
 #define MGPU_OP_TIMESTAMP		0x04	/* [0]=addr (8-aligned): u64 ns */
 #define MGPU_OP_GEMM			0x05	/* see struct mgpu_cmd_gemm */
+#define MGPU_OP_VEC			0x06	/* see struct mgpu_cmd_vec */
+#define MGPU_OP_XENT			0x07	/* see struct mgpu_cmd_xent */
 
 #define MGPU_F_IRQ			(1U << 0)	/* FENCE: raise MGPU_INT_FENCE */
 #define MGPU_F_SRC_SYSMEM		(1U << 1)
 #define MGPU_F_DST_SYSMEM		(1U << 2)
 #define MGPU_F_GEMM_INT8		(1U << 3)	/* int8 x int8 -> int32 */
+#define MGPU_F_GEMM_TRANS_A		(1U << 4)	/* A stored k x m: A^T */
+#define MGPU_F_GEMM_TRANS_B		(1U << 5)	/* B stored n x k: B^T */
+#define MGPU_F_XENT_MEAN		(1U << 6)	/* XENT: one mean loss */
+#define MGPU_F_XENT_SCALE		(1U << 7)	/* XENT: gradient / m */
 
 /* Largest GEMM dimension: bounds the work of one command. */
 #define MGPU_GEMM_MAX_DIM		8192
+/* Largest VEC length and XENT shape: bound the work of one command. */
+#define MGPU_VEC_MAX_N			(1U << 24)
+#define MGPU_XENT_MAX_M			65536
+#define MGPU_XENT_MAX_N			16384
+
+/* struct mgpu_cmd_vec operations: z[i] = f(x[i], y[i]) */
+#define MGPU_VEC_ADD			0	/* x + y */
+#define MGPU_VEC_MUL			1	/* x * y */
+#define MGPU_VEC_SIGMOID		2	/* 1 / (1 + exp(-x)) */
+#define MGPU_VEC_TANH			3	/* tanh(x) */
+#define MGPU_VEC_DSIGMOID		4	/* y * (x * (1 - x)), x = sigmoid */
+#define MGPU_VEC_DTANH			5	/* y * (1 - x * x), x = tanh */
+#define MGPU_VEC_AXPY			6	/* alpha * x + y */
+#define MGPU_VEC_OP_LAST		MGPU_VEC_AXPY
 
 /**
  * struct mgpu_cmd - a command in a ring
@@ -155,9 +176,12 @@ struct mgpu_cmd {
  * struct mgpu_cmd_gemm - C = alpha * A x B + beta * C, row major, packed
  * @opcode: MGPU_OP_GEMM
  * @flags: 0 for fp32 (A, B, C float; alpha, beta float bits),
- *	MGPU_F_GEMM_INT8 for int8 A and B, int32 C, alpha and beta int32
- * @a: VRAM offset of A (m x k), 4-byte aligned
- * @b: VRAM offset of B (k x n), 4-byte aligned
+ *	MGPU_F_GEMM_INT8 for int8 A and B, int32 C, alpha and beta int32;
+ *	either may add MGPU_F_GEMM_TRANS_A (A is stored k x m, row major,
+ *	and the product uses its transpose) and MGPU_F_GEMM_TRANS_B (B is
+ *	stored n x k)
+ * @a: VRAM offset of A (m x k, or k x m with TRANS_A), 4-byte aligned
+ * @b: VRAM offset of B (k x n, or n x k with TRANS_B), 4-byte aligned
  * @c: VRAM offset of C (m x n), 4-byte aligned
  * @m: rows of A and C, 1..MGPU_GEMM_MAX_DIM
  * @n: columns of B and C, 1..MGPU_GEMM_MAX_DIM
@@ -180,10 +204,64 @@ struct mgpu_cmd_gemm {
 	__u32 reserved[3];
 };
 
+/**
+ * struct mgpu_cmd_vec - elementwise fp32: z[i] = op(x[i], y[i]), 0 <= i < n
+ * @opcode: MGPU_OP_VEC
+ * @flags: must be zero
+ * @x: VRAM offset of x (n floats), 4-byte aligned
+ * @y: VRAM offset of y (n floats), 4-byte aligned; must be zero for
+ *	MGPU_VEC_SIGMOID and MGPU_VEC_TANH, which do not read it
+ * @z: VRAM offset of z (n floats), 4-byte aligned; may be x or y
+ *	exactly, must not overlap them otherwise
+ * @n: elements, 1..MGPU_VEC_MAX_N
+ * @op: MGPU_VEC_*
+ * @alpha: MGPU_VEC_AXPY's scale (bits of a float); zero for the others
+ * @reserved: must be zero
+ */
+struct mgpu_cmd_vec {
+	__u32 opcode;
+	__u32 flags;
+	__u64 x;
+	__u64 y;
+	__u64 z;
+	__u32 n;
+	__u32 op;
+	__u32 alpha;
+	__u32 reserved[5];
+};
+
+/**
+ * struct mgpu_cmd_xent - row-wise softmax with cross-entropy, fp32
+ * @opcode: MGPU_OP_XENT
+ * @flags: MGPU_F_XENT_MEAN: @loss is one float, the mean of the rows'
+ *	losses (else m floats, one per row); MGPU_F_XENT_SCALE: the
+ *	gradient is divided by m
+ * @x: VRAM offset of the logits (m x n floats, row major), 4-byte aligned
+ * @t: VRAM offset of the targets (m int32, each in 0..n-1), 4-byte aligned
+ * @g: VRAM offset of the gradient softmax(x) - onehot(t) (m x n floats),
+ *	4-byte aligned; may be @x exactly, must not overlap it otherwise
+ * @loss: VRAM offset of the loss (m floats, or 1 with MGPU_F_XENT_MEAN),
+ *	4-byte aligned; overlaps none of the others
+ * @m: rows, 1..MGPU_XENT_MAX_M
+ * @n: classes (columns), 1..MGPU_XENT_MAX_N
+ * @reserved: must be zero
+ */
+struct mgpu_cmd_xent {
+	__u32 opcode;
+	__u32 flags;
+	__u64 x;
+	__u64 t;
+	__u64 g;
+	__u64 loss;
+	__u32 m;
+	__u32 n;
+	__u32 reserved[4];
+};
+
 /* "MGPU" in little-endian byte order */
 #define MGPU_MAGIC			0x5550474dU
 #define MGPU_VERSION_MAJOR		1
-#define MGPU_VERSION_MINOR		2
+#define MGPU_VERSION_MINOR		3
 #define MGPU_VERSION			((MGPU_VERSION_MAJOR << 16) | \
 					 MGPU_VERSION_MINOR)
 

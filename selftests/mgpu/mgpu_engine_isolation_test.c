@@ -161,7 +161,7 @@ static void iso_bad_cmd(enum iso_bad bad, uint64_t V, uint64_t S,
 	mgpu_cmd_nop(c);
 	switch (bad) {
 	case B_OPCODE:
-		c->opcode = MGPU_OP_GEMM + 1;
+		c->opcode = MGPU_OP_XENT + 1;
 		break;
 	case B_OPCODE_MAX:
 		c->opcode = ~0U;

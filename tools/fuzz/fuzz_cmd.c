@@ -10,7 +10,11 @@
  * fp32 kernel, modulo 4), three bytes for GEMMs: the first's bit 0
  * resumes it from the progress of the engine before blocks of rows (row
  * and inner index from the other two), its bit 1 fills an fp32 GEMM's
- * operands with finite floats.  Short inputs are zero-padded.
+ * operands (VEC's x and y, XENT's logits) with finite floats (XENT: and
+ * targets in range).  Short inputs are zero-padded.
+ *
+ * VEC and XENT results are checked bit for bit against ops_math.h, the
+ * arithmetic the kernel compiles (NaN matching any NaN).
  *
  * Oracle: Documentation/device-model.rst ("Commands", "Errors") restated
  * here with 128-bit arithmetic.  It lists every error the command earns;
@@ -25,6 +29,7 @@
 #include <math.h>
 
 #include "pvram.h"
+#include "ops_math.h"
 
 #define EXEC_MAX	(16 * 1024)
 #define IN_VRAM		0
@@ -54,6 +59,63 @@ static bool args_zero(const struct mgpu_cmd *cmd, unsigned int from)
 		if (cmd->arg[from])
 			return false;
 	return true;
+}
+
+static bool vec_unary(const struct mgpu_cmd_vec *v)
+{
+	return v->op == MGPU_VEC_SIGMOID || v->op == MGPU_VEC_TANH;
+}
+
+/* device-model.rst, "VEC". */
+static u32 vec_errors(u64 vram, const struct mgpu_cmd_vec *v)
+{
+	u128 len = (u128)v->n * 4;
+	u32 e = 0;
+	int i;
+
+	for (i = 0; i < 5; i++)
+		if (v->reserved[i])
+			e |= ERR(MGPU_ERR_BAD_CMD);
+	if (v->flags || v->op > 6 || v->n < 1 || v->n > (1U << 24) ||
+	    (vec_unary(v) && v->y) || (v->op != MGPU_VEC_AXPY && v->alpha))
+		e |= ERR(MGPU_ERR_BAD_CMD);
+	if (v->x % 4 || v->y % 4 || v->z % 4)
+		e |= ERR(MGPU_ERR_ALIGN);
+	if (!range_ok(vram, v->x, len) || !range_ok(vram, v->z, len) ||
+	    (!vec_unary(v) && !range_ok(vram, v->y, len)))
+		e |= ERR(MGPU_ERR_VRAM_RANGE);
+	if ((v->z != v->x && overlap(v->z, len, v->x, len)) ||
+	    (!vec_unary(v) && v->z != v->y && overlap(v->z, len, v->y, len)))
+		e |= ERR(MGPU_ERR_BAD_CMD);
+	return e;
+}
+
+/* device-model.rst, "XENT". */
+static u32 xent_errors(u64 vram, const struct mgpu_cmd_xent *x)
+{
+	u128 x_len = (u128)x->m * x->n * 4, t_len = (u128)x->m * 4;
+	u128 l_len = x->flags & MGPU_F_XENT_MEAN ? 4 : t_len;
+	u32 e = 0;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (x->reserved[i])
+			e |= ERR(MGPU_ERR_BAD_CMD);
+	if (x->flags & ~(MGPU_F_XENT_MEAN | MGPU_F_XENT_SCALE) ||
+	    x->m < 1 || x->m > 65536 || x->n < 1 || x->n > 16384)
+		e |= ERR(MGPU_ERR_BAD_CMD);
+	if (x->x % 4 || x->t % 4 || x->g % 4 || x->loss % 4)
+		e |= ERR(MGPU_ERR_ALIGN);
+	if (!range_ok(vram, x->x, x_len) || !range_ok(vram, x->t, t_len) ||
+	    !range_ok(vram, x->g, x_len) || !range_ok(vram, x->loss, l_len))
+		e |= ERR(MGPU_ERR_VRAM_RANGE);
+	if ((x->g != x->x && overlap(x->g, x_len, x->x, x_len)) ||
+	    overlap(x->g, x_len, x->t, t_len) ||
+	    overlap(x->loss, l_len, x->x, x_len) ||
+	    overlap(x->loss, l_len, x->t, t_len) ||
+	    overlap(x->loss, l_len, x->g, x_len))
+		e |= ERR(MGPU_ERR_BAD_CMD);
+	return e;
 }
 
 /* The set of MGPU_ERR_* codes @cmd deserves on a VRAM of @vram bytes. */
@@ -104,7 +166,8 @@ static u32 expected_errors(u64 vram, const struct mgpu_cmd *cmd)
 			e |= ERR(MGPU_ERR_VRAM_RANGE);
 		break;
 	case MGPU_OP_GEMM:
-		if (g->flags & ~MGPU_F_GEMM_INT8 || g->reserved[0] ||
+		if (g->flags & ~(MGPU_F_GEMM_INT8 | MGPU_F_GEMM_TRANS_A |
+				 MGPU_F_GEMM_TRANS_B) || g->reserved[0] ||
 		    g->reserved[1] || g->reserved[2] ||
 		    g->m < 1 || g->m > 8192 || g->n < 1 || g->n > 8192 ||
 		    g->k < 1 || g->k > 8192)
@@ -122,6 +185,12 @@ static u32 expected_errors(u64 vram, const struct mgpu_cmd *cmd)
 		if (overlap(g->c, c_len, g->a, a_len) ||
 		    overlap(g->c, c_len, g->b, b_len))
 			e |= ERR(MGPU_ERR_BAD_CMD);
+		break;
+	case MGPU_OP_VEC:
+		e |= vec_errors(vram, (const void *)cmd);
+		break;
+	case MGPU_OP_XENT:
+		e |= xent_errors(vram, (const void *)cmd);
 		break;
 	default:
 		e |= ERR(MGPU_ERR_BAD_OPCODE);
@@ -275,9 +344,28 @@ static u64 written_range(const struct mgpu_cmd *cmd, u64 *off)
 	case MGPU_OP_GEMM:
 		*off = g->c;
 		return (u64)g->m * g->n * 4;
+	case MGPU_OP_VEC:
+		*off = ((const struct mgpu_cmd_vec *)cmd)->z;
+		return (u64)((const struct mgpu_cmd_vec *)cmd)->n * 4;
+	case MGPU_OP_XENT:
+		*off = ((const struct mgpu_cmd_xent *)cmd)->g;
+		return (u64)((const struct mgpu_cmd_xent *)cmd)->m *
+		       ((const struct mgpu_cmd_xent *)cmd)->n * 4;
 	default:
 		return 0;
 	}
+}
+
+/* XENT's second output, the loss: [*off, *off + return value). */
+static u64 written_range2(const struct mgpu_cmd *cmd, u64 *off)
+{
+	const struct mgpu_cmd_xent *x = (const void *)cmd;
+
+	*off = 0;
+	if (cmd->opcode != MGPU_OP_XENT)
+		return 0;
+	*off = x->loss;
+	return x->flags & MGPU_F_XENT_MEAN ? 4 : (u64)x->m * 4;
 }
 
 static s32 get_s32(const u8 *p);
@@ -288,6 +376,17 @@ static float get_f32(const u8 *p)
 
 	memcpy(&v, p, 4);
 	return v;
+}
+
+/* The element index of A[i][p] and B[p][j] as stored (TRANS_A/_B). */
+static u64 a_at(const struct mgpu_cmd_gemm *g, u64 i, u64 p)
+{
+	return g->flags & MGPU_F_GEMM_TRANS_A ? p * g->m + i : i * g->k + p;
+}
+
+static u64 b_at(const struct mgpu_cmd_gemm *g, u64 p, u64 j)
+{
+	return g->flags & MGPU_F_GEMM_TRANS_B ? j * g->k + p : p * g->n + j;
 }
 
 /*
@@ -314,8 +413,8 @@ static void model_elem(const struct mgpu_cmd_gemm *g, const u8 *snap, u64 i,
 		iacc = (u32)g->beta * (u32)get_s32(c);
 		for (p = 0; p < upto; p++)
 			iacc += (u32)g->alpha *
-				(u32)(s32)(s8)snap[g->a + i * g->k + p] *
-				(u32)(s32)(s8)snap[g->b + p * g->n + j];
+				(u32)(s32)(s8)snap[g->a + a_at(g, i, p)] *
+				(u32)(s32)(s8)snap[g->b + b_at(g, p, j)];
 		memcpy(out, &iacc, 4);
 		return;
 	}
@@ -323,9 +422,9 @@ static void model_elem(const struct mgpu_cmd_gemm *g, const u8 *snap, u64 i,
 	memcpy(&beta, &g->beta, 4);
 	acc = beta == 0.0f ? 0.0f : get_f32(c) * beta;
 	for (p = 0; p < upto; p++) {
-		float ap = alpha * get_f32(snap + g->a + (i * g->k + p) * 4);
+		float ap = alpha * get_f32(snap + g->a + a_at(g, i, p) * 4);
 
-		acc = acc + ap * get_f32(snap + g->b + (p * g->n + j) * 4);
+		acc = acc + ap * get_f32(snap + g->b + b_at(g, p, j) * 4);
 	}
 	memcpy(out, &acc, 4);
 }
@@ -374,6 +473,57 @@ static bool f32_same(u64 off, const u8 *want)
 	return !memcmp(got, want + off, 4) || (isnan(x) && isnan(y));
 }
 
+static void expected_vec(const struct mgpu_cmd_vec *v, const u8 *snap,
+			 u8 *want)
+{
+	float z;
+	u64 i;
+
+	for (i = 0; i < v->n; i++) {
+		z = mgpu_vec_elem(v->op, get_f32(snap + v->x + i * 4),
+				  vec_unary(v) ? 0.0f :
+				  get_f32(snap + v->y + i * 4),
+				  mgpu_u2f(v->alpha));
+		memcpy(want + v->z + i * 4, &z, 4);
+	}
+}
+
+/* XENT's outputs; false if a target is out of range (the step fails). */
+static bool expected_xent(const struct mgpu_cmd_xent *x, const u8 *snap,
+			  u8 *want)
+{
+	float sc = x->flags & MGPU_F_XENT_SCALE ? 1.0f / (float)x->m : 1.0f;
+	float *row = malloc((size_t)x->n * 4), *g = malloc((size_t)x->n * 4);
+	float l, sum = 0;
+	u64 i, j;
+	s32 t;
+
+	FUZZ_CHECK(row && g, "out of memory");
+	for (i = 0; i < x->m; i++) {
+		t = get_s32(snap + x->t + i * 4);
+		if (t < 0 || (u32)t >= x->n) {
+			free(row);
+			free(g);
+			return false;
+		}
+		for (j = 0; j < x->n; j++)
+			row[j] = get_f32(snap + x->x + (i * x->n + j) * 4);
+		l = mgpu_xent_row(row, x->n, t, g, sc);
+		memcpy(want + x->g + i * x->n * 4, g, (size_t)x->n * 4);
+		if (x->flags & MGPU_F_XENT_MEAN)
+			sum = sum + l;
+		else
+			memcpy(want + x->loss + i * 4, &l, 4);
+	}
+	if (x->flags & MGPU_F_XENT_MEAN) {
+		l = sum / (float)x->m;
+		memcpy(want + x->loss, &l, 4);
+	}
+	free(row);
+	free(g);
+	return true;
+}
+
 /* The expected VRAM after @cmd ran, from @snap; false: C not known. */
 static bool expected_vram(const struct mgpu_cmd *cmd, const u8 *snap,
 			  u8 *want, u64 size)
@@ -410,8 +560,8 @@ static bool expected_vram(const struct mgpu_cmd *cmd, const u8 *snap,
 				      (u32)get_s32(snap + g->c + (i * g->n + j) * 4);
 				for (p = 0; p < g->k; p++)
 					acc += (u32)g->alpha *
-					       (u32)(s32)(s8)snap[g->a + i * g->k + p] *
-					       (u32)(s32)(s8)snap[g->b + p * g->n + j];
+					       (u32)(s32)(s8)snap[g->a + a_at(g, i, p)] *
+					       (u32)(s32)(s8)snap[g->b + b_at(g, p, j)];
 				memcpy(want + g->c + (i * g->n + j) * 4, &acc, 4);
 			}
 		}
@@ -423,6 +573,11 @@ static bool expected_vram(const struct mgpu_cmd *cmd, const u8 *snap,
 		memcpy(want + cmd->arg[0], cmd->opcode == MGPU_OP_FENCE ?
 		       &cmd->arg[1] : &fake_clock, 8);
 		break;
+	case MGPU_OP_VEC:
+		expected_vec((const void *)cmd, snap, want);
+		break;
+	case MGPU_OP_XENT:
+		return expected_xent((const void *)cmd, snap, want);
 	}
 	return true;
 }
@@ -465,6 +620,44 @@ static void finite_floats(const struct mgpu_cmd_gemm *g, u8 unbacked)
 		}
 }
 
+/* Finite floats in VEC's x and y; XENT's logits, and targets in range. */
+static void finite_ops(const struct mgpu_cmd *cmd, u8 unbacked)
+{
+	const struct mgpu_cmd_vec *v = (const void *)cmd;
+	const struct mgpu_cmd_xent *x = (const void *)cmd;
+	u64 off[2], len[2], i, o;
+	float f;
+	s32 t;
+	int k;
+
+	if (cmd->opcode == MGPU_OP_VEC) {
+		off[0] = v->x;
+		off[1] = v->y;
+		len[0] = v->n;
+		len[1] = vec_unary(v) ? 0 : v->n;
+	} else {
+		off[0] = x->x;
+		len[0] = (u64)x->m * x->n;
+		off[1] = x->t;
+		len[1] = 0;
+		for (i = 0; i < x->m; i++) {
+			o = x->t + i * 4;
+			t = (s32)((o * 2654435761u) % x->n);
+			if (!(unbacked >> (o / PAGE_SIZE) & 1))
+				pvram_store(&pv, o, &t, 4);
+		}
+	}
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < len[k]; i++) {
+			o = off[k] + i * 4;
+			if (unbacked >> (o / PAGE_SIZE) & 1)
+				continue;
+			f = (float)((o * 2654435761u) % 2000003) / 50000.0f -
+			    20.0f;
+			pvram_store(&pv, o, &f, 4);
+		}
+}
+
 /*
  * Run an accepted command on a VRAM slice of @size bytes, one page into
  * the parent's VRAM, whose pages in @unbacked start untouched (reading
@@ -476,6 +669,7 @@ static void execute(const struct mgpu_cmd *cmd, u64 size, u8 fail_at,
 {
 	const struct mgpu_cmd_gemm *g = (const void *)cmd;
 	u64 progress = 0, last = 0, i, steps, woff, wlen, npages;
+	u64 woff2, wlen2;
 	u8 *snap = malloc(size), *want = malloc(size), b;
 	bool was_backed[EXEC_MAX / PAGE_SIZE + 1], exact, ok, f32;
 	unsigned int refused;
@@ -493,6 +687,9 @@ static void execute(const struct mgpu_cmd *cmd, u64 size, u8 fail_at,
 	if (cmd->opcode == MGPU_OP_GEMM && !(g->flags & MGPU_F_GEMM_INT8) &&
 	    resume[0] & 2)
 		finite_floats(g, unbacked);
+	if ((cmd->opcode == MGPU_OP_VEC || cmd->opcode == MGPU_OP_XENT) &&
+	    resume[0] & 2)
+		finite_ops(cmd, unbacked);
 	for (i = 0; i < size; i++)
 		snap[i] = pvram_byte(&pv, i);
 	for (i = 0; i < npages; i++)
@@ -536,6 +733,9 @@ static void execute(const struct mgpu_cmd *cmd, u64 size, u8 fail_at,
 		FUZZ_CHECK(fail_at && dma.calls == fail_at, "spurious DMA error");
 	else if (ret == MGPU_ERR_NO_MEMORY)
 		FUZZ_CHECK(refused, "NO_MEMORY without a refused allocation");
+	else if (ret == MGPU_ERR_BAD_CMD && cmd->opcode == MGPU_OP_XENT)
+		FUZZ_CHECK(!expected_vram(cmd, snap, want, size),
+			   "XENT failed with its targets in range");
 	else
 		FUZZ_CHECK(ret == MGPU_CMD_DONE && !refused,
 			   "step returned %d, %u allocations refused", ret,
@@ -571,13 +771,20 @@ static void execute(const struct mgpu_cmd *cmd, u64 size, u8 fail_at,
 	}
 
 	wlen = written_range(cmd, &woff);
+	wlen2 = written_range2(cmd, &woff2);
 	exact = expected_vram(cmd, snap, want, size);
-	f32 = cmd->opcode == MGPU_OP_GEMM && !(cmd->flags & MGPU_F_GEMM_INT8);
+	f32 = (cmd->opcode == MGPU_OP_GEMM &&
+	       !(cmd->flags & MGPU_F_GEMM_INT8)) ||
+	      cmd->opcode == MGPU_OP_VEC || cmd->opcode == MGPU_OP_XENT;
 	for (i = woff; ok && exact && f32 && i < woff + wlen; i += 4)
-		FUZZ_CHECK(f32_same(i, want), "fp32 C at %#llx (simd %u)",
+		FUZZ_CHECK(f32_same(i, want), "fp32 result at %#llx (simd %u)",
 			   (unsigned long long)i, mgpu_gemm_simd);
+	for (i = woff2; ok && exact && i < woff2 + wlen2; i += 4)
+		FUZZ_CHECK(f32_same(i, want), "XENT loss at %#llx",
+			   (unsigned long long)i);
 	for (i = 0; i < size; i++) {
-		bool inside = i >= woff && i - woff < wlen;
+		bool inside = (i >= woff && i - woff < wlen) ||
+			      (i >= woff2 && i - woff2 < wlen2);
 
 		/* A failed command may have done part of its writes. */
 		if (inside && (!ok || !exact || f32))
@@ -591,7 +798,9 @@ static void execute(const struct mgpu_cmd *cmd, u64 size, u8 fail_at,
 	for (i = 0; i < npages; i++)
 		FUZZ_CHECK(was_backed[i] || !pvram_backed(&pv, i * PAGE_SIZE) ||
 			   (wlen && woff < (i + 1) * PAGE_SIZE &&
-			    i * PAGE_SIZE < woff + wlen),
+			    i * PAGE_SIZE < woff + wlen) ||
+			   (wlen2 && woff2 < (i + 1) * PAGE_SIZE &&
+			    i * PAGE_SIZE < woff2 + wlen2),
 			   "page %llu backed by a command that does not write it",
 			   (unsigned long long)i);
 	pvram_fini(&pv);

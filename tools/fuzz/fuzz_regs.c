@@ -110,7 +110,7 @@ static u32 model_read(u32 reg)
 	case 0x08: return (u32)vgpu.vram_size;
 	case 0x0c: return vgpu.vram_size >> 32;
 	case 0x10: return vgpu.nr_queues;
-	case 0x14: return 0xf;
+	case 0x14: return 0x1f;
 	case 0x18: return m.scratch;
 	case 0x1c: return 1U << vgpu.type->order;
 	case 0x100: return m.int_status;

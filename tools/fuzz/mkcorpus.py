@@ -11,8 +11,9 @@ import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-NOP, FENCE, COPY, FILL, TIMESTAMP, GEMM = range(6)
+NOP, FENCE, COPY, FILL, TIMESTAMP, GEMM, VEC, XENT = range(8)
 F_IRQ, F_SRC_SYS, F_DST_SYS, F_INT8 = 1, 2, 4, 8
+F_TRANS_A, F_TRANS_B, F_MEAN, F_SCALE = 16, 32, 64, 128
 KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
 U64 = (1 << 64) - 1
 
@@ -35,6 +36,20 @@ def gemm(vram, flags, a, b, c, m, n, k, alpha=1, beta=0, reserved=(0, 0, 0),
     return (struct.pack('<QIIQQQ8I', vram, GEMM, flags, a, b, c, m, n, k,
                         alpha, beta, *reserved) + bytes([0, unbacked, 0]) +
             tail)
+
+
+def vec(vram, op, x, y, z, n, alpha=0, flags=0, finite=False):
+    """finite: x and y finite floats."""
+    return (struct.pack('<QIIQQQ8I', vram, VEC, flags, x, y, z, n, op,
+                        alpha, 0, 0, 0, 0, 0) + bytes([0, 0, 0, 0]) +
+            bytes([2 if finite else 0, 0, 0]))
+
+
+def xent(vram, flags, x, t, g, loss, m, n, finite=True):
+    """finite: finite logits and targets in range."""
+    return (struct.pack('<QIIQQQQ6I', vram, XENT, flags, x, t, g, loss, m,
+                        n, 0, 0, 0, 0) + bytes([0, 0, 0, 0]) +
+            bytes([2 if finite else 0, 0, 0]))
 
 
 def claim(order):
@@ -186,6 +201,30 @@ CORPUS = {
                                 finite=True),
         'gemm-i8-resume': gemm(16 * KIB, F_INT8, 0, 4096, 12288, 17, 37, 29,
                                3, 5, resume=(16, 28)),
+        'gemm-f32-trans-a': gemm(16 * KIB, F_TRANS_A, 0, 4096, 12288, 17,
+                                 37, 29, 0x3f800000, 0x3f400000,
+                                 finite=True),
+        'gemm-i8-trans-ab': gemm(16 * KIB, F_INT8 | F_TRANS_A | F_TRANS_B,
+                                 0, 4096, 12288, 13, 9, 70, 3, 5),
+        # VEC: every op; z on x; NaN-rich VRAM (not finite)
+        'vec-add': vec(16 * KIB, 0, 0, 4096, 8192, 1000, finite=True),
+        'vec-mul-nan': vec(16 * KIB, 1, 4, 4100, 8200, 999),
+        'vec-sigmoid': vec(16 * KIB, 2, 0, 0, 8192, 1024, finite=True),
+        'vec-tanh-inplace': vec(16 * KIB, 3, 64, 0, 64, 777, finite=True),
+        'vec-dsigmoid': vec(16 * KIB, 4, 0, 4096, 8192, 33, finite=True),
+        'vec-dtanh': vec(16 * KIB, 5, 0, 4096, 8192, 1, finite=True),
+        'vec-axpy-on-y': vec(16 * KIB, 6, 0, 4096, 4096, 1000, 0xbf000000,
+                             finite=True),
+        'vec-overlap': vec(16 * KIB, 0, 0, 4096, 4, 1000),
+        'vec-max': vec(1 << 40, 0, 0, 0, 0, 1 << 24),
+        # XENT: per-row loss, the mean, g on x, bad targets
+        'xent-rows': xent(16 * KIB, 0, 0, 8192, 4096, 12288, 7, 100),
+        'xent-mean-scale': xent(16 * KIB, F_MEAN | F_SCALE, 0, 8192, 0,
+                                12288, 30, 33),
+        'xent-bad-target': xent(16 * KIB, 0, 0, 8192, 4096, 12288, 7, 100,
+                                finite=False),
+        'xent-max': xent(1 << 40, 0, 0, 1 << 36, 1 << 37, 1 << 38, 65536,
+                         16384),
     },
     'cfg': {
         'read-all': cfg(4, 2, cfg_op(0, 0, 4096)),

@@ -10,6 +10,10 @@ _Static_assert(sizeof(struct mgpu_cmd) == MGPU_CMD_SIZE,
 	       "struct mgpu_cmd is not MGPU_CMD_SIZE bytes");
 _Static_assert(sizeof(struct mgpu_cmd_gemm) == MGPU_CMD_SIZE,
 	       "struct mgpu_cmd_gemm is not MGPU_CMD_SIZE bytes");
+_Static_assert(sizeof(struct mgpu_cmd_vec) == MGPU_CMD_SIZE,
+	       "struct mgpu_cmd_vec is not MGPU_CMD_SIZE bytes");
+_Static_assert(sizeof(struct mgpu_cmd_xent) == MGPU_CMD_SIZE,
+	       "struct mgpu_cmd_xent is not MGPU_CMD_SIZE bytes");
 
 static uint32_t mgpu_f2u(float f)
 {
@@ -103,6 +107,50 @@ MGPU_EXPORT void mgpu_cmd_gemm_i8(struct mgpu_cmd *cmd, uint64_t a,
 {
 	mgpu_cmd_gemm(cmd, MGPU_F_GEMM_INT8, a, b, c, m, n, k,
 		      (uint32_t)alpha, (uint32_t)beta);
+}
+
+MGPU_EXPORT void mgpu_cmd_gemm_f32_trans(struct mgpu_cmd *cmd, uint32_t flags,
+					 uint64_t a, uint64_t b, uint64_t c,
+					 uint32_t m, uint32_t n, uint32_t k,
+					 float alpha, float beta)
+{
+	mgpu_cmd_gemm(cmd, flags & (MGPU_F_GEMM_TRANS_A | MGPU_F_GEMM_TRANS_B),
+		      a, b, c, m, n, k, mgpu_f2u(alpha), mgpu_f2u(beta));
+}
+
+MGPU_EXPORT void mgpu_cmd_vec(struct mgpu_cmd *cmd, uint32_t op, uint64_t x,
+			      uint64_t y, uint64_t z, uint32_t n, float alpha)
+{
+	bool unary = op == MGPU_VEC_SIGMOID || op == MGPU_VEC_TANH;
+	struct mgpu_cmd_vec v = {
+		.opcode = MGPU_OP_VEC,
+		.x = x,
+		.y = unary ? 0 : y,
+		.z = z,
+		.n = n,
+		.op = op,
+		.alpha = op == MGPU_VEC_AXPY ? mgpu_f2u(alpha) : 0,
+	};
+
+	memcpy(cmd, &v, sizeof(v));
+}
+
+MGPU_EXPORT void mgpu_cmd_xent(struct mgpu_cmd *cmd, uint64_t x, uint64_t t,
+			       uint64_t g, uint64_t loss, uint32_t m,
+			       uint32_t n, uint32_t flags)
+{
+	struct mgpu_cmd_xent c = {
+		.opcode = MGPU_OP_XENT,
+		.flags = flags,
+		.x = x,
+		.t = t,
+		.g = g,
+		.loss = loss,
+		.m = m,
+		.n = n,
+	};
+
+	memcpy(cmd, &c, sizeof(c));
 }
 
 static int mgpu_run1(struct mgpu_queue *q, const struct mgpu_cmd *cmd)

@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define LIBMGPU_VERSION_MAJOR	1
-#define LIBMGPU_VERSION_MINOR	0
+#define LIBMGPU_VERSION_MINOR	1
 #define LIBMGPU_VERSION		((LIBMGPU_VERSION_MAJOR << 16) | \
 				 LIBMGPU_VERSION_MINOR)
 
@@ -631,6 +631,59 @@ void mgpu_cmd_gemm_f32(struct mgpu_cmd *cmd, uint64_t a, uint64_t b,
 void mgpu_cmd_gemm_i8(struct mgpu_cmd *cmd, uint64_t a, uint64_t b,
 		      uint64_t c, uint32_t m, uint32_t n, uint32_t k,
 		      int32_t alpha, int32_t beta);
+
+/**
+ * mgpu_cmd_gemm_f32_trans() - an fp32 GEMM with transposed operands
+ * @cmd: the command
+ * @flags: MGPU_F_GEMM_TRANS_A (A stored k x m), MGPU_F_GEMM_TRANS_B (B
+ *	stored n x k), both, or 0
+ * @a: VRAM offset of A as stored
+ * @b: VRAM offset of B as stored
+ * @c: VRAM offset of C, m x n floats
+ * @m: rows of C
+ * @n: columns of C
+ * @k: the inner dimension
+ * @alpha: scale of op(A) * op(B)
+ * @beta: scale of C; 0 means C is not read
+ *
+ * Since libmgpu 1.1 (device version 1.3, MGPU_CAP_TRAIN_OPS).
+ */
+void mgpu_cmd_gemm_f32_trans(struct mgpu_cmd *cmd, uint32_t flags,
+			     uint64_t a, uint64_t b, uint64_t c, uint32_t m,
+			     uint32_t n, uint32_t k, float alpha, float beta);
+
+/**
+ * mgpu_cmd_vec() - fill @cmd with an elementwise fp32 VEC command
+ * @cmd: the command
+ * @op: MGPU_VEC_*
+ * @x: VRAM offset of x, n floats, 4-byte aligned
+ * @y: VRAM offset of y (ignored, and 0 in the command, for
+ *	MGPU_VEC_SIGMOID and MGPU_VEC_TANH)
+ * @z: VRAM offset of z; may be x or y
+ * @n: elements
+ * @alpha: MGPU_VEC_AXPY's scale (ignored, and 0 in the command, for the
+ *	other ops)
+ *
+ * Since libmgpu 1.1 (device version 1.3, MGPU_CAP_TRAIN_OPS).
+ */
+void mgpu_cmd_vec(struct mgpu_cmd *cmd, uint32_t op, uint64_t x, uint64_t y,
+		  uint64_t z, uint32_t n, float alpha);
+
+/**
+ * mgpu_cmd_xent() - fill @cmd with a softmax cross-entropy XENT command
+ * @cmd: the command
+ * @x: VRAM offset of the logits, m x n floats
+ * @t: VRAM offset of the targets, m int32
+ * @g: VRAM offset of the gradient, m x n floats; may be @x
+ * @loss: VRAM offset of the loss: m floats, or one with MGPU_F_XENT_MEAN
+ * @m: rows
+ * @n: classes
+ * @flags: MGPU_F_XENT_MEAN, MGPU_F_XENT_SCALE
+ *
+ * Since libmgpu 1.1 (device version 1.3, MGPU_CAP_TRAIN_OPS).
+ */
+void mgpu_cmd_xent(struct mgpu_cmd *cmd, uint64_t x, uint64_t t, uint64_t g,
+		   uint64_t loss, uint32_t m, uint32_t n, uint32_t flags);
 
 /* ---------------------------------------------------------------------- */
 /* Synchronous helpers: submit one command, then mgpu_queue_sync() with   */
