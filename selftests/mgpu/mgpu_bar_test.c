@@ -19,7 +19,9 @@
  * - unbinding: the BAR's VRAM is scrubbed before the device goes back;
  *   the device binds again; an unbind while a tenant holds an instance
  *   open sends the tenant the VFIO device request and waits for its
- *   close, then scrubs.
+ *   close, then scrubs;
+ * - migration: an instance moves from a software GPU onto the BAR
+ *   parent and back (VFIO migration v2, STOP_COPY and RESUMING).
  *
  * Every test runs with the BAR mapped write-back (bar_cache=wb) and
  * write-combining (bar_cache=wc, the default).  Reading resource2 while
@@ -41,6 +43,7 @@
 #include "kselftest_harness.h"
 #include "mgpu_harness.h"
 #include "libmgpu.h"
+#include "mgpu_mig.h"
 
 #define PCI_DEVICES	"/sys/bus/pci/devices"
 #define PCI_DRIVER	"/sys/bus/pci/drivers/mgpu"
@@ -233,6 +236,7 @@ static bool kmsg_has(int fd, const char *needle)
 FIXTURE(bar) {
 	char bdf[32];
 	char small[32];
+	char swgpu[32];		/* a software GPU a test added, or "" */
 	uint64_t start, size;
 	struct mgpu_test_instances inst;
 };
@@ -267,6 +271,7 @@ FIXTURE_SETUP(bar)
 {
 	char drv[64];
 
+	self->swgpu[0] = '\0';
 	if (!mgpu_test_loaded())
 		SKIP(return, "mgpu.ko not loaded");
 	find_ivshmem(self->bdf, self->small, sizeof(self->bdf));
@@ -289,6 +294,8 @@ FIXTURE_TEARDOWN_PARENT(bar)
 	char path[MGPU_PATH_MAX];
 
 	mgpu_test_instances_cleanup(&self->inst);
+	if (self->swgpu[0])
+		mgpu_test_remove_swgpu(self->swgpu);
 	if (self->bdf[0])
 		unbind_mgpu(self->bdf);
 	mgpu_test_write_attr(BAR_QUEUES, "16");
@@ -529,6 +536,93 @@ TEST_F_TIMEOUT(bar, unbind_while_open, 90)
 	at = first_not(res, self->size, 0);
 	EXPECT_EQ(-1, at) TH_LOG("BAR byte %#llx not scrubbed at unbind", at);
 	munmap(res, self->size);
+}
+
+/*
+ * Migration between parents of both backends: a 1/4 instance of a
+ * software GPU of the BAR's size moves onto a 1/4 instance of the BAR
+ * parent and back, as QEMU moves a VM between hosts.  VRAM arrives byte
+ * for byte (in the device's BAR at the slice's offset), and the engine
+ * runs on each destination.
+ */
+TEST_F(bar, migrate_across_backends)
+{
+	struct mgpu_test_vfio vs = MGPU_TEST_VFIO_INIT;
+	struct mgpu_test_vfio vb = MGPU_TEST_VFIO_INIT;
+	char us[MGPU_UUID_BUF], ub[MGPU_UUID_BUF], spec[64];
+	uint64_t ssize, bsize, boff, fill;
+	struct stream st = { 0 };
+	struct mgpu_queue *q;
+	struct mgpu_dev *a, *b;
+	uint8_t *res;
+	int n;
+
+	for (n = 1; n < MGPU_TEST_SWGPU_SLOTS; n++) {
+		mgpu_test_swgpu_name(n, self->swgpu, sizeof(self->swgpu));
+		if (!mgpu_test_parent_exists(self->swgpu))
+			break;
+	}
+	snprintf(spec, sizeof(spec), "vram=%lluM queues=16",
+		 (unsigned long long)(self->size >> 20));
+	ASSERT_OK(mgpu_test_add_swgpu(spec));
+	ASSERT_TRUE(mgpu_test_parent_exists(self->swgpu));
+	ASSERT_OK(mgpu_test_instance_open(&self->inst, self->swgpu, "mgpu-1_4",
+					  us, &ssize, &vs));
+	ASSERT_OK(mgpu_test_instance_open(&self->inst, self->bdf, "mgpu-1_4",
+					  ub, &bsize, &vb));
+	ASSERT_OK(mgpu_test_instance_u64(ub, "vram_offset", &boff));
+	ASSERT_EQ(ssize, bsize);
+	a = vs.dev;
+	b = vb.dev;
+	if (!(mig_flags(mgpu_vfio_device_fd(a)) & VFIO_MIGRATION_STOP_COPY))
+		SKIP(goto out, "the device does not migrate");
+	st.buf = malloc(MIG_STREAM_MAX);
+	ASSERT_NE(NULL, st.buf);
+
+	/* The source's VRAM: CPU data, and an engine FILL over part of it. */
+	mgpu_test_rnd_seed(0x5ca1);
+	mgpu_test_rnd_fill(mgpu_vram(a), ssize);
+	ASSERT_OK(mgpu_queue_open(a, 0, 0, 0, &q));
+	mgpu_queue_set_timeout(q, TIMEOUT_MS);
+	ASSERT_OK(mgpu_vram_alloc(a, 1 << 20, 4096, &fill));
+	ASSERT_OK(mgpu_fill(q, fill, 1 << 20, 0x5a5a5a5a, 0));
+	mgpu_queue_close(q);
+
+	/* Software GPU -> BAR. */
+	ASSERT_EQ(0, save_stop_copy(_metadata, mgpu_vfio_device_fd(a), &st));
+	ASSERT_EQ(0, resume(mgpu_vfio_device_fd(b), &st));
+	EXPECT_EQ(0, memcmp(mgpu_vram(a), mgpu_vram(b), ssize))
+		TH_LOG("VRAM differs after the move onto the BAR parent");
+	res = map_resource2(self->bdf, self->size);
+	if (res != MAP_FAILED) {
+		EXPECT_EQ(0, memcmp(res + boff, mgpu_vram(a), ssize))
+			TH_LOG("the slice in the device's BAR is not the source's VRAM");
+		munmap(res, self->size);
+	}
+	/* The engine runs on the BAR parent's instance (a queue unused before). */
+	ASSERT_OK(mgpu_queue_open(b, 1, 0, 0, &q));
+	mgpu_queue_set_timeout(q, TIMEOUT_MS);
+	ASSERT_OK(mgpu_fill(q, fill, 4096, 0xb0b0b0b0, 0));
+	mgpu_queue_close(q);
+	EXPECT_EQ(0xb0b0b0b0, *(uint32_t *)mgpu_vram_ptr(b, fill));
+
+	/* BAR -> the software GPU, stopped since its save. */
+	st.len = 0;
+	ASSERT_EQ(0, save_stop_copy(_metadata, mgpu_vfio_device_fd(b), &st));
+	ASSERT_EQ(0, resume(mgpu_vfio_device_fd(a), &st));
+	EXPECT_EQ(0, memcmp(mgpu_vram(a), mgpu_vram(b), ssize))
+		TH_LOG("VRAM differs after the move back");
+	EXPECT_EQ(0xb0b0b0b0, *(uint32_t *)mgpu_vram_ptr(a, fill));
+	EXPECT_EQ(0x5a5a5a5a, *(uint32_t *)mgpu_vram_ptr(a, fill + 4096));
+	ASSERT_OK(mgpu_queue_open(a, 2, 0, 0, &q));
+	mgpu_queue_set_timeout(q, TIMEOUT_MS);
+	ASSERT_OK(mgpu_fill(q, fill, 4096, 0xa0a0a0a0, 0));
+	mgpu_queue_close(q);
+	EXPECT_EQ(0xa0a0a0a0, *(uint32_t *)mgpu_vram_ptr(a, fill));
+out:
+	free(st.buf);
+	mgpu_close(a);
+	mgpu_close(b);
 }
 
 /* new_id binds every device of the ID; the small BAR is refused. */

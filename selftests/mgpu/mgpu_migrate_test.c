@@ -18,11 +18,10 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "vfio-compat.h"
 #include "mgpu_engine.h"
+#include "mgpu_mig.h"
 
 #define PAGE		4096ULL
-#define STREAM_MAX	(80ULL << 20)
 
 
 /* The stream's records (Documentation/device-model.rst, migration). */
@@ -42,16 +41,6 @@ struct mqueue {
 
 #define DEV_QUEUES_OFF	(256 + 16)
 
-static uint64_t mig_flags(int fd)
-{
-	struct vfio_device_feature_migration m = { 0 };
-
-	if (vfio_feature(fd, VFIO_DEVICE_FEATURE_GET |
-		    VFIO_DEVICE_FEATURE_MIGRATION, &m, sizeof(m)))
-		return 0;
-	return m.flags;
-}
-
 /* VFIO_DEVICE_FEATURE_MIG_DATA_SIZE (6.2 and later), or -1 */
 static int64_t mig_data_size(int fd)
 {
@@ -61,43 +50,6 @@ static int64_t mig_data_size(int fd)
 			 VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, &d, sizeof(d)))
 		return -1;
 	return d.stop_copy_length;
-}
-
-struct stream {
-	uint8_t *buf;
-	size_t len;
-};
-
-/* Read a session until end of stream (0) or -ENOMSG (pre-copy). */
-static int drain(int dfd, struct stream *s)
-{
-	for (;;) {
-		ssize_t n = read(dfd, s->buf + s->len, 1 << 20);
-
-		if (n < 0)
-			return -errno;
-		if (!n)
-			return 0;
-		s->len += n;
-		if (s->len + (1 << 20) > STREAM_MAX)
-			return -E2BIG;
-	}
-}
-
-/* Write a stream into a resuming session, in odd-sized pieces. */
-static int feed(int dfd, const uint8_t *p, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		size_t n = len - done < 12345 ? len - done : 12345;
-		ssize_t w = write(dfd, p + done, n);
-
-		if (w < 0)
-			return -errno;
-		done += w;
-	}
-	return 0;
 }
 
 FIXTURE(mig) {
@@ -122,7 +74,7 @@ FIXTURE_SETUP(mig)
 	eng_instance(_metadata, &self->b, 1, variant->dst_type, true);
 	self->fd[0] = mgpu_vfio_device_fd(self->b.dev[0]);
 	self->fd[1] = mgpu_vfio_device_fd(self->b.dev[1]);
-	self->s.buf = malloc(STREAM_MAX);
+	self->s.buf = malloc(MIG_STREAM_MAX);
 	ASSERT_NE(NULL, self->s.buf);
 	self->s.len = 0;
 	if (!(mig_flags(self->fd[0]) & VFIO_MIGRATION_STOP_COPY))
@@ -132,35 +84,6 @@ FIXTURE_SETUP(mig)
 FIXTURE_TEARDOWN_PARENT(mig)
 {
 	eng_remove_all(&self->b.inst);
-}
-
-/* Source through STOP_COPY into self->s; destination resumes from it. */
-static int save_stop_copy(struct __test_metadata *_metadata, int fd,
-			  struct stream *s)
-{
-	int dfd, ret;
-
-	ret = vfio_mig_set(fd, VFIO_DEVICE_STATE_STOP_COPY, &dfd);
-	if (ret)
-		return ret;
-	ret = drain(dfd, s);
-	close(dfd);
-	EXPECT_EQ(0, vfio_mig_set(fd, VFIO_DEVICE_STATE_STOP, NULL));
-	return ret;
-}
-
-static int resume(int fd, const struct stream *s)
-{
-	int dfd, ret;
-
-	ret = vfio_mig_set(fd, VFIO_DEVICE_STATE_RESUMING, &dfd);
-	if (ret)
-		return ret;
-	ret = feed(dfd, s->buf, s->len);
-	close(dfd);
-	if (ret)
-		return ret;
-	return vfio_mig_set(fd, VFIO_DEVICE_STATE_RUNNING, NULL);
 }
 
 /*
@@ -550,7 +473,7 @@ TEST_F(mig, refused_streams)
 	struct mgpu_dev *a = self->b.dev[0], *b = self->b.dev[1];
 	struct mgpu_queue *q = qopen(_metadata, a, 0, 0, 0);
 	uint64_t v = vram_get(_metadata, a, 1 << 20, PAGE);
-	struct stream bad = { .buf = malloc(STREAM_MAX) };
+	struct stream bad = { .buf = malloc(MIG_STREAM_MAX) };
 	size_t off, dev_off = 0;
 	struct mqueue *mq;
 	int dfd, fd = self->fd[1];
