@@ -34,8 +34,8 @@ pvh_kernel() {
 		_sects=$(od -An -tu1 -j 497 -N 1 "$_bz" | tr -d ' ')
 		_off=$(od -An -tu4 -j 584 -N 4 "$_bz" | tr -d ' ')
 		_len=$(od -An -tu4 -j 588 -N 4 "$_bz" | tr -d ' ')
-		_magic=$(tail -c +$(((_sects + 1) * 512 + _off + 1)) "$_bz" |
-			head -c 6 | od -An -tx1 | tr -d ' ')
+		_pay=$(((_sects + 1) * 512 + _off))	# the payload's offset
+		_magic=$(od -An -tx1 -j "$_pay" -N 6 "$_bz" | tr -d ' ')
 		case $_magic in
 		28b52ffd*) _dec="zstd -dcq" ;;
 		fd377a585a00) _dec="xz -dcq" ;;
@@ -45,8 +45,8 @@ pvh_kernel() {
 		# The payload ends with its uncompressed size (le32), which
 		# the decompressors take for trailing garbage: their status
 		# says nothing, the size does.
-		_size=$(od -An -tu4 -j $(((_sects + 1) * 512 + _off + _len - 4)) -N 4 "$_bz" | tr -d ' ')
-		[ -n "$_dec" ] && tail -c +$(((_sects + 1) * 512 + _off + 1)) "$_bz" |
+		_size=$(od -An -tu4 -j $((_pay + _len - 4)) -N 4 "$_bz" | tr -d ' ')
+		[ -n "$_dec" ] && tail -c +$((_pay + 1)) "$_bz" |
 			head -c "$_len" | $_dec >"$_tmp" 2>/dev/null
 		if [ -n "$_dec" ] && [ "$(stat -c %s "$_tmp")" = "$_size" ] &&
 			readelf -n "$_tmp" 2>/dev/null |
