@@ -108,12 +108,6 @@ static long long mig_stat(const char *uuid, const char *key)
 	return ret;
 }
 
-/* Both slices' VRAM, byte for byte, through the mappings. */
-static bool same_vram(struct mgpu_dev *a, struct mgpu_dev *b)
-{
-	return !memcmp(mgpu_vram(a), mgpu_vram(b), mgpu_vram_size(a));
-}
-
 /*
  * Run @cmd on queue @q of @dev by hand (the destination's restored ring).
  * Return: the COMPLETED count that says it ran.

@@ -8,8 +8,10 @@
 #define _MGPU_MIG_H
 
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "libmgpu.h"
 #include "vfio-compat.h"
 
 #define MIG_STREAM_MAX	(80ULL << 20)
@@ -90,6 +92,12 @@ static inline uint64_t mig_flags(int fd)
 			 VFIO_DEVICE_FEATURE_MIGRATION, &m, sizeof(m)))
 		return 0;
 	return m.flags;
+}
+
+/* Both slices' VRAM, byte for byte, through the mappings. */
+static inline bool same_vram(struct mgpu_dev *a, struct mgpu_dev *b)
+{
+	return !memcmp(mgpu_vram(a), mgpu_vram(b), mgpu_vram_size(a));
 }
 
 #endif /* _MGPU_MIG_H */
