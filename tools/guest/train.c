@@ -50,6 +50,9 @@
 #include "lstm.h"
 
 #define NONE		UINT64_MAX
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
 /* Waiting for a step: poll the fence in VRAM; read the queue's status
  * only once the step took far longer than the last one, to notice a
  * queue stopped on an error without a trap per poll.
@@ -456,7 +459,7 @@ static void ref_free(struct ref_model *r)
 			r->dhn, r->dcn, r->dx, r->dz, r };
 	size_t i;
 
-	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(all); i++)
 		free(all[i]);
 }
 
