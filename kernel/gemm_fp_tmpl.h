@@ -44,6 +44,9 @@
 #define mgpu_tile_cols	MGPU_S(mgpu_tile_cols)
 #define mgpu_piece	MGPU_S(mgpu_piece)
 #define mgpu_tile_any	MGPU_S(mgpu_tile_any)
+#define mgpu_pack	MGPU_S(mgpu_pack)
+#define mgpu_tiles	MGPU_S(mgpu_tiles)
+#define mgpu_tile_cols_any	MGPU_S(mgpu_tile_cols_any)
 #define mgpu_block	MGPU_S(mgpu_block)
 
 /* Vectors of W lanes: aligned for registers, unaligned for memory. */
@@ -52,12 +55,24 @@ typedef MGPU_T mgpu_vu __attribute__((vector_size(MGPU_VEC_W * 4),
 				      aligned(4), may_alias));
 
 #define MGPU_NR		(MGPU_NV * MGPU_VEC_W)
-/* Inner indexes per pass: a panel of B of MGPU_KC rows stays in cache. */
-#define MGPU_KC		256
+/* Inner indexes per pass: a panel of B of MGPU_KC rows stays in L1. */
+#define MGPU_KC		128
 /* Rows packed at a time: the rows that one panel of B serves from L1. */
-#define MGPU_MC		48
+#define MGPU_MC		96
+/*
+ * fp32: whether mgpu_block() copies each panel of B (kc x MGPU_NR) into
+ * the work space before its tiles read it: when more than one tile reads
+ * the panel and its rows would evict each other from L1.  Rows of B a
+ * multiple of 2^x bytes apart (x = 6..12) fall into 4096 / 2^x sets of
+ * L1 (64-byte lines, 4 KiB a way), 8 lines a set at least: more than
+ * 8 * 4096 / 2^x rows do not stay, at n = 1024 more than 8.  Else the
+ * tiles read B in place, and the copy is not worth its cost.
+ */
+#define MGPU_PACK_B(mc, n, kc) \
+	((mc) > MGPU_MR && \
+	 (u64)(kc) * min_t(u32, (n) * 4 & -((n) * 4), 4096) > 8 * 4096)
 
-/* The work space: alpha * A packed (MC x KC), a widened panel of B. */
+/* The work space: alpha * A packed (MC x KC), a panel of B packed. */
 _Static_assert((MGPU_MC * MGPU_KC + MGPU_KC * MGPU_NR) * 4 <= MGPU_GEMM_WORK,
 	       "MGPU_GEMM_WORK is too small for these kernels");
 
@@ -115,21 +130,30 @@ static __always_inline void mgpu_tile(const MGPU_T *ap, const MGPU_T *b,
 /*
  * The last columns of @mr rows, fewer than a vector: one at a time, the
  * rows side by side (independent sums: no chain of dependent adds).
- * @b: B as it is in memory, @ldb elements from one p to the next.
+ * @b: B as it is in memory, @ldb elements from one p to the next.  @mr
+ * is a constant at every call (mgpu_piece()), so the sums live in
+ * registers.
  */
-static void mgpu_tile_cols(const MGPU_T *ap, const MGPU_TB *b, u32 ldb,
-			   MGPU_T *c, u32 ldc, u32 kc, u32 mr, u32 cols)
+static __always_inline void mgpu_tile_cols(const MGPU_T *ap,
+					   const MGPU_TB *b, u32 ldb,
+					   MGPU_T *c, u32 ldc, u32 kc,
+					   const int mr, u32 cols)
 {
-	MGPU_T s[MGPU_MR];
-	u32 i, j, p;
+	MGPU_T s[MGPU_MR], bs;
+	u32 j, p;
+	int i;
 
 	for (j = 0; j < cols; j++) {
+#pragma GCC unroll 16
 		for (i = 0; i < mr; i++)
 			s[i] = c[i * ldc + j];
-		for (p = 0; p < kc; p++)
+		for (p = 0; p < kc; p++) {
+			bs = (MGPU_T)b[p * ldb + j];
+#pragma GCC unroll 16
 			for (i = 0; i < mr; i++)
-				s[i] = s[i] + (MGPU_T)b[p * ldb + j] *
-					      ap[p * mr + i];
+				s[i] = s[i] + bs * ap[p * mr + i];
+		}
+#pragma GCC unroll 16
 		for (i = 0; i < mr; i++)
 			c[i * ldc + j] = s[i];
 	}
@@ -157,17 +181,65 @@ static __always_inline void mgpu_tile_any(const MGPU_T *ap, const MGPU_T *b,
 }
 
 /*
+ * The tiles of @mc rows of C (@ldc elements a row) and @nv vectors, over
+ * one panel of B (@ldb elements from one p to the next).
+ */
+static __always_inline void mgpu_tiles(const MGPU_T *ap, const MGPU_T *b,
+				       u32 ldb, MGPU_T *c, u32 ldc, u32 kc,
+				       u32 mc, const int nv)
+{
+	u32 i, r;
+
+	for (i = 0; i < mc; i += r) {
+		r = mgpu_piece(mc - i);
+		mgpu_tile_any(ap + i * kc, b, ldb, c + i * ldc, ldc, kc, r, nv);
+	}
+}
+
+#ifndef MGPU_INT8
+/* A panel of B, @kc rows of MGPU_NR lanes (@ldb apart), into @bp. */
+static __always_inline void mgpu_pack(MGPU_T *bp, const MGPU_T *b, u32 ldb,
+				      u32 kc)
+{
+	u32 p;
+	int v;
+
+	for (p = 0; p < kc; p++) {
+#pragma GCC unroll 4
+		for (v = 0; v < MGPU_NV; v++)
+			mgpu_vstore(bp + v * MGPU_VEC_W,
+				    mgpu_vload(b + v * MGPU_VEC_W));
+		bp += MGPU_NR;
+		b += ldb;
+	}
+}
+#endif
+
+/* mgpu_tile_cols() for @mr rows (MGPU_MR, 4, 2 or 1). */
+static void mgpu_tile_cols_any(const MGPU_T *ap, const MGPU_TB *b, u32 ldb,
+			       MGPU_T *c, u32 ldc, u32 kc, u32 mr, u32 cols)
+{
+	if (mr == MGPU_MR)
+		mgpu_tile_cols(ap, b, ldb, c, ldc, kc, MGPU_MR, cols);
+	else if (mr == 4)
+		mgpu_tile_cols(ap, b, ldb, c, ldc, kc, 4, cols);
+	else if (mr == 2)
+		mgpu_tile_cols(ap, b, ldb, c, ldc, kc, 2, cols);
+	else
+		mgpu_tile_cols(ap, b, ldb, c, ldc, kc, 1, cols);
+}
+
+/*
  * @mc rows of C, all n columns, @kc inner indexes: column by column of
  * tiles, so that a tile's panel of B (kc x MGPU_NR) stays in L1 for all
  * the rows.  @ap: alpha * A, packed piece by piece (mgpu_piece()).
- * int8: @bp (MGPU_KC x MGPU_NR lanes) takes each panel of B widened.
+ * @bp (MGPU_KC x MGPU_NR lanes) takes each panel of B, widened (int8) or
+ * copied (fp32, when MGPU_PACK_B()).
  */
 static void mgpu_block(const MGPU_T *ap, const MGPU_TB *b, MGPU_T *c, u32 n,
 		       u32 kc, u32 mc, MGPU_T *bp)
 {
 	u32 i, j, r, w;
-	const MGPU_T *bt;
-	u32 ldb;
 
 	for (j = 0; j + MGPU_VEC_W <= n; j += w) {
 		w = j + MGPU_NR <= n ? MGPU_NR : MGPU_VEC_W;
@@ -178,28 +250,28 @@ static void mgpu_block(const MGPU_T *ap, const MGPU_TB *b, MGPU_T *c, u32 n,
 			for (p = 0; p < kc; p++)
 				for (l = 0; l < w; l++)
 					bp[p * w + l] = (u32)(s32)b[p * n + j + l];
-			bt = bp;
-			ldb = w;
 		}
+		if (w == MGPU_NR)
+			mgpu_tiles(ap, bp, MGPU_NR, c + j, n, kc, mc, MGPU_NV);
+		else
+			mgpu_tiles(ap, bp, MGPU_VEC_W, c + j, n, kc, mc, 1);
 #else
-		bt = b + j;
-		ldb = n;
-#endif
-		for (i = 0; i < mc; i += r) {
-			r = mgpu_piece(mc - i);
-			if (w == MGPU_NR)
-				mgpu_tile_any(ap + i * kc, bt, ldb,
-					      c + i * n + j, n, kc, r, MGPU_NV);
-			else
-				mgpu_tile_any(ap + i * kc, bt, ldb,
-					      c + i * n + j, n, kc, r, 1);
+		/* Separate calls: each gets its own copy, ldb a constant */
+		if (w == MGPU_NR && MGPU_PACK_B(mc, n, kc)) {
+			mgpu_pack(bp, b + j, n, kc);
+			mgpu_tiles(ap, bp, MGPU_NR, c + j, n, kc, mc, MGPU_NV);
+		} else if (w == MGPU_NR) {
+			mgpu_tiles(ap, b + j, n, c + j, n, kc, mc, MGPU_NV);
+		} else {
+			mgpu_tiles(ap, b + j, n, c + j, n, kc, mc, 1);
 		}
+#endif
 	}
 	if (j < n)
 		for (i = 0; i < mc; i += r) {
 			r = mgpu_piece(mc - i);
-			mgpu_tile_cols(ap + i * kc, b + j, n, c + i * n + j, n,
-				       kc, r, n - j);
+			mgpu_tile_cols_any(ap + i * kc, b + j, n,
+					   c + i * n + j, n, kc, r, n - j);
 		}
 }
 
@@ -276,6 +348,7 @@ void MGPU_GEMM_FN(const void *a, u32 lda, const void *b, void *c,
 #undef MGPU_NR
 #undef MGPU_KC
 #undef MGPU_MC
+#undef MGPU_PACK_B
 #undef MGPU_T
 #undef MGPU_TB
 #undef MGPU_S
@@ -287,4 +360,7 @@ void MGPU_GEMM_FN(const void *a, u32 lda, const void *b, void *c,
 #undef mgpu_tile_cols
 #undef mgpu_piece
 #undef mgpu_tile_any
+#undef mgpu_pack
+#undef mgpu_tiles
+#undef mgpu_tile_cols_any
 #undef mgpu_block

@@ -724,10 +724,11 @@ struct mgpu_vgpu *mgpu_sched_pick(struct mgpu_engine *e, unsigned int *hint,
 /*
  * gemm_fp.c, gemm_fp_avx2.c, gemm_fp_avx512.c: the GEMM kernels
  * (gemm_fp_tmpl.h), fp32 and int8, one per SIMD width, all giving the
- * same bits; @work: MGPU_GEMM_WORK bytes (48 rows of 256 packed
- * lanes of A, 256 x 32 widened lanes of B: checked in the template).
+ * same bits; @work: MGPU_GEMM_WORK bytes (96 rows of 128 packed
+ * lanes of A, a panel of 128 x 32 lanes of B, widened or copied:
+ * checked in the template).
  */
-#define MGPU_GEMM_WORK		((48 * 256 + 256 * 32) * 4)
+#define MGPU_GEMM_WORK		((96 * 128 + 128 * 32) * 4)
 void mgpu_gemm_f32_sse2(const void *a, u32 lda, const void *b, void *c,
 			void *work, u32 rows, u32 n, u32 np, bool first,
 			u32 alpha, u32 beta);

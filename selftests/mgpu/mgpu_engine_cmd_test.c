@@ -34,17 +34,19 @@
 
 /*
  * Not multiples of any block size; 2x37x4099 splits K across steps.  The
- * fp32 kernels tile C by 4-8 rows and 8-32 columns, pack 48 rows and 256
+ * fp32 kernels tile C by 4-8 rows and 8-32 columns, pack 96 rows and 128
  * inner indexes at a time; a step takes up to 16 rows (8 once n > 512)
  * and cuts K where 128 Ki multiply-adds are spent: edges on each side of
- * those (17x33x257, 49x35x3), exact multiples (16x32x256), n = 1 and
+ * those (17x33x257, 97x35x3), exact multiples (16x32x256), n = 1 and
  * k = 1, and 20x600x100, whose blocks of 8 rows end mid-K in a step.
+ * 10x1024x20: rows of B 4 KiB apart, which the SSE2 and AVX2 kernels
+ * copy into their work space (MGPU_PACK_B() in gemm_fp_tmpl.h).
  */
 static const struct shape gemm_shapes[] = {
 	{ 1, 1, 1 }, { 7, 13, 5 }, { 33, 17, 65 }, { 64, 64, 64 },
 	{ 1, 64, 3 }, { 5, 1, 63 }, { 63, 2, 1 }, { 2, 37, 4099 },
-	{ 17, 33, 257 }, { 49, 35, 3 }, { 16, 32, 256 }, { 3, 1, 300 },
-	{ 1, 100, 1 }, { 9, 7, 1 }, { 20, 600, 100 },
+	{ 17, 33, 257 }, { 97, 35, 3 }, { 16, 32, 256 }, { 3, 1, 300 },
+	{ 1, 100, 1 }, { 9, 7, 1 }, { 20, 600, 100 }, { 10, 1024, 20 },
 };
 
 /* ====================================================================== */

@@ -8,7 +8,8 @@
  * silicon: square 256, 512, 1024 and the LSTM's shapes.  Rows: GFLOP/s
  * (2mnk per GEMM; int8: operations) of each, and the ratio kernel /
  * OpenBLAS sgemm with its median and spread over interleaved repeats
- * (A B C A B C ..., after a warm-up round that is not counted).  The
+ * (A B C A B C ..., after a warm-up round that is not counted), timed
+ * in CPU time of the thread (CLOCK_THREAD_CPUTIME_ID).  The
  * engine's previous kernels (one row of C per call, B read once per
  * row) are kept here as "row" so that the table shows before and after.
  *
@@ -74,13 +75,18 @@ struct bufs {
 static float *scr_a, *scr_b, *scr_c;
 
 static unsigned int repeats = 7, run_ms = 100;
-static float work[MGPU_GEMM_WORK / 4];
+/* Page-aligned, as the engine's scratch buffer is (kvmalloc()). */
+static float *work;
 
+/*
+ * The time this thread has run: on a host shared with other work, time
+ * spent preempted is not counted against whichever kernel was running.
+ */
 static double now(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -424,7 +430,8 @@ int main(int argc, char **argv)
 	scr_a = malloc(STEP_MACS * 4);
 	scr_b = malloc(STEP_MACS * 4);
 	scr_c = malloc(STEP_MACS * 4);
-	if (!scr_a || !scr_b || !scr_c)
+	work = aligned_alloc(4096, MGPU_GEMM_WORK);
+	if (!scr_a || !scr_b || !scr_c || !work)
 		return perror("malloc"), 1;
 
 	printf("=== mgpu gemm-host: the engine's GEMM kernels (compiled in userspace) vs OpenBLAS %s, 1 thread ===\n",
@@ -496,7 +503,7 @@ int main(int argc, char **argv)
 	}
 	sections();
 	printf("  ratio: kernel / OpenBLAS in the same round, median of %u rounds (min..max), after one warm-up round;\n"
-	       "  vs row: kernel / the engine's previous row kernel (i8: the int8 one); %u ms per figure; 1 thread;\n"
+	       "  vs row: kernel / the engine's previous row kernel (i8: the int8 one); %u ms of CPU time per figure; 1 thread;\n"
 	       "  i8: int8 A, B, int32 C, 2mnk operations per second, against OpenBLAS's fp32 sgemm (it has no int8 GEMM)\n"
 	       "  row, sse2, avx2, avx512: one call over the whole GEMM; steps: cut as the engine cuts it, operands\n"
 	       "  copied as from VRAM (steps (old): one row per piece, the row kernel)\n",

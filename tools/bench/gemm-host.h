@@ -15,7 +15,7 @@ typedef uint32_t u32;
 typedef int32_t s32;
 typedef int8_t s8;
 
-#define MGPU_GEMM_WORK		((48 * 256 + 256 * 32) * 4)
+#define MGPU_GEMM_WORK		((96 * 128 + 128 * 32) * 4)
 void mgpu_gemm_f32_sse2(const void *a, u32 lda, const void *b, void *c,
 			void *work, u32 rows, u32 n, u32 np, bool first,
 			u32 alpha, u32 beta);
