@@ -957,9 +957,9 @@ static bool irq_take(struct lstm_train *t, int timeout_ms)
 
 /*
  * Wait for the step's fence in VRAM.  Polled: spin, then sleep with a
- * backoff.  With @irq: sleep on the interrupt eventfd; once the fence
- * is there, acknowledge its MSI (INT_STATUS, the step's one trap) so
- * that the next fence raises one again.  Either way the queue's error
+ * backoff (see cap_us).  With @irq: sleep on the interrupt eventfd;
+ * once the fence is there, acknowledge its MSI (INT_STATUS, the step's
+ * one trap) so that the next fence raises one again.  Either way the queue's error
  * register is read only when the step runs long (WAIT_FIRST_CHECK_NS),
  * or after an interrupt that brought no fence (a queue stopped).
  */
@@ -969,12 +969,21 @@ static int wait_step(struct lstm_train *t, uint64_t seq, uint64_t start,
 	uint64_t first = t->last_ns * 4 > WAIT_FIRST_CHECK_NS ?
 		t->last_ns * 4 : WAIT_FIRST_CHECK_NS;
 	uint64_t check = start + first, now;
-	unsigned int sleep_us = 20, spins = 0;
+	unsigned int sleep_us = 20, spins = 0, cap_us;
 	bool woke = false;
 	struct timespec ts;
 	uint32_t code, head;
 	int ret;
 
+	/*
+	 * The backoff's longest sleep: a thousandth of the last step (1 to
+	 * 50 ms), so that a long step costs about a thousand wake-ups, not
+	 * one a millisecond: in a nested guest under TCG each wake-up is
+	 * emulated on the vCPUs the engine needs.  It adds 0.05 % of a step
+	 * on average.
+	 */
+	cap_us = t->last_ns / 1000000;
+	cap_us = cap_us < 1000 ? 1000 : cap_us > 50000 ? 50000 : cap_us;
 	for (;;) {
 		if (mgpu_fence_signaled(t->q, seq))
 			break;
@@ -1026,7 +1035,7 @@ static int wait_step(struct lstm_train *t, uint64_t seq, uint64_t start,
 		ts.tv_sec = 0;
 		ts.tv_nsec = sleep_us * 1000l;
 		nanosleep(&ts, NULL);
-		if (sleep_us < 1000)
+		if (sleep_us < cap_us)
 			sleep_us *= 2;
 	}
 	if (!t->cfg.irq)
