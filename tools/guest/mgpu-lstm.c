@@ -4,6 +4,7 @@
  *
  *   mgpu-lstm [--dev=UUID|pci[:BDF]] [--batch=B] [--hidden=H]
  *             [--input=I] [--vocab=V] [--steps=T] [--no-verify]
+ *             [--serve=PATH [--noise] [--secs=N]]
  *
  * The same code runs on the host through VFIO (--dev=UUID) and inside a
  * guest (default: the first mgpu PCI device), which is what the
@@ -12,13 +13,196 @@
  * T steps are timed.  Output: KTAP, and one line
  *   # LSTM-RESULT ns=<wall ns> steps=T vocab=V flops=<GEMM ops> gemms=<n>
  * Exit status 0 on success.
+ *
+ * --serve=PATH: a step server, for make bench's interleaved comparison
+ * (scripts/testvm-nested.sh).  After the check, set up once, run one
+ * warm-up step and print "READY warmup_ns=<ns>"; then read requests, one
+ * a line, from PATH (a serial port of a nested guest, e.g. /dev/ttyS2,
+ * or a FIFO; opened read-write, so that a FIFO never reads EOF) and
+ * answer each on stdout with one line:
+ *   step   run one step: "STEP ns=<wall ns> loss=<f> lost=<ns>"
+ *          (lost: the stall monitor's count during the step, 0 without
+ *          --noise), or "STEP-FAILED <why>" and exit 1
+ *   noise  "NOISE lost=<ns> wall=<ns>": with --noise, the time a thread
+ *          that sleeps 2 ms at a time (tools/bench/stats.c) overslept
+ *          since READY, i.e. the host did not run this machine's vCPUs,
+ *          and the time since READY
+ *   quit   exit 0
+ * No request for --secs (default 3600) seconds: "SERVE-FAILED ..." and
+ * exit 1.  A "step" is one call of lstm_run(): the forward chain of T
+ * time steps (its loss is printed as 0).
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "libmgpu.h"
 #include "lstm.h"
+#include "mgpu_test.h"
+
+/* ---- --serve: one step per request ---- */
+
+/*
+ * The stall monitor of tools/bench/stats.c (--noise): a thread that
+ * sleeps 2 ms at a time; oversleep beyond 3 ticks is time the host did
+ * not run this (virtual) machine's vCPUs.
+ */
+#define TICK_US		2000
+
+static pthread_t noise_thread;
+static uint64_t noise_lost;	/* __atomic: shared with the monitor */
+static uint64_t noise_t0;
+
+static void *noise_fn(void *arg)
+{
+	uint64_t t, dt;
+
+	(void)arg;
+	for (;;) {
+		t = mgpu_test_now_ns();
+		usleep(TICK_US);
+		dt = mgpu_test_now_ns() - t;
+		if (dt > 4 * TICK_US * 1000ULL)
+			__atomic_fetch_add(&noise_lost, dt - TICK_US * 1000ULL,
+					   __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+/* One step on the server's device: its wall time, and its loss. */
+struct server {
+	struct mgpu_dev *dev;
+	struct mgpu_queue *q;
+	struct lstm_cfg cfg;
+};
+
+static int serve_step(struct server *s, uint64_t *ns, double *loss,
+		      char *msg, size_t len)
+{
+	struct lstm_result r;
+	int ret;
+
+	/* The forward chain of T time steps is one "step" here. */
+	ret = lstm_run(s->dev, s->q, &s->cfg, &r);
+	if (ret) {
+		snprintf(msg, len, "%s", r.msg);
+		return ret;
+	}
+	*ns = r.ns;
+	*loss = 0;
+	return 0;
+}
+
+/*
+ * Read one line from @fd into @buf (without the newline; \r and
+ * anything after 63 characters are dropped).  Return 1, or 0 on EOF,
+ * error or @secs without a byte.
+ */
+static int read_line(int fd, char *buf, size_t size, unsigned int secs)
+{
+	size_t got = 0;
+	char c;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+		int p = poll(&pfd, 1, secs * 1000);
+
+		if (p < 0 && errno == EINTR)
+			continue;
+		if (p <= 0)
+			return 0;
+		n = read(fd, &c, 1);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n <= 0)
+			return 0;
+		if (c == '\n')
+			break;
+		if (c != '\r' && got < size - 1)
+			buf[got++] = c;
+	}
+	buf[got] = 0;
+	return 1;
+}
+
+static int serve(struct server *s, const char *path, int noise,
+		 unsigned int secs)
+{
+	char line[64] = "", msg[160];
+	struct termios tio;
+	unsigned int steps = 0;
+	uint64_t ns, l0;
+	double loss;
+	int fd, ret;
+
+	/* O_RDWR: a FIFO never reads EOF when its writer closes. */
+	fd = open(path, O_RDWR | O_NOCTTY);
+	if (fd < 0) {
+		printf("SERVE-FAILED open %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	if (!tcgetattr(fd, &tio)) {
+		cfmakeraw(&tio);
+		tcsetattr(fd, TCSANOW, &tio);
+		tcflush(fd, TCIFLUSH);
+	}
+	/* warm-up: VRAM touched, caches and the engine's thread warm */
+	ret = serve_step(s, &ns, &loss, msg, sizeof(msg));
+	if (ret) {
+		printf("SERVE-FAILED warm-up step: %s\n", msg);
+		close(fd);
+		return 1;
+	}
+	if (noise) {
+		noise_t0 = mgpu_test_now_ns();
+		pthread_create(&noise_thread, NULL, noise_fn, NULL);
+	}
+	printf("READY warmup_ns=%llu\n", (unsigned long long)ns);
+	fflush(stdout);
+	while (read_line(fd, line, sizeof(line), secs)) {
+		if (!strcmp(line, "quit"))
+			break;
+		if (!strcmp(line, "noise")) {
+			printf("NOISE lost=%llu wall=%llu\n",
+			       (unsigned long long)__atomic_load_n(&noise_lost,
+								   __ATOMIC_RELAXED),
+			       (unsigned long long)(noise ? mgpu_test_now_ns() -
+						    noise_t0 : 0));
+		} else if (!strcmp(line, "step")) {
+			l0 = __atomic_load_n(&noise_lost, __ATOMIC_RELAXED);
+			ret = serve_step(s, &ns, &loss, msg, sizeof(msg));
+			if (ret) {
+				printf("STEP-FAILED %s\n", msg);
+				fflush(stdout);
+				close(fd);
+				return 1;
+			}
+			steps++;
+			printf("STEP ns=%llu loss=%.4f lost=%llu\n",
+			       (unsigned long long)ns, loss,
+			       (unsigned long long)(__atomic_load_n(&noise_lost,
+								    __ATOMIC_RELAXED) - l0));
+		} else if (line[0]) {
+			printf("UNKNOWN %s\n", line);
+		}
+		fflush(stdout);
+	}
+	close(fd);
+	if (strcmp(line, "quit")) {
+		printf("SERVE-FAILED no request for %u s after %u steps\n",
+		       secs, steps);
+		return 1;
+	}
+	printf("# served %u steps\n", steps);
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -26,8 +210,9 @@ int main(int argc, char **argv)
 	struct mgpu_queue *q;
 	struct mgpu_dev *dev;
 	struct lstm_result r;
-	const char *name = NULL;
-	int verify = 1, i, ret, n = 0, fail = 0;
+	const char *name = NULL, *serve_path = NULL;
+	int verify = 1, noise = 0, i, ret, n = 0, fail = 0;
+	unsigned int secs = 3600;
 
 	lstm_default_cfg(&cfg);
 	for (i = 1; i < argc; i++) {
@@ -39,6 +224,12 @@ int main(int argc, char **argv)
 			name = v;
 		else if (!strcmp(a, "--no-verify"))
 			verify = 0;
+		else if (!strncmp(a, "--serve=", 8))
+			serve_path = v;
+		else if (!strcmp(a, "--noise"))
+			noise = 1;
+		else if (!strncmp(a, "--secs=", 7))
+			secs = strtoul(v, NULL, 0);
 		else if (!strncmp(a, "--batch=", 8))
 			dst = &cfg.batch;
 		else if (!strncmp(a, "--hidden=", 9))
@@ -50,7 +241,7 @@ int main(int argc, char **argv)
 		else if (!strncmp(a, "--steps=", 8))
 			dst = &cfg.steps;
 		else {
-			fprintf(stderr, "usage: %s [--dev=UUID|pci[:BDF]] [--batch=B] [--hidden=H] [--input=I] [--vocab=V] [--steps=T] [--no-verify]\n",
+			fprintf(stderr, "usage: %s [--dev=UUID|pci[:BDF]] [--batch=B] [--hidden=H] [--input=I] [--vocab=V] [--steps=T] [--no-verify] [--serve=PATH [--noise] [--secs=N]]\n",
 				argv[0]);
 			return 2;
 		}
@@ -96,6 +287,18 @@ int main(int argc, char **argv)
 		}
 	}
 	cfg.verify = 0;
+	if (serve_path) {
+		struct server s = { .dev = dev, .q = q, .cfg = cfg };
+
+		printf("1..%d\n", n);
+		fflush(stdout);
+		if (fail)
+			printf("SERVE-FAILED the check against the CPU failed\n");
+		ret = fail ? 1 : serve(&s, serve_path, noise, secs ? secs : 1);
+		mgpu_queue_close(q);
+		mgpu_close(dev);
+		return ret;
+	}
 	ret = lstm_run(dev, q, &cfg, &r);
 	printf("%sok %d LSTM B=%u H=%u I=%u V=%u T=%u timed\n", ret ? "not " : "",
 	       ++n, cfg.batch, cfg.hidden, cfg.input, cfg.vocab, cfg.steps);
