@@ -11,9 +11,12 @@
 #            a nested VM on one vGPU, scripts/testvm-nested.sh).
 #   bench:   builds the module and tools/bench/mgpu-bench for the newest
 #            kernel and boots it in bench mode: the table is printed and
-#            kept in build/bench.txt.  Before, on the host,
-#            tools/bench/gemm-host (GEMM kernels vs OpenBLAS); its table
-#            is appended.  Not part of check.
+#            kept in build/bench.txt, followed by the LSTM step's table
+#            (native / nested passthrough / nested 1/4, interleaved, with
+#            traps and interrupts per step: scripts/testvm-nested.sh;
+#            mgpu_lstm_*= and mgpu_bench_reps= in MGPU_APPEND shorten it).
+#            Before, on the host, tools/bench/gemm-host (GEMM kernels vs
+#            OpenBLAS); its table is appended.  Not part of check.
 #   sparse:  sparse (C=1) build for every kernel, zero warnings allowed.
 #   modules: W=1 build for every kernel, zero warnings allowed.
 # MGPU_KERNELS="ver ..." restricts the matrix.
@@ -113,6 +116,7 @@ bench)
 	grep -q '=== mgpu bench done ===' "$res" 2>/dev/null ||
 		die "bench did not finish (console log: $MGPU_BUILD/$ver/console.log)"
 	sed -n '/^=== mgpu bench: /,/^=== mgpu bench done ===/p' "$res" >"$MGPU_BUILD/bench.txt"
+	# The LSTM table without the servers' output ("# " lines).
 	sed -n '/^=== mgpu lstm: /,/^=== mgpu lstm done ===/p' "$res" | grep -v -e '^# ' -e '^nested: ' >>"$MGPU_BUILD/bench.txt"
 	cat "$MGPU_BUILD/gemm-host.txt" >>"$MGPU_BUILD/bench.txt"
 	# Live migration with and without a vGPU, in the libvirt VM (sid's
