@@ -84,9 +84,11 @@ for f in settings config; do
 	[ -f "$tests/$f" ] && cp "$tests/$f" "$stage/mgpu/tests/"
 done
 
-# Test programs from outside selftests/mgpu (scripts/build-extra-tests.sh).
+# Test programs from outside selftests/mgpu (scripts/build-extra-tests.sh),
+# and the programs they run (mgpu-train).
 extra_tests=${MGPU_EXTRA_TESTS:-$MGPU_BUILD/extra-tests}
 if [ -f "$extra_tests/list" ] && [ "$tests" != "$MGPU_BUILD/$ver/no-tests" ]; then
+	[ -x "$extra_tests/mgpu-train" ] && cp "$extra_tests/mgpu-train" "$stage/mgpu/tests/"
 	while read -r t; do
 		[ -n "$t" ] || continue
 		cp "$extra_tests/$t" "$stage/mgpu/tests/"

@@ -59,4 +59,81 @@ uint64_t lstm_vram_bytes(const struct lstm_cfg *cfg);
 int lstm_run(struct mgpu_dev *dev, struct mgpu_queue *q,
 	     const struct lstm_cfg *cfg, struct lstm_result *res);
 
+/*
+ * A whole training step of the PTB LSTM language model on the engine
+ * (train.c): embedding lookup, L stacked LSTM layers, the softmax
+ * cross-entropy loss over the vocabulary, backpropagation through the T
+ * unrolled time steps, and the SGD update of every parameter, with every
+ * tensor resident in VRAM and every operation an engine command
+ * (GEMM, VEC, XENT, COPY, FILL).  One step is one submission (one
+ * doorbell; none with the polled tail) ending in a FENCE to VRAM that
+ * the program polls: no register access while the step runs.
+ *
+ * The corpus is a fixed synthetic one (a seeded Markov chain over the
+ * vocabulary, 3 successors per word with probabilities 0.6/0.3/0.1, so
+ * its entropy is 0.90 nats a word); the batch is B parallel streams of
+ * it and the hidden state carries over from step to step (truncated
+ * backpropagation, as Zaremba et al. train PTB).  With @reference set,
+ * lstm_train_step() also runs the same step on the CPU in double
+ * precision, starting from the parameters and state the device had
+ * before the step, and compares the loss and the updated parameters.
+ */
+struct lstm_train;
+
+struct lstm_train_cfg {
+	unsigned int batch;	/* B, 20 */
+	unsigned int hidden;	/* H, also the embedding size, 200 */
+	unsigned int vocab;	/* V, 10000 */
+	unsigned int steps;	/* T, time steps unrolled, 20 */
+	unsigned int layers;	/* L, 2 */
+	float lr;		/* SGD learning rate */
+	unsigned int seed;	/* corpus and initial parameters */
+	unsigned int queue;	/* the queue to use */
+	int reference;		/* keep a CPU reference model */
+};
+
+struct lstm_step_result {
+	uint64_t ns;		/* submission to the fence, wall time */
+	uint64_t flops;		/* GEMM operations of the step (2 m n k) */
+	uint64_t commands;	/* engine commands of the step */
+	float loss;		/* mean cross-entropy a word, nats */
+	double ref_loss;	/* the CPU reference's (with @reference) */
+	double param_diff;	/* lstm_train_param_diff() after the step */
+	unsigned int status_reads; /* registers read while waiting (traps) */
+};
+
+/* PTB small: B 20, H 200, V 10000, T 20, L 2, lr 1.0 (Zaremba et al.). */
+void lstm_train_default_cfg(struct lstm_train_cfg *cfg);
+
+/* Bytes of VRAM a model of @cfg needs. */
+uint64_t lstm_train_vram_bytes(const struct lstm_train_cfg *cfg);
+
+/*
+ * Allocate the model in VRAM, initialise it (uniform in [-0.1, 0.1],
+ * biases 0), open queue @cfg->queue (polled tail if the device has it)
+ * with a ring that holds a whole step.  Return: 0, or a negative errno
+ * with @msg saying why.
+ */
+int lstm_train_init(struct mgpu_dev *dev, const struct lstm_train_cfg *cfg,
+		    struct lstm_train **tp, char *msg, size_t len);
+
+/*
+ * Run one training step on the next T words of each stream.  Return: 0,
+ * or a negative errno (-EIO: the queue stopped; -ETIMEDOUT) with the
+ * reason in lstm_train_error().
+ */
+int lstm_train_step(struct lstm_train *t, struct lstm_step_result *r);
+
+/* Why the last call failed. */
+const char *lstm_train_error(const struct lstm_train *t);
+
+/*
+ * With @reference: the largest difference between the parameters on the
+ * device and the reference's, relative to 1 + |reference|: after a
+ * step, the two updates of the same parameters compared.
+ */
+double lstm_train_param_diff(struct lstm_train *t);
+
+void lstm_train_free(struct lstm_train *t);
+
 #endif

@@ -94,6 +94,11 @@ struct mgpu_queue {
 	uint32_t tail;			/* producer index */
 	uint32_t head;			/* last HEAD seen */
 	uint64_t next_seq;		/* next fence value */
+	/* The last fence on the fence slot, and the tail right after it:
+	 * once it has signalled, HEAD is known to be there without a read.
+	 */
+	uint64_t pos_seq;
+	uint32_t pos_tail;
 	uint64_t dropped_seq;		/* fences <= this were dropped by reset */
 };
 

@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define LIBMGPU_VERSION_MAJOR	1
-#define LIBMGPU_VERSION_MINOR	1
+#define LIBMGPU_VERSION_MINOR	2
 #define LIBMGPU_VERSION		((LIBMGPU_VERSION_MAJOR << 16) | \
 				 LIBMGPU_VERSION_MINOR)
 
@@ -471,6 +471,27 @@ void mgpu_queue_set_timeout(struct mgpu_queue *q, int timeout_ms);
  */
 int mgpu_submit(struct mgpu_queue *q, const struct mgpu_cmd *cmds,
 		unsigned int n);
+
+/**
+ * mgpu_submit_fence() - append commands and a fence, ring the doorbell once
+ * @q: the queue
+ * @cmds: the commands
+ * @n: how many (may be 0)
+ * @seq: on success, the fence's sequence number
+ *
+ * As mgpu_submit() followed by mgpu_queue_fence(), with one doorbell for
+ * both (none with MGPU_QUEUE_TAIL_POLL): a whole batch of work costs one
+ * trap at most, and mgpu_fence_signaled() on @seq needs none.  Once a
+ * fence has signalled, the library knows how far the device has read the
+ * ring without reading HEAD, so a producer that waits for its fences
+ * before the ring fills never reads a register.
+ *
+ * Since libmgpu 1.2.
+ *
+ * Return: as mgpu_submit().
+ */
+int mgpu_submit_fence(struct mgpu_queue *q, const struct mgpu_cmd *cmds,
+		      unsigned int n, uint64_t *seq);
 
 /**
  * mgpu_queue_fence() - append a fence and ring the doorbell

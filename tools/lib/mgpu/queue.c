@@ -53,6 +53,7 @@ static int mgpu_q_enable(struct mgpu_queue *q)
 
 	q->tail = 0;
 	q->head = 0;
+	q->pos_seq = 0;
 	if (q->tail_slot)
 		__atomic_store_n(q->tail_slot, 0, __ATOMIC_SEQ_CST);
 	mgpu_q_wr(q, MGPU_Q_CTRL, mgpu_q_ctrl(q));
@@ -221,6 +222,12 @@ static void mgpu_q_doorbell(struct mgpu_queue *q)
 
 static uint32_t mgpu_q_space(struct mgpu_queue *q)
 {
+	/* A signalled fence tells where HEAD got to: no register read. */
+	if (q->pos_seq &&
+	    __atomic_load_n(q->fence_slot, __ATOMIC_ACQUIRE) >= q->pos_seq) {
+		q->head = q->pos_tail;
+		q->pos_seq = 0;
+	}
 	return (q->head - q->tail - 1) & (q->entries - 1);
 }
 
@@ -251,15 +258,24 @@ static int mgpu_q_wait_space(struct mgpu_queue *q)
 	}
 }
 
-MGPU_EXPORT int mgpu_submit(struct mgpu_queue *q, const struct mgpu_cmd *cmds,
-			    unsigned int n)
+/*
+ * Copy @n commands and then the queue's next fence into the ring, and
+ * ring the doorbell once (more often only if the ring is full).
+ */
+static int mgpu_q_submit(struct mgpu_queue *q, const struct mgpu_cmd *cmds,
+			 unsigned int n, uint64_t *seq)
 {
 	uint32_t mask = q->entries - 1, chunk;
+	unsigned int i = 0, total = n + !!seq;
+	struct mgpu_cmd fence;
 	bool pending = false;
-	unsigned int i = 0;
 	int ret;
 
-	while (i < n) {
+	if (seq)
+		mgpu_cmd_fence(&fence, q->ctl_offset + MGPU_CTL_FENCE,
+			       q->next_seq, q->dev->irq_mode != MGPU_IRQ_NONE ?
+			       MGPU_F_IRQ : 0);
+	while (i < total) {
 		chunk = mgpu_q_space(q);
 		if (!chunk) {
 			if (pending) {
@@ -269,6 +285,15 @@ MGPU_EXPORT int mgpu_submit(struct mgpu_queue *q, const struct mgpu_cmd *cmds,
 			ret = mgpu_q_wait_space(q);
 			if (ret)
 				return ret;
+			continue;
+		}
+		if (i == n) {
+			/* the fence */
+			memcpy(q->ring + (size_t)q->tail * MGPU_CMD_SIZE, &fence,
+			       MGPU_CMD_SIZE);
+			q->tail = (q->tail + 1) & mask;
+			i++;
+			pending = true;
 			continue;
 		}
 		if (chunk > n - i)
@@ -281,23 +306,32 @@ MGPU_EXPORT int mgpu_submit(struct mgpu_queue *q, const struct mgpu_cmd *cmds,
 		i += chunk;
 		pending = true;
 	}
+	if (seq) {
+		*seq = q->next_seq++;
+		q->pos_seq = *seq;
+		q->pos_tail = q->tail;
+	}
 	if (pending)
 		mgpu_q_doorbell(q);
 	return 0;
 }
 
+MGPU_EXPORT int mgpu_submit(struct mgpu_queue *q, const struct mgpu_cmd *cmds,
+			    unsigned int n)
+{
+	return mgpu_q_submit(q, cmds, n, NULL);
+}
+
+MGPU_EXPORT int mgpu_submit_fence(struct mgpu_queue *q,
+				  const struct mgpu_cmd *cmds, unsigned int n,
+				  uint64_t *seq)
+{
+	return mgpu_q_submit(q, cmds, n, seq);
+}
+
 MGPU_EXPORT int mgpu_queue_fence(struct mgpu_queue *q, uint64_t *seq)
 {
-	struct mgpu_cmd cmd;
-	int ret;
-
-	mgpu_cmd_fence(&cmd, q->ctl_offset + MGPU_CTL_FENCE, q->next_seq,
-		       q->dev->irq_mode != MGPU_IRQ_NONE ? MGPU_F_IRQ : 0);
-	ret = mgpu_submit(q, &cmd, 1);
-	if (ret)
-		return ret;
-	*seq = q->next_seq++;
-	return 0;
+	return mgpu_q_submit(q, NULL, 0, seq);
 }
 
 MGPU_EXPORT int mgpu_fence_signaled(struct mgpu_queue *q, uint64_t seq)
