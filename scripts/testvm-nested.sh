@@ -497,15 +497,17 @@ lstm_ready() {
 	lstm_reply "$1" "$2"
 }
 
-# nested_lstm_compare: the PTB LSTM step (tools/guest/lstm.h; B=20,
-# H=I=200; V and T: the kernel command line's mgpu_lstm_vocab=,
-# mgpu_lstm_steps=, else 10000 and 10) three ways, interleaved:
+# nested_lstm_compare: the PTB LSTM language model's training step
+# (tools/guest/train.c: PTB small, B=20, H=200, V=10000, T=20, 2 layers,
+# unless the kernel command line's mgpu_lstm_batch=, _hidden=, _vocab=,
+# _steps=, _layers= say otherwise) three ways, interleaved:
 #   native:      mgpu-lstm in this VM through VFIO (libmgpu host side)
 #                on a passthrough instance,
 #   passthrough: mgpu-lstm in a nested VM on a passthrough instance,
 #   fractional:  mgpu-lstm in a nested VM on a 1/4 instance.
 # Each instance is alone on a software GPU of its own, all three of the
-# same size (mgpu_lstm_vram=, default 64M; queues=16): the three servers
+# same size (mgpu_lstm_vram=, default 256M, so that a quarter holds the
+# 34.5 MiB model; queues=16): the three servers
 # run at once (an instance is open in one place only, and a passthrough
 # instance takes its whole parent), and no other instance shares an
 # engine.  After the servers' warm-up step, R rounds (mgpu_bench_reps=
@@ -517,16 +519,20 @@ lstm_ready() {
 # of the window the table says NOISY.  Prints the table; the servers'
 # output as "# " lines.  Return: 0 if every side answered every step.
 nested_lstm_compare() {
-	_v=$(cmdline_val mgpu_lstm_vocab 10000)
-	_s=$(cmdline_val mgpu_lstm_steps 10)
-	_vram=$(cmdline_val mgpu_lstm_vram 64M)
+	_vram=$(cmdline_val mgpu_lstm_vram 256M)
 	_reps=$(cmdline_val mgpu_bench_reps "${MGPU_BENCH_REPS:-5}")
 	# The servers' lifetime (they quit when told); how long a side may
 	# take to be READY (all together: boots, check, warm-up), and a step.
 	lstm_life=$(cmdline_val mgpu_lstm_life 3000)
 	_ready=$(cmdline_val mgpu_lstm_ready_secs 900)
 	_step=$(cmdline_val mgpu_lstm_step_secs 600)
-	lstm_args="--vocab=$_v --steps=$_s"
+	lstm_args=
+	for _k in batch hidden vocab steps layers; do
+		_x=$(cmdline_val "mgpu_lstm_$_k" '')
+		[ -n "$_x" ] && lstm_args="$lstm_args --$_k=$_x"
+	done
+	lstm_args=${lstm_args# }
+	_cfg=
 	_rc=0
 	_made=
 	for _side in native pt frac; do
@@ -560,6 +566,7 @@ nested_lstm_compare() {
 		[ $_left -gt 10 ] || _left=10
 		if lstm_ready $_side $_left; then
 			echo "# $_side: $_r"
+			[ -n "$_cfg" ] || _cfg=$(echo "$_r" | sed -e 's/^READY warmup_ns=[0-9]* //' -e 's/ loss=.*//')
 		else
 			eval "lstm_ok_$_side=0"
 			_rc=1
@@ -584,6 +591,7 @@ nested_lstm_compare() {
 				_tr=$(($(lstm_counter "$_u" reg_traps) - _tr))
 				_iq=$(($(lstm_counter "$_u" irqs) - _iq))
 				echo "$_side $_i $(lstm_val ns) $_tr $_iq $(lstm_val lost) $(lstm_val loss)" >>/tmp/lstm-rounds
+				echo "# $_side round $_i: $_r traps=$_tr irqs=$_iq"
 			else
 				eval "lstm_ok_$_side=0"
 				_rc=1
@@ -638,7 +646,7 @@ nested_lstm_compare() {
 		tail -n 10 "/tmp/nested-lstm-$_side.qemu" 2>/dev/null | sed 's/^/# | qemu: /'
 	done
 	_cpus=$(grep -c '^processor' /proc/cpuinfo)
-	echo "LSTM language-model step (PTB small: batch 20, hidden 200, input 200, vocab $_v, $_s time steps a step), fp32 GEMMs;"
+	echo "LSTM language-model training step (PTB; ${_cfg:-no side ready}), one submission a step, fp32;"
 	echo "$_reps rounds of one step each of native, passthrough, 1/4 in turn, after a warm-up step of each;"
 	echo "each instance alone on a software GPU of its own, all three vram=$_vram queues=16:"
 	[ -f /tmp/lstm-rounds ] || : >/tmp/lstm-rounds
@@ -653,13 +661,13 @@ nested_lstm_compare() {
 	}
 	function mn(a, n,   i, m) { m = a[1]; for (i = 2; i <= n; i++) if (a[i] < m) m = a[i]; return m }
 	function mx(a, n,   i, m) { m = a[1]; for (i = 2; i <= n; i++) if (a[i] > m) m = a[i]; return m }
-	{ ns[$1, $2] = $3; tr[$1] += $4; iq[$1] += $5; cnt[$1]++; lost[$1] += $6 }
+	{ ns[$1, $2] = $3; tr[$1] += $4; iq[$1] += $5; cnt[$1]++; lost[$1] += $6; loss[$1] = $7 }
 	END {
 		side[1] = "native"; name[1] = "native (this VM, libmgpu over VFIO)"
 		side[2] = "pt"; name[2] = "nested VM, mgpu-passthrough vGPU"
 		side[3] = "frac"; name[3] = "nested VM, mgpu-1_4 vGPU"
 		ok["native"] = okn; ok["pt"] = okp; ok["frac"] = okf
-		printf "  %-38s %-24s %-22s %11s %10s\n", "where", "ms/step median [min-max]", "vs native [min-max]", "traps/step", "irqs/step"
+		printf "  %-38s %-24s %-22s %10s %9s %7s\n", "where", "ms/step median [min-max]", "vs native [min-max]", "traps/step", "irqs/step", "loss"
 		for (k = 1; k <= 3; k++) {
 			s = side[k]
 			n = 0; m = 0
@@ -671,7 +679,7 @@ nested_lstm_compare() {
 			if (!n) { printf "  %-38s FAILED (no step measured)\n", name[k]; continue }
 			ms = sprintf("%.1f [%.1f-%.1f]", med(t, n), mn(t, n), mx(t, n))
 			rs = m ? sprintf("%.3f [%.3f-%.3f]", med(r, m), mn(r, m), mx(r, m)) : "-"
-			printf "  %-38s %-24s %-22s %11.1f %10.1f%s\n", name[k], ms, rs, tr[s] / cnt[s], iq[s] / cnt[s], \
+			printf "  %-38s %-24s %-22s %10.1f %9.1f %7s%s\n", name[k], ms, rs, tr[s] / cnt[s], iq[s] / cnt[s], loss[s], \
 				(ok[s] == 1 && n == reps) ? "" : sprintf("  FAILED after %d of %d steps", n, reps)
 		}
 		win = t1 - t0
@@ -682,7 +690,7 @@ nested_lstm_compare() {
 			lostf < 0 ? "unknown" : sprintf("%.1f %%", 100 * lostf), 100 * stealf, \
 			noisy ? "  NOISY (over 2 %): run make bench on an idle host" : ""
 		printf "  vs native: median of the per-round ratios, [lowest-highest]; goal: passthrough <= 1.02, 1/4 <= 1.03\n"
-		printf "  traps/irqs: the instance'"'"'s reg_traps and irqs (sysfs) per step, mean over the rounds\n"
+		printf "  traps/irqs: the instance'"'"'s reg_traps and irqs (sysfs) per step, mean over the rounds; loss: the last step'"'"'s, nats a word\n"
 	}' /tmp/lstm-rounds
 	return $_rc
 }

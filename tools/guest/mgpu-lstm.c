@@ -4,7 +4,7 @@
  *
  *   mgpu-lstm [--dev=UUID|pci[:BDF]] [--batch=B] [--hidden=H]
  *             [--input=I] [--vocab=V] [--steps=T] [--no-verify]
- *             [--serve=PATH [--noise] [--secs=N]]
+ *             [--serve=PATH [--layers=L] [--noise] [--secs=N]]
  *
  * The same code runs on the host through VFIO (--dev=UUID) and inside a
  * guest (default: the first mgpu PCI device), which is what the
@@ -14,23 +14,30 @@
  *   # LSTM-RESULT ns=<wall ns> steps=T vocab=V flops=<GEMM ops> gemms=<n>
  * Exit status 0 on success.
  *
- * --serve=PATH: a step server, for make bench's interleaved comparison
- * (scripts/testvm-nested.sh).  After the check, set up once, run one
- * warm-up step and print "READY warmup_ns=<ns>"; then read requests, one
- * a line, from PATH (a serial port of a nested guest, e.g. /dev/ttyS2,
- * or a FIFO; opened read-write, so that a FIFO never reads EOF) and
- * answer each on stdout with one line:
- *   step   run one step: "STEP ns=<wall ns> loss=<f> lost=<ns>"
- *          (lost: the stall monitor's count during the step, 0 without
- *          --noise), or "STEP-FAILED <why>" and exit 1
+ * --serve=PATH: a training-step server, for make bench's interleaved
+ * comparison (scripts/testvm-nested.sh).  After the check above, it sets
+ * up the whole training step of the PTB LSTM model once (lstm_train_init()
+ * in train.c; PTB small unless --batch, --hidden, --vocab, --steps,
+ * --layers say otherwise; --input does not apply), runs one warm-up step
+ * and prints
+ *   READY warmup_ns=<ns> batch=B hidden=H vocab=V steps=T layers=L
+ *         flops=<GEMM ops a step> commands=<engine commands a step>
+ *         loss=<f>
+ * Then it reads requests, one a line, from PATH (a serial port of a
+ * nested guest, e.g. /dev/ttyS2, or a FIFO; opened read-write, so that a
+ * FIFO never reads EOF) and answers each on stdout with one line:
+ *   step   one training step (one submission, completion from a fence in
+ *          VRAM): "STEP ns=<ns> loss=<f> reads=<n> lost=<ns>"; ns: the
+ *          step's wall time, submission to fence; reads: registers the
+ *          wait read; lost: the stall monitor's count during the step (0
+ *          without --noise).  Or "STEP-FAILED <why>" and exit 1.
  *   noise  "NOISE lost=<ns> wall=<ns>": with --noise, the time a thread
  *          that sleeps 2 ms at a time (tools/bench/stats.c) overslept
  *          since READY, i.e. the host did not run this machine's vCPUs,
  *          and the time since READY
  *   quit   exit 0
  * No request for --secs (default 3600) seconds: "SERVE-FAILED ..." and
- * exit 1.  A "step" is one call of lstm_run(): the forward chain of T
- * time steps (its loss is printed as 0).
+ * exit 1; so is a failed check or set-up.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -75,28 +82,17 @@ static void *noise_fn(void *arg)
 	return NULL;
 }
 
-/* One step on the server's device: its wall time, and its loss. */
-struct server {
-	struct mgpu_dev *dev;
-	struct mgpu_queue *q;
-	struct lstm_cfg cfg;
-};
-
-static int serve_step(struct server *s, uint64_t *ns, double *loss,
+/* One training step on the server's device. */
+static int serve_step(struct lstm_train *t, struct lstm_step_result *r,
 		      char *msg, size_t len)
 {
-	struct lstm_result r;
 	int ret;
 
-	/* The forward chain of T time steps is one "step" here. */
-	ret = lstm_run(s->dev, s->q, &s->cfg, &r);
-	if (ret) {
-		snprintf(msg, len, "%s", r.msg);
-		return ret;
-	}
-	*ns = r.ns;
-	*loss = 0;
-	return 0;
+	ret = lstm_train_step(t, r);
+	if (ret)
+		snprintf(msg, len, "lstm_train_step: %s: %s",
+			 mgpu_strerror(ret), lstm_train_error(t));
+	return ret;
 }
 
 /*
@@ -132,14 +128,14 @@ static int read_line(int fd, char *buf, size_t size, unsigned int secs)
 	return 1;
 }
 
-static int serve(struct server *s, const char *path, int noise,
-		 unsigned int secs)
+static int serve(struct lstm_train *s, const struct lstm_train_cfg *cfg,
+		 const char *path, int noise, unsigned int secs)
 {
 	char line[64] = "", msg[160];
+	struct lstm_step_result r;
 	struct termios tio;
 	unsigned int steps = 0;
-	uint64_t ns, l0;
-	double loss;
+	uint64_t l0;
 	int fd, ret;
 
 	/* O_RDWR: a FIFO never reads EOF when its writer closes. */
@@ -154,7 +150,7 @@ static int serve(struct server *s, const char *path, int noise,
 		tcflush(fd, TCIFLUSH);
 	}
 	/* warm-up: VRAM touched, caches and the engine's thread warm */
-	ret = serve_step(s, &ns, &loss, msg, sizeof(msg));
+	ret = serve_step(s, &r, msg, sizeof(msg));
 	if (ret) {
 		printf("SERVE-FAILED warm-up step: %s\n", msg);
 		close(fd);
@@ -164,7 +160,10 @@ static int serve(struct server *s, const char *path, int noise,
 		noise_t0 = mgpu_test_now_ns();
 		pthread_create(&noise_thread, NULL, noise_fn, NULL);
 	}
-	printf("READY warmup_ns=%llu\n", (unsigned long long)ns);
+	printf("READY warmup_ns=%llu batch=%u hidden=%u vocab=%u steps=%u layers=%u flops=%llu commands=%llu loss=%.4f\n",
+	       (unsigned long long)r.ns, cfg->batch, cfg->hidden, cfg->vocab,
+	       cfg->steps, cfg->layers, (unsigned long long)r.flops,
+	       (unsigned long long)r.commands, r.loss);
 	fflush(stdout);
 	while (read_line(fd, line, sizeof(line), secs)) {
 		if (!strcmp(line, "quit"))
@@ -177,7 +176,7 @@ static int serve(struct server *s, const char *path, int noise,
 						    noise_t0 : 0));
 		} else if (!strcmp(line, "step")) {
 			l0 = __atomic_load_n(&noise_lost, __ATOMIC_RELAXED);
-			ret = serve_step(s, &ns, &loss, msg, sizeof(msg));
+			ret = serve_step(s, &r, msg, sizeof(msg));
 			if (ret) {
 				printf("STEP-FAILED %s\n", msg);
 				fflush(stdout);
@@ -185,8 +184,8 @@ static int serve(struct server *s, const char *path, int noise,
 				return 1;
 			}
 			steps++;
-			printf("STEP ns=%llu loss=%.4f lost=%llu\n",
-			       (unsigned long long)ns, loss,
+			printf("STEP ns=%llu loss=%.4f reads=%u lost=%llu\n",
+			       (unsigned long long)r.ns, r.loss, r.status_reads,
 			       (unsigned long long)(__atomic_load_n(&noise_lost,
 								    __ATOMIC_RELAXED) - l0));
 		} else if (line[0]) {
@@ -206,18 +205,22 @@ static int serve(struct server *s, const char *path, int noise,
 
 int main(int argc, char **argv)
 {
+	struct lstm_train_cfg tc;
 	struct lstm_cfg cfg, small;
 	struct mgpu_queue *q;
 	struct mgpu_dev *dev;
 	struct lstm_result r;
 	const char *name = NULL, *serve_path = NULL;
 	int verify = 1, noise = 0, i, ret, n = 0, fail = 0;
-	unsigned int secs = 3600;
+	unsigned int secs = 3600, layers = 0;
 
 	lstm_default_cfg(&cfg);
+	lstm_train_default_cfg(&tc);
+	tc.queue = 0;
+	tc.reference = 0;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = strchr(a, '=');
-		unsigned int *dst = NULL;
+		unsigned int *dst = NULL, *tdst = NULL;
 
 		v = v ? v + 1 : "";
 		if (!strncmp(a, "--dev=", 6))
@@ -231,17 +234,19 @@ int main(int argc, char **argv)
 		else if (!strncmp(a, "--secs=", 7))
 			secs = strtoul(v, NULL, 0);
 		else if (!strncmp(a, "--batch=", 8))
-			dst = &cfg.batch;
+			dst = &cfg.batch, tdst = &tc.batch;
 		else if (!strncmp(a, "--hidden=", 9))
-			dst = &cfg.hidden;
+			dst = &cfg.hidden, tdst = &tc.hidden;
 		else if (!strncmp(a, "--input=", 8))
 			dst = &cfg.input;
 		else if (!strncmp(a, "--vocab=", 8))
-			dst = &cfg.vocab;
+			dst = &cfg.vocab, tdst = &tc.vocab;
 		else if (!strncmp(a, "--steps=", 8))
-			dst = &cfg.steps;
+			dst = &cfg.steps, tdst = &tc.steps;
+		else if (!strncmp(a, "--layers=", 9))
+			dst = &layers, tdst = &tc.layers;
 		else {
-			fprintf(stderr, "usage: %s [--dev=UUID|pci[:BDF]] [--batch=B] [--hidden=H] [--input=I] [--vocab=V] [--steps=T] [--no-verify] [--serve=PATH [--noise] [--secs=N]]\n",
+			fprintf(stderr, "usage: %s [--dev=UUID|pci[:BDF]] [--batch=B] [--hidden=H] [--input=I] [--vocab=V] [--steps=T] [--no-verify] [--serve=PATH [--layers=L] [--noise] [--secs=N]]\n",
 				argv[0]);
 			return 2;
 		}
@@ -253,6 +258,8 @@ int main(int argc, char **argv)
 				fprintf(stderr, "%s: out of range\n", a);
 				return 2;
 			}
+			if (tdst)
+				*tdst = *dst;
 		}
 	}
 	printf("KTAP version 1\n");
@@ -288,14 +295,24 @@ int main(int argc, char **argv)
 	}
 	cfg.verify = 0;
 	if (serve_path) {
-		struct server s = { .dev = dev, .q = q, .cfg = cfg };
+		struct lstm_train *t = NULL;
+		char msg[160];
 
 		printf("1..%d\n", n);
 		fflush(stdout);
-		if (fail)
-			printf("SERVE-FAILED the check against the CPU failed\n");
-		ret = fail ? 1 : serve(&s, serve_path, noise, secs ? secs : 1);
+		/* the training step opens queue tc.queue itself */
 		mgpu_queue_close(q);
+		if (fail) {
+			printf("SERVE-FAILED the check against the CPU failed\n");
+			ret = 1;
+		} else if (lstm_train_init(dev, &tc, &t, msg, sizeof(msg))) {
+			printf("SERVE-FAILED lstm_train_init: %s\n", msg);
+			ret = 1;
+		} else {
+			ret = serve(t, &tc, serve_path, noise, secs ? secs : 1);
+		}
+		if (t)
+			lstm_train_free(t);
 		mgpu_close(dev);
 		return ret;
 	}
