@@ -48,6 +48,8 @@ static bool reaped_within(pid_t pid, unsigned int ms)
 
 enum victim_work {
 	LONG_GEMM,		/* a GEMM of many steps on the engine */
+	LONG_VEC,		/* a VEC TANH of many FPU sections */
+	LONG_XENT,		/* an XENT of many rows */
 	FROZEN_RING,		/* a ring in guest memory that never arrives */
 	FROZEN_DMA,		/* a copy from guest memory that never arrives */
 };
@@ -63,7 +65,7 @@ static void victim(const char *uuid, enum victim_work work, int fd)
 	void *mem = NULL;
 	int ret, uffd;
 
-	if (work != LONG_GEMM) {
+	if (work == FROZEN_RING || work == FROZEN_DMA) {
 		mem = mgpu_test_frozen_memory(size, &uffd);
 		if (!mem)
 			_exit(2);
@@ -79,6 +81,25 @@ static void victim(const char *uuid, enum victim_work work, int fd)
 		if (!ret) {
 			mgpu_cmd_gemm_f32(&cmd, a, a + (4 << 20), a + (8 << 20),
 					  1024, 1024, 1024, 1.0f, 0.0f);
+			ret = mgpu_submit(q, &cmd, 1);
+		}
+		break;
+	case LONG_VEC:
+	case LONG_XENT:
+		/* 64 MiB of floats: 1024 FPU sections of TANH, or 1024
+		 * XENT rows of 16384 classes (zeroed VRAM: targets are 0).
+		 */
+		ret = mgpu_queue_open(dev, 0, 0, 0, &q);
+		if (!ret)
+			ret = mgpu_vram_alloc(dev, 65 << 20, 0, &a);
+		if (!ret) {
+			if (work == LONG_VEC)
+				mgpu_cmd_vec(&cmd, MGPU_VEC_TANH, a, 0, a,
+					     16 << 20, 0);
+			else
+				mgpu_cmd_xent(&cmd, a, a + (64 << 20), a,
+					      a + (64 << 20) + 4096, 1024,
+					      16384, 0);
 			ret = mgpu_submit(q, &cmd, 1);
 		}
 		break;
@@ -135,13 +156,15 @@ FIXTURE_VARIANT(killed) {
 };
 
 FIXTURE_VARIANT_ADD(killed, long_gemm) { .work = LONG_GEMM };
+FIXTURE_VARIANT_ADD(killed, long_vec) { .work = LONG_VEC };
+FIXTURE_VARIANT_ADD(killed, long_xent) { .work = LONG_XENT };
 FIXTURE_VARIANT_ADD(killed, frozen_ring) { .work = FROZEN_RING };
 FIXTURE_VARIANT_ADD(killed, frozen_dma) { .work = FROZEN_DMA };
 
 FIXTURE_SETUP(killed)
 {
 	MGPU_REQUIRE_EMPTY_PARENT(mgpu_test_parent);
-	if (variant->work != LONG_GEMM) {
+	if (variant->work == FROZEN_RING || variant->work == FROZEN_DMA) {
 		int uffd;
 		void *mem = mgpu_test_frozen_memory(4096, &uffd);
 

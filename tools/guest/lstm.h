@@ -99,6 +99,7 @@ struct lstm_step_result {
 	float loss;		/* mean cross-entropy a word, nats */
 	double ref_loss;	/* the CPU reference's (with @reference) */
 	double param_diff;	/* lstm_train_param_diff() after the step */
+	double grad_diff;	/* lstm_train_grad_diff() after the step */
 	unsigned int status_reads; /* registers read while waiting (traps) */
 };
 
@@ -133,6 +134,16 @@ const char *lstm_train_error(const struct lstm_train *t);
  * step, the two updates of the same parameters compared.
  */
 double lstm_train_param_diff(struct lstm_train *t);
+
+/*
+ * With @reference, after a step: the largest error of a gradient the
+ * device computed (W_o, b_o, each layer's W_x, W_h, b; for E, the update
+ * of its rows) against the reference's, relative to the largest
+ * gradient of the same tensor.  Parameters are small updates of small
+ * values, so lstm_train_param_diff() alone would not see a gradient
+ * that is wrong; this does.
+ */
+double lstm_train_grad_diff(struct lstm_train *t);
 
 void lstm_train_free(struct lstm_train *t);
 

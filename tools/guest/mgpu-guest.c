@@ -13,7 +13,9 @@
  * --mode=test (default) identity and --expect, VRAM zeroed at start,
  *             FILL/COPY seen by the CPU, every queue with its own fence,
  *             fp32 and int8 GEMM against a CPU reference, and the LSTM
- *             language-model step (lstm.h) against a CPU reference;
+ *             language-model step (lstm.h) against a CPU reference, and
+ *             five whole training steps on the engine (train.c) against
+ *             the CPU;
  *             with --hold=N, after FILL/COPY, data written to VRAM is
  *             held for N s ("# holding" on stdout) and checked after it
  * --mode=isolate  VRAM zeroed at start; then the whole VRAM is written
@@ -46,6 +48,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -326,6 +329,62 @@ static int t_lstm(void)
 	       lcfg.hidden, lcfg.input, lcfg.vocab, lcfg.steps, r.ns / 1e6,
 	       (unsigned long long)r.commands, r.flops / 1e6, r.max_err_h,
 	       r.max_err_logits, lcfg.verify_rows - 1);
+	return 1;
+}
+
+/*
+ * A few whole training steps on the engine (train.c), each checked
+ * against the CPU model from the same starting point: loss, updated
+ * parameters and gradients.  Queue 1, TAIL_POLL when the device has it.
+ */
+static int t_train(void)
+{
+	struct lstm_train_cfg cfg;
+	struct lstm_step_result r;
+	struct lstm_train *t;
+	double worst = 0;
+	unsigned int i;
+	char msg[200];
+	int ret;
+
+	lstm_train_default_cfg(&cfg);
+	cfg.batch = 4;
+	cfg.hidden = 16;
+	cfg.vocab = 64;
+	cfg.steps = 4;
+	cfg.layers = 2;
+	cfg.queue = 1;
+	cfg.reference = 1;
+	if (mgpu_num_queues(dev) < 2)
+		FAIL("one queue only");
+	ret = lstm_train_init(dev, &cfg, &t, msg, sizeof(msg));
+	if (ret)
+		FAIL("%s", msg);
+	for (i = 0; i < 5; i++) {
+		ret = lstm_train_step(t, &r);
+		if (ret) {
+			snprintf(msg, sizeof(msg), "step %u: %s", i,
+				 lstm_train_error(t));
+			break;
+		}
+		if (!(fabs(r.loss - r.ref_loss) <= 1e-4 * (1 + r.ref_loss)) ||
+		    !(r.param_diff <= 1e-4) || !(r.grad_diff <= 1e-3)) {
+			snprintf(msg, sizeof(msg),
+				 "step %u: loss %.6f, the CPU's %.6f; parameters %.3g, gradients %.3g off",
+				 i, r.loss, r.ref_loss, r.param_diff, r.grad_diff);
+			ret = 1;
+			break;
+		}
+		if (r.grad_diff > worst)
+			worst = r.grad_diff;
+		printf("# train step %u: loss %.5f (CPU %.5f), %.1f ms, %llu commands, %u status reads\n",
+		       i, r.loss, r.ref_loss, r.ns / 1e6,
+		       (unsigned long long)r.commands, r.status_reads);
+	}
+	lstm_train_free(t);
+	if (ret)
+		FAIL("%s", msg);
+	printf("# largest gradient error %.3g of the tensor's largest\n", worst);
 	return 1;
 }
 
@@ -825,6 +884,8 @@ int main(int argc, char **argv)
 	result(t_gemm_i8(), "GEMM int8 64x48x600 against the CPU (exact)");
 	result(t_lstm(), "LSTM step chain B=%u H=%u V=%u T=%u against the CPU",
 	       lcfg.batch, lcfg.hidden, lcfg.vocab, lcfg.steps);
+	if (mgpu_caps(dev) & MGPU_CAP_TRAIN_OPS)
+		result(t_train(), "5 LSTM training steps on the engine (B 4, H 16, V 64, T 4, 2 layers) against the CPU");
 out:
 	mgpu_close(dev);
 	printf("# mgpu-guest: %u tests, %u failed, %.1f s\n", ntest, nfail, now_s() - t0);

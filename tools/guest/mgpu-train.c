@@ -22,8 +22,9 @@
  *   with --reference (a CPU model in double precision, started from the
  *     device's parameters and state before each step): after every step
  *     every parameter is within 1e-4 (relative to 1 + |p|) of the
- *     reference's update of it, and the step's loss within 1e-4 x
- *     (1 + loss) of the reference's;
+ *     reference's update of it, every gradient within 1e-3 of the
+ *     largest of its tensor (lstm_train_grad_diff()), and the step's
+ *     loss within 1e-4 x (1 + loss) of the reference's;
  *   on the host (VFIO), where the instance's counters are in sysfs: no
  *     register trap and no interrupt while a step runs.
  * Exit status 0 when every check passed.
@@ -39,6 +40,7 @@
 
 #define LOSS_TOL	1e-4
 #define PARAM_TOL	1e-4
+#define GRAD_TOL	1e-3
 
 /* An instance counter from sysfs (VFIO transport), or -1. */
 static long long counter(struct mgpu_dev *dev, const char *name)
@@ -134,7 +136,8 @@ int main(int argc, char **argv)
 {
 	unsigned int iters = 10, print = 1, i, n = 0, fail = 0, bad = 0;
 	long long traps0, irqs0, traps = 0, irqs = 0, tr, ir;
-	double maxd = 0, pdiff = 0, tail = 0, loss0 = 0, descent = 0.7;
+	double maxd = 0, pdiff = 0, gdiff = 0, tail = 0, loss0 = 0;
+	double descent = 0.7;
 	struct lstm_train_cfg cfg;
 	struct lstm_step_result r;
 	const char *name = NULL;
@@ -202,15 +205,18 @@ int main(int argc, char **argv)
 				maxd = d;
 			if (!(r.param_diff <= pdiff))
 				pdiff = r.param_diff;
+			if (!(r.grad_diff <= gdiff))
+				gdiff = r.grad_diff;
 			if (!(d <= LOSS_TOL * (1 + fabs(r.ref_loss))) ||
-			    !(r.param_diff <= PARAM_TOL))
+			    !(r.param_diff <= PARAM_TOL) ||
+			    !(r.grad_diff <= GRAD_TOL))
 				bad++;
 		}
 		if (!(i % print) || i == iters - 1) {
 			printf("# step %u loss %.5f", i, r.loss);
 			if (cfg.reference)
-				printf(" ref %.5f params %.2g", r.ref_loss,
-				       r.param_diff);
+				printf(" ref %.5f params %.2g grads %.2g",
+				       r.ref_loss, r.param_diff, r.grad_diff);
 			printf(" %.1f ms %llu commands %.1f MFLOP",
 			       r.ns / 1e6, (unsigned long long)r.commands,
 			       r.flops / 1e6);
@@ -235,9 +241,9 @@ int main(int argc, char **argv)
 		       ++n, loss0, log(cfg.vocab), tail);
 	}
 	if (cfg.reference) {
-		printf("%sok %u every step matches the CPU reference\n# max loss difference %.3g nats, max parameter difference %.3g (limits %.0e x (1 + loss), %.0e); %u steps beyond\n",
-		       bad ? "not " : "", ++n, maxd, pdiff, LOSS_TOL, PARAM_TOL,
-		       bad);
+		printf("%sok %u every step matches the CPU reference\n# max loss difference %.3g nats, parameter difference %.3g, gradient error %.3g (limits %.0e x (1 + loss), %.0e, %.0e); %u steps beyond\n",
+		       bad ? "not " : "", ++n, maxd, pdiff, gdiff, LOSS_TOL,
+		       PARAM_TOL, GRAD_TOL, bad);
 		if (bad)
 			fail++;
 	}

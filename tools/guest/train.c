@@ -396,6 +396,7 @@ static unsigned int cmds_needed(const struct lstm_train_cfg *c,
 struct ref_model {
 	unsigned int B, H, V, T, L;
 	float *e, *wo, *bo;		/* same layouts as on the device */
+	float *e0;			/* E before the step */
 	float **wx, **wh, **b;
 	float **h0, **c0;		/* [B][H] here: per word */
 	double **g, **c, **h, **tc;	/* per layer: [T][B][4H or H] */
@@ -446,7 +447,7 @@ static void ref_free(struct ref_model *r)
 		if (r->db)
 			free(r->db[l]);
 	}
-	void *all[] = { r->wx, r->wh, r->b, r->h0, r->c0, r->g, r->c, r->h,
+	void *all[] = { r->e0, r->wx, r->wh, r->b, r->h0, r->c0, r->g, r->c, r->h,
 			r->tc, r->dwx, r->dwh, r->db, r->e, r->wo, r->bo,
 			r->dhtop, r->dwo, r->dbo, r->de, r->p, r->dh, r->dc,
 			r->dhn, r->dcn, r->dx, r->dz, r };
@@ -472,6 +473,7 @@ static struct ref_model *ref_alloc(const struct lstm_train_cfg *c)
 	r->T = T;
 	r->L = L;
 	r->e = zalloc(V * H, sizeof(float), &fail);
+	r->e0 = zalloc(V * H, sizeof(float), &fail);
 	r->wo = zalloc(H * V, sizeof(float), &fail);
 	r->bo = zalloc(V, sizeof(float), &fail);
 	r->dhtop = zalloc(T * B * H, sizeof(double), &fail);
@@ -539,6 +541,7 @@ static void ref_sync(struct lstm_train *t)
 	size_t l, b, k;
 
 	memcpy(r->e, mgpu_vram_ptr(t->dev, t->e), 4 * V * H);
+	memcpy(r->e0, r->e, 4 * V * H);
 	memcpy(r->wo, mgpu_vram_ptr(t->dev, t->wo), 4 * H * V);
 	memcpy(r->bo, mgpu_vram_ptr(t->dev, t->bo), 4 * V);
 	for (l = 0; l < r->L; l++) {
@@ -1025,6 +1028,7 @@ int lstm_train_step(struct lstm_train *t, struct lstm_step_result *r)
 	if (t->ref) {
 		r->ref_loss = ref_step(t);
 		r->param_diff = lstm_train_param_diff(t);
+		r->grad_diff = lstm_train_grad_diff(t);
 	}
 	t->pos += T;
 	return 0;
@@ -1071,6 +1075,63 @@ double lstm_train_param_diff(struct lstm_train *t)
 	}
 #undef CMP
 	return m;
+}
+
+/*
+ * The largest error of the device's gradient of one tensor against the
+ * reference's (double), relative to the largest of the reference's.
+ */
+static double grad_err(const float *dev, const double *ref, uint64_t n)
+{
+	double scale = 0, err = 0, e;
+	uint64_t i;
+
+	for (i = 0; i < n; i++) {
+		if (fabs(ref[i]) > scale)
+			scale = fabs(ref[i]);
+		e = fabs(dev[i] - ref[i]);
+		if (!(e <= err))
+			err = e;
+	}
+	return scale > 0 ? err / scale : err;
+}
+
+double lstm_train_grad_diff(struct lstm_train *t)
+{
+	struct ref_model *r = t->ref;
+	const uint64_t H = t->cfg.hidden, V = t->cfg.vocab;
+	const float *e;
+	double m = 0, x, scale = 0, err = 0, upd;
+	unsigned int l;
+	uint64_t i;
+
+	if (!r)
+		return NAN;
+#define GRAD(off, arr, n) do {						\
+		x = grad_err(mgpu_vram_ptr(t->dev, off), arr, n);	\
+		if (!(x <= m))						\
+			m = x;						\
+	} while (0)
+	GRAD(t->dwo, r->dwo, H * V);
+	GRAD(t->dbo, r->dbo, V);
+	for (l = 0; l < t->cfg.layers; l++) {
+		GRAD(t->ly[l].dwx, r->dwx[l], 4 * H * H);
+		GRAD(t->ly[l].dwh, r->dwh[l], 4 * H * H);
+		GRAD(t->ly[l].db, r->db[l], 4 * H);
+	}
+#undef GRAD
+	/* E is updated row by row on the device: compare the updates. */
+	e = mgpu_vram_ptr(t->dev, t->e);
+	for (i = 0; i < V * H; i++) {
+		upd = -t->cfg.lr * r->de[i];
+		if (fabs(upd) > scale)
+			scale = fabs(upd);
+		x = fabs((double)(e[i] - r->e0[i]) - upd);
+		if (!(x <= err))
+			err = x;
+	}
+	x = scale > 0 ? err / scale : err;
+	return x > m ? x : m;
 }
 
 void lstm_train_free(struct lstm_train *t)
