@@ -667,7 +667,7 @@ nested_lstm_compare() {
 		side[2] = "pt"; name[2] = "nested VM, mgpu-passthrough vGPU"
 		side[3] = "frac"; name[3] = "nested VM, mgpu-1_4 vGPU"
 		ok["native"] = okn; ok["pt"] = okp; ok["frac"] = okf
-		printf "  %-38s %-24s %-22s %10s %9s %7s\n", "where", "ms/step median [min-max]", "vs native [min-max]", "traps/step", "irqs/step", "loss"
+		printf "  %-36s %-27s %-21s %10s %9s %7s\n", "where", "ms/step median [min-max]", "vs native [min-max]", "traps/step", "irqs/step", "loss"
 		for (k = 1; k <= 3; k++) {
 			s = side[k]
 			n = 0; m = 0
@@ -676,10 +676,10 @@ nested_lstm_compare() {
 				if ((s, i) in ns && ("native", i) in ns && ns["native", i] > 0)
 					r[++m] = ns[s, i] / ns["native", i]
 			}
-			if (!n) { printf "  %-38s FAILED (no step measured)\n", name[k]; continue }
+			if (!n) { printf "  %-36s FAILED (no step measured)\n", name[k]; continue }
 			ms = sprintf("%.1f [%.1f-%.1f]", med(t, n), mn(t, n), mx(t, n))
 			rs = m ? sprintf("%.3f [%.3f-%.3f]", med(r, m), mn(r, m), mx(r, m)) : "-"
-			printf "  %-38s %-24s %-22s %10.1f %9.1f %7s%s\n", name[k], ms, rs, tr[s] / cnt[s], iq[s] / cnt[s], loss[s], \
+			printf "  %-36s %-27s %-21s %10.1f %9.1f %7s%s\n", name[k], ms, rs, tr[s] / cnt[s], iq[s] / cnt[s], loss[s], \
 				(ok[s] == 1 && n == reps) ? "" : sprintf("  FAILED after %d of %d steps", n, reps)
 		}
 		win = t1 - t0
