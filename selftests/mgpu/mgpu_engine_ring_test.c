@@ -108,6 +108,42 @@ TEST_F(ring, wrap)
 	mgpu_queue_close(q);
 }
 
+/*
+ * Batches behind their own fence (mgpu_submit_fence()), each waited for
+ * in VRAM before the next: the ring wraps every time, yet libmgpu reads
+ * no register to find space (the signalled fence says where HEAD is),
+ * so a step costs exactly its doorbell: one trap with the TAIL
+ * register, none with the polled tail.
+ */
+TEST_F(ring, fenced_batches_without_reads)
+{
+	const unsigned int rounds = 40, per = 5;
+	const char *u = self->b.uuid[0];
+	struct mgpu_cmd cmds[5];
+	struct mgpu_queue *q;
+	unsigned int i, j;
+	uint64_t seq = 0, t0;
+	long traps;
+
+	q = qopen(_metadata, self->dev, 0, 8, variant->flags);
+	for (j = 0; j < per; j++)
+		mgpu_cmd_nop(&cmds[j]);
+	traps = eng_instance_attr(u, "reg_traps");
+	ASSERT_LE(0, traps);
+	for (i = 0; i < rounds; i++) {
+		ASSERT_EQ(0, mgpu_submit_fence(q, cmds, per, &seq));
+		t0 = mgpu_test_now_ns();
+		while (!mgpu_fence_signaled(q, seq))
+			ASSERT_GT(5000000000ull, mgpu_test_now_ns() - t0)
+				TH_LOG("round %u: no fence %llu after 5 s", i,
+				       (unsigned long long)seq);
+	}
+	EXPECT_EQ(traps + ((variant->flags & MGPU_QUEUE_TAIL_POLL) ? 0 : rounds),
+		  eng_instance_attr(u, "reg_traps"));
+	EXPECT_EQ(rounds * (per + 1), q_completed(self->dev, 0));
+	mgpu_queue_close(q);
+}
+
 /* RING, RING_SIZE and TAIL_ADDR only change while the queue is disabled. */
 TEST_F(ring, config_locked_while_enabled)
 {

@@ -90,6 +90,10 @@ struct lstm_train_cfg {
 	unsigned int seed;	/* corpus and initial parameters */
 	unsigned int queue;	/* the queue to use */
 	int reference;		/* keep a CPU reference model */
+	int irq;		/* completion by MSI (VFIO): one interrupt and
+				 * one trap (its acknowledgement) a step,
+				 * instead of polling the fence
+				 */
 };
 
 struct lstm_step_result {

@@ -37,16 +37,22 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lstm.h"
 
 #define NONE		UINT64_MAX
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
 /* Waiting for a step: poll the fence in VRAM; read the queue's status
  * only once the step took far longer than the last one, to notice a
  * queue stopped on an error without a trap per poll.
@@ -453,7 +459,7 @@ static void ref_free(struct ref_model *r)
 			r->dhn, r->dcn, r->dx, r->dz, r };
 	size_t i;
 
-	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(all); i++)
 		free(all[i]);
 }
 
@@ -911,6 +917,16 @@ int lstm_train_init(struct mgpu_dev *dev, const struct lstm_train_cfg *cfg,
 		}
 	}
 
+	if (cfg->irq) {
+		ret = mgpu_irq_enable(dev);
+		if (!ret && mgpu_irq_mode(dev) != MGPU_IRQ_MSI)
+			ret = -EOPNOTSUPP;
+		if (ret) {
+			snprintf(msg, len, "completion by interrupt needs MSI through VFIO: %s",
+				 mgpu_strerror(ret));
+			goto fail;
+		}
+	}
 	while (entries < need + 3)
 		entries *= 2;
 	if (mgpu_caps(dev) & MGPU_CAP_TAIL_POLL)
@@ -928,7 +944,25 @@ fail:
 	return ret;
 }
 
-/* Wait for the step's fence, polling VRAM; see WAIT_FIRST_CHECK_NS. */
+/* Consume the eventfd's count, if any; true if there was one. */
+static bool irq_take(struct lstm_train *t, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = mgpu_irq_fd(t->dev), .events = POLLIN };
+	uint64_t count;
+
+	if (poll(&pfd, 1, timeout_ms) != 1)
+		return false;
+	return read(pfd.fd, &count, sizeof(count)) == sizeof(count);
+}
+
+/*
+ * Wait for the step's fence in VRAM.  Polled: spin, then sleep with a
+ * backoff.  With @irq: sleep on the interrupt eventfd; once the fence
+ * is there, acknowledge its MSI (INT_STATUS, the step's one trap) so
+ * that the next fence raises one again.  Either way the queue's error
+ * register is read only when the step runs long (WAIT_FIRST_CHECK_NS),
+ * or after an interrupt that brought no fence (a queue stopped).
+ */
 static int wait_step(struct lstm_train *t, uint64_t seq, uint64_t start,
 		     unsigned int *reads)
 {
@@ -936,13 +970,14 @@ static int wait_step(struct lstm_train *t, uint64_t seq, uint64_t start,
 		t->last_ns * 4 : WAIT_FIRST_CHECK_NS;
 	uint64_t check = start + first, now;
 	unsigned int sleep_us = 20, spins = 0;
+	bool woke = false;
 	struct timespec ts;
 	uint32_t code, head;
 	int ret;
 
 	for (;;) {
 		if (mgpu_fence_signaled(t->q, seq))
-			return 0;
+			break;
 		now = now_ns();
 		if (now >= check) {
 			(*reads)++;
@@ -953,7 +988,7 @@ static int wait_step(struct lstm_train *t, uint64_t seq, uint64_t start,
 				return ret;
 			}
 			if (mgpu_fence_signaled(t->q, seq))
-				return 0;
+				break;
 			if (code != MGPU_ERR_NONE) {
 				(*reads)++;
 				if (mgpu_queue_error(t->q, &code, &head))
@@ -969,6 +1004,21 @@ static int wait_step(struct lstm_train *t, uint64_t seq, uint64_t start,
 			}
 			check = now + WAIT_CHECK_NS;
 		}
+		if (t->cfg.irq) {
+			if (!irq_take(t, 1000))
+				continue;
+			woke = true;
+			/* the fence's MSI, or an error's: give it 10 ms */
+			for (ret = 0; ret < 10 && !mgpu_fence_signaled(t->q, seq);
+			     ret++) {
+				ts.tv_sec = 0;
+				ts.tv_nsec = 1000000;
+				nanosleep(&ts, NULL);
+			}
+			if (!mgpu_fence_signaled(t->q, seq))
+				check = now_ns();
+			continue;
+		}
 		if (spins++ < 64) {
 			sched_yield();
 			continue;
@@ -979,6 +1029,17 @@ static int wait_step(struct lstm_train *t, uint64_t seq, uint64_t start,
 		if (sleep_us < 1000)
 			sleep_us *= 2;
 	}
+	if (!t->cfg.irq)
+		return 0;
+	/* The MSI may trail the fence's store: wait for it, then ack. */
+	if (!woke && !irq_take(t, 1000)) {
+		terr(t, "the fence signalled but no interrupt came within 1 s");
+		return -ETIMEDOUT;
+	}
+	ret = mgpu_reg_write(t->dev, MGPU_REG_INT_STATUS, MGPU_INT_FENCE);
+	if (ret)
+		terr(t, "acknowledging the interrupt: %s", mgpu_strerror(ret));
+	return ret;
 }
 
 int lstm_train_step(struct lstm_train *t, struct lstm_step_result *r)
@@ -1139,6 +1200,8 @@ void lstm_train_free(struct lstm_train *t)
 	if (!t)
 		return;
 	mgpu_queue_close(t->q);
+	if (t->cfg.irq)
+		mgpu_irq_disable(t->dev);
 	if (t->arena != NONE)
 		mgpu_vram_free(t->dev, t->arena);
 	ref_free(t->ref);

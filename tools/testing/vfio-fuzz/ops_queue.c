@@ -93,7 +93,7 @@ uint64_t rnd_len(struct fz_thread *t)
 void gen_cmd(struct fz_thread *t, struct fz_inst *in,
 		    struct fz_slot *sl, struct mgpu_cmd *c)
 {
-	unsigned int op = rn(t, t->clean ? 13 : 16), i;
+	unsigned int op = rn(t, t->clean ? 16 : 19), i;
 	uint32_t f;
 	uint64_t len;
 
@@ -167,6 +167,48 @@ void gen_cmd(struct fz_thread *t, struct fz_inst *in,
 		else
 			mgpu_cmd_gemm_f32(c, a, b, cc, m, n, k, 1.0f,
 					  chance(t, 50) ? 0.0f : 0.5f);
+		/* the transposed forms of the training commands */
+		if (chance(t, 3))
+			c->flags |= MGPU_F_GEMM_TRANS_A;
+		if (chance(t, 3))
+			c->flags |= MGPU_F_GEMM_TRANS_B;
+		break;
+	}
+	case 13:
+	case 14: {
+		/* VEC: elementwise, z may be x or y, or overlap them badly */
+		uint32_t vop = bad(t, 10) ? rn(t, 64) : rn(t, MGPU_VEC_OP_LAST + 1);
+		uint32_t n = 1 + rn(t, chance(t, 4) ? 1 << 16 : 64);
+		uint64_t x, y, z;
+
+		if (bad(t, 5))
+			n = chance(t, 2) ? 0 : (uint32_t)rnd_val(t);
+		x = rnd_addr(t, in, sl, (uint64_t)n * 4, false, 4);
+		y = rnd_addr(t, in, sl, (uint64_t)n * 4, false, 4);
+		z = chance(t, 3) ? x : chance(t, 3) ? y :
+			rnd_addr(t, in, sl, (uint64_t)n * 4, false, 4);
+		if (bad(t, 10))
+			z = x + 4 * (1 + rn(t, 8));	/* partly overlapping */
+		mgpu_cmd_vec(c, vop, x, y, z, n, bad(t, 10) ? 1.0f : 0.5f);
+		break;
+	}
+	case 15: {
+		/* XENT: rows of logits, int32 targets (random: often bad) */
+		uint32_t m = 1 + rn(t, 32), n = 1 + rn(t, chance(t, 4) ? 16384 : 64);
+		uint64_t x, tg, g, loss;
+
+		if (bad(t, 5))
+			m = chance(t, 2) ? 0 : (uint32_t)rnd_val(t);
+		if (bad(t, 5))
+			n = chance(t, 2) ? MGPU_XENT_MAX_N + 1 : (uint32_t)rnd_val(t);
+		x = rnd_addr(t, in, sl, (uint64_t)m * n * 4, false, 4);
+		tg = rnd_addr(t, in, sl, (uint64_t)m * 4, false, 4);
+		g = chance(t, 2) ? x : rnd_addr(t, in, sl, (uint64_t)m * n * 4,
+						 false, 4);
+		loss = rnd_addr(t, in, sl, (uint64_t)m * 4, false, 4);
+		mgpu_cmd_xent(c, x, tg, g, loss, m, n,
+			      (chance(t, 2) ? MGPU_F_XENT_MEAN : 0) |
+			      (chance(t, 2) ? MGPU_F_XENT_SCALE : 0));
 		break;
 	}
 	default:
