@@ -101,6 +101,13 @@ nested_start() {
 		"/tmp/nested-$_n".rc "/tmp/nested-$_n".pid "/tmp/nested-$_n".start \
 		"/tmp/nested-$_n".secs
 	[ -f "/tmp/nested-$_n.keep" ] && mv "/tmp/nested-$_n.keep" "/tmp/nested-$_n.retry.keep"
+	_ctl=
+	if [ -n "${NESTED_CTL:-}" ]; then
+		_ctl=/tmp/nested-$_n.ctl
+		rm -f "$_ctl.in" "$_ctl.out"
+		mkfifo "$_ctl.in"
+		: >"$_ctl.out"
+	fi
 	(
 		${NESTED_PIN:+taskset -c "$NESTED_PIN"} \
 		timeout -s KILL "$NESTED_TIMEOUT" qemu-system-x86_64 -accel tcg \
@@ -114,6 +121,8 @@ nested_start() {
 			${_also_n:+-chardev} ${_also_n:+"file,id=res2,path=/tmp/nested-$_also_n.res"} \
 			${_also_n:+-serial} ${_also_n:+chardev:res2} \
 			${_also_n:+-device} ${_also_n:+"vfio-pci,sysfsdev=/sys/bus/mdev/devices/$_also_u,addr=02.0"} \
+			${_ctl:+-chardev} ${_ctl:+"pipe,id=ctl,path=$_ctl"} \
+			${_ctl:+-serial} ${_ctl:+chardev:ctl} \
 			</dev/null >"/tmp/nested-$_n.qemu" 2>&1
 		echo $? >"/tmp/nested-$_n.rc"
 	) &
@@ -353,11 +362,6 @@ nested_demo() {
 	stats_table
 }
 
-# lstm_ns FILE: the ns= of mgpu-lstm's LSTM-RESULT line, or nothing
-lstm_ns() {
-	tr -d '\r' <"$1" 2>/dev/null | sed -n 's/^# LSTM-RESULT ns=\([0-9]*\) .*/\1/p' | tail -n1
-}
-
 # cmdline_val KEY DEFAULT: KEY=VALUE of the kernel command line
 cmdline_val() {
 	_val=$2
@@ -367,55 +371,326 @@ cmdline_val() {
 	echo "$_val"
 }
 
-# nested_lstm_compare [VOCAB] [STEPS]: (defaults: the kernel command
-# line's mgpu_lstm_vocab=, mgpu_lstm_steps=, else 10000 and 10) the PTB LSTM step (tools/guest/
-# lstm.h; B=20, H=I=200) on one software GPU (vram=64M queues=16, so
-# nothing else shares its engine), three ways, in this one run:
+# ---- the LSTM step, native / passthrough / 1/4, interleaved ----
+#
+# Three step servers (mgpu-lstm --serve, tools/guest/mgpu-lstm.c), each
+# set up once and warmed up, then asked for one step at a time, in turns.
+# Side S (native, pt, frac): its instance in $lstm_u_S, its requests go
+# to the FIFO $lstm_in_S (kept open read-write on a file descriptor of
+# ours, so that a write never blocks, even when the reader is gone), its
+# replies, one line each (READY, STEP, NOISE, or *FAILED), come in the
+# file $lstm_out_S; $lstm_k_S counts the replies taken.
+
+# lstm_counter UUID NAME: the instance's counter (sysfs, a builtin read:
+# no process started between the steps)
+lstm_counter() {
+	_v=0
+	read -r _v 2>/dev/null <"/sys/bus/mdev/devices/$1/mgpu/$2" || _v=0
+	echo "$_v"
+}
+
+# lstm_steal: the steal ticks (USER_HZ) of all CPUs, from /proc/stat
+lstm_steal() {
+	read -r _c _us _ni _sy _id _io _hi _si _st _rest </proc/stat
+	echo "${_st:-0}"
+}
+
+# lstm_uptime: seconds since boot, centisecond resolution
+lstm_uptime() {
+	read -r _up _rest </proc/uptime
+	echo "$_up"
+}
+
+# lstm_reply SIDE SECS: wait (at most SECS) for the side's next reply
+# line, into _r; return 1 (with the reason in /tmp/lstm-why-SIDE) on a
+# *FAILED line, a server that exited, or the timeout.  Not in a $(...):
+# it counts the replies taken in the caller's shell.
+lstm_reply() {
+	eval "_out=\$lstm_out_$1 _k=\$((lstm_k_$1 + 1))"
+	_end=$(($(date +%s) + $2))
+	_r=
+	while :; do
+		_line=$(tr -d '\r' 2>/dev/null <"$_out" |
+			grep -E '^(READY|STEP|NOISE|UNKNOWN|[A-Z]*-FAILED)' | sed -n "${_k}p")
+		case $_line in
+		*-FAILED*)
+			echo "$_line" >"/tmp/lstm-why-$1"
+			return 1
+			;;
+		?*)
+			eval "lstm_k_$1=$_k"
+			_r=$_line
+			return 0
+			;;
+		esac
+		if [ "$1" != native ] && [ -f "/tmp/nested-lstm-$1.rc" ]; then
+			echo "its nested QEMU exited ($(cat "/tmp/nested-lstm-$1.rc"))" >"/tmp/lstm-why-$1"
+			return 1
+		fi
+		if [ "$1" = native ] && [ -f /tmp/lstm-native.rc ]; then
+			echo "mgpu-lstm exited ($(cat /tmp/lstm-native.rc))" >/tmp/lstm-why-native
+			return 1
+		fi
+		if [ "$(date +%s)" -ge "$_end" ]; then
+			echo "no reply $_k in $2 s" >"/tmp/lstm-why-$1"
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+# lstm_ask SIDE REQUEST SECS: send REQUEST; the reply in _r (see above)
+lstm_ask() {
+	case $1 in
+	native) echo "$2" >&7 ;;
+	pt) echo "$2" >&8 ;;
+	frac) echo "$2" >&9 ;;
+	esac
+	lstm_reply "$1" "$3"
+}
+
+# lstm_val KEY: KEY=VALUE of the reply line in $_r
+lstm_val() {
+	echo "$_r" | sed -n "s/.* $1=\([^ ]*\).*/\1/p"
+}
+
+# lstm_side_start SIDE UUID ARGS: start the side's server (native: in the
+# background here; pt, frac: a nested guest with a control channel)
+lstm_side_start() {
+	case $1 in
+	native)
+		rm -f /tmp/lstm-native.in /tmp/lstm-native.out /tmp/lstm-native.rc
+		mkfifo /tmp/lstm-native.in
+		(
+			# shellcheck disable=SC2086
+			timeout -s KILL "$lstm_life" /nested/mgpu-lstm --dev="$2" $3 \
+				--serve=/tmp/lstm-native.in --noise --secs="$lstm_life" \
+				>/tmp/lstm-native.out 2>&1 </dev/null
+			echo $? >/tmp/lstm-native.rc
+		) &
+		lstm_pid_native=$!
+		lstm_in_native=/tmp/lstm-native.in
+		lstm_out_native=/tmp/lstm-native.out
+		;;
+	*)
+		# shellcheck disable=SC2086
+		NESTED_CTL=1 NESTED_TIMEOUT=$lstm_life nested_start "lstm-$1" "$2" \
+			mgpu_run=mgpu-lstm $(echo " $3" | sed 's/ --/ mgpu_arg./g') \
+			mgpu_arg.serve=/dev/ttyS2 mgpu_arg.secs="$lstm_life"
+		eval "lstm_in_$1=/tmp/nested-lstm-$1.ctl.in lstm_out_$1=/tmp/nested-lstm-$1.res"
+		;;
+	esac
+	eval "lstm_k_$1=0 lstm_ok_$1=1"
+	rm -f "/tmp/lstm-why-$1"
+}
+
+# lstm_ready SIDE SECS: wait for READY; a nested guest that died before
+# its program started is booted once more (see nested_booted)
+lstm_ready() {
+	lstm_reply "$1" "$2" && return 0
+	[ "$1" = native ] && return 1
+	nested_booted "lstm-$1" && return 1
+	[ -f "/tmp/nested-lstm-$1.rc" ] || return 1
+	nested_retry "lstm-$1"
+	eval "_u=\$lstm_u_$1"
+	lstm_side_start "$1" "$_u" "$lstm_args"
+	lstm_reply "$1" "$2"
+}
+
+# nested_lstm_compare: the PTB LSTM language model's training step
+# (tools/guest/train.c: PTB small, B=20, H=200, V=10000, T=20, 2 layers,
+# unless the kernel command line's mgpu_lstm_batch=, _hidden=, _vocab=,
+# _steps=, _layers= say otherwise) three ways, interleaved:
 #   native:      mgpu-lstm in this VM through VFIO (libmgpu host side)
 #                on a passthrough instance,
-#   passthrough: mgpu-lstm in a nested VM on that passthrough instance,
+#   passthrough: mgpu-lstm in a nested VM on a passthrough instance,
 #   fractional:  mgpu-lstm in a nested VM on a 1/4 instance.
-# Prints a table with the ratios to native; the nested runs' KTAP as
-# "# " lines.  Return: 0 if all three ran and verified.
+# Each instance is alone on a software GPU of its own, all three of the
+# same size (mgpu_lstm_vram=, default 256M, so that a quarter holds the
+# 34.5 MiB model; queues=16): the three servers
+# run at once (an instance is open in one place only, and a passthrough
+# instance takes its whole parent), and no other instance shares an
+# engine.  After the servers' warm-up step, R rounds (mgpu_bench_reps=
+# or $MGPU_BENCH_REPS, default 5) of one step each of native,
+# passthrough, fractional in turn.  Around each step the instance's
+# trapped register accesses and interrupts (sysfs mgpu/reg_traps, irqs)
+# are read.  The window's noise: the native server's stall monitor (a
+# 2 ms sleeper, tools/bench/stats.c) and /proc/stat's steal; over 2 %
+# of the window the table says NOISY.  Prints the table; the servers'
+# output as "# " lines.  Return: 0 if every side answered every step.
 nested_lstm_compare() {
-	_v=${1:-$(cmdline_val mgpu_lstm_vocab 10000)}
-	_s=${2:-$(cmdline_val mgpu_lstm_steps 10)}
+	_vram=$(cmdline_val mgpu_lstm_vram 256M)
+	_reps=$(cmdline_val mgpu_bench_reps "${MGPU_BENCH_REPS:-5}")
+	# The servers' lifetime (they quit when told); how long a side may
+	# take to be READY (all together: boots, check, warm-up), and a step.
+	lstm_life=$(cmdline_val mgpu_lstm_life 3000)
+	_ready=$(cmdline_val mgpu_lstm_ready_secs 900)
+	_step=$(cmdline_val mgpu_lstm_step_secs 600)
+	lstm_args=
+	for _k in batch hidden vocab steps layers; do
+		_x=$(cmdline_val "mgpu_lstm_$_k" '')
+		[ -n "$_x" ] && lstm_args="$lstm_args --$_k=$_x"
+	done
+	lstm_args=${lstm_args# }
+	_cfg=
 	_rc=0
-	_p=$(parent_add "vram=64M queues=16") || { echo "# cannot add a software GPU"; return 1; }
-	_u=$(mdev_create "$_p" mgpu-passthrough) || { echo "# cannot create a passthrough vGPU"; return 1; }
-	/nested/mgpu-lstm --dev="$_u" --vocab="$_v" --steps="$_s" >/tmp/lstm-native.out 2>&1 || _rc=1
-	nested_start lstm-pt "$_u" mgpu_run=mgpu-lstm mgpu_arg.vocab="$_v" mgpu_arg.steps="$_s"
-	nested_wait lstm-pt
-	nested_ok lstm-pt || _rc=1
-	mdev_remove "$_u"
-	_u=$(mdev_create "$_p" mgpu-1_4) || { echo "# cannot create a 1/4 vGPU"; return 1; }
-	nested_start lstm-frac "$_u" mgpu_run=mgpu-lstm mgpu_arg.vocab="$_v" mgpu_arg.steps="$_s"
-	nested_wait lstm-frac
-	nested_ok lstm-frac || _rc=1
-	mdev_remove "$_u"
-	parent_remove "$_p"
+	_made=
+	for _side in native pt frac; do
+		_ty=mgpu-passthrough
+		[ $_side = frac ] && _ty=mgpu-1_4
+		_p=$(parent_add "vram=$_vram queues=16") || _p=
+		_u=
+		[ -n "$_p" ] && _u=$(mdev_create "$_p" $_ty) || _u=
+		if [ -z "$_u" ]; then
+			echo "# cannot add a software GPU (vram=$_vram queues=16) with a $_ty instance"
+			[ -n "$_p" ] && parent_remove "$_p"
+			for _x in $_made; do
+				mdev_remove "${_x%@*}"
+				parent_remove "${_x#*@}"
+			done
+			return 1
+		fi
+		_made="$_made $_u@$_p"
+		eval "lstm_u_$_side=$_u lstm_p_$_side=$_p"
+	done
+	echo "# parents: native $lstm_p_native, passthrough $lstm_p_pt, 1/4 $lstm_p_frac (vram=$_vram queues=16 each)"
+	# The nested guests boot (most of a minute) while the native side
+	# checks and warms up.
+	for _side in pt frac native; do
+		eval "_u=\$lstm_u_$_side"
+		lstm_side_start $_side "$_u" "$lstm_args"
+	done
+	_end=$(($(date +%s) + _ready))
+	for _side in native pt frac; do
+		_left=$((_end - $(date +%s)))
+		[ $_left -gt 10 ] || _left=10
+		if lstm_ready $_side $_left; then
+			echo "# $_side: $_r"
+			[ -n "$_cfg" ] || _cfg=$(echo "$_r" | sed -e 's/^READY warmup_ns=[0-9]* //' -e 's/ loss=.*//')
+		else
+			eval "lstm_ok_$_side=0"
+			_rc=1
+			echo "# $_side: no READY: $(cat /tmp/lstm-why-$_side)"
+		fi
+	done
+	exec 7<>"$lstm_in_native" 8<>"$lstm_in_pt" 9<>"$lstm_in_frac"
+
+	rm -f /tmp/lstm-rounds
+	_n0=0 _w0=0
+	if [ $lstm_ok_native = 1 ] && lstm_ask native noise 60; then
+		_n0=$(lstm_val lost) _w0=$(lstm_val wall)
+	fi
+	_st0=$(lstm_steal) _t0=$(lstm_uptime)
+	_i=1
+	while [ $_i -le "$_reps" ]; do
+		for _side in native pt frac; do
+			eval "_ok=\$lstm_ok_$_side _u=\$lstm_u_$_side"
+			[ "$_ok" = 1 ] || continue
+			_tr=$(lstm_counter "$_u" reg_traps) _iq=$(lstm_counter "$_u" irqs)
+			if lstm_ask $_side step "$_step"; then
+				_tr=$(($(lstm_counter "$_u" reg_traps) - _tr))
+				_iq=$(($(lstm_counter "$_u" irqs) - _iq))
+				echo "$_side $_i $(lstm_val ns) $_tr $_iq $(lstm_val lost) $(lstm_val loss)" >>/tmp/lstm-rounds
+				echo "# $_side round $_i: $_r traps=$_tr irqs=$_iq"
+			else
+				eval "lstm_ok_$_side=0"
+				_rc=1
+				echo "# $_side: step of round $_i: $(cat /tmp/lstm-why-$_side)"
+			fi
+		done
+		_i=$((_i + 1))
+	done
+	_st1=$(lstm_steal) _t1=$(lstm_uptime)
+	_n1=$_n0 _w1=$_w0
+	if [ $lstm_ok_native = 1 ] && lstm_ask native noise 60; then
+		_n1=$(lstm_val lost) _w1=$(lstm_val wall)
+	fi
+	for _side in native pt frac; do
+		eval "_ok=\$lstm_ok_$_side"
+		[ "$_ok" = 1 ] && { lstm_ask $_side quit 5 >/dev/null || true; }
+	done
+	exec 7>&- 8>&- 9>&-
+	# The nested guests power off after quit; one that failed, or does
+	# not within 2 minutes, is killed.
+	for _side in pt frac; do
+		_pid=$(cat "/tmp/nested-lstm-$_side.pid")
+		eval "_ok=\$lstm_ok_$_side"
+		_j=0
+		[ "$_ok" = 1 ] || _j=120
+		while kill -0 "$_pid" 2>/dev/null && [ $_j -lt 120 ]; do
+			sleep 1
+			_j=$((_j + 1))
+		done
+		pkill -P "$_pid" 2>/dev/null
+		nested_wait "lstm-$_side"
+	done
+	pkill -P "$lstm_pid_native" 2>/dev/null
+	wait "$lstm_pid_native" 2>/dev/null
+	for _side in native pt frac; do
+		eval "_u=\$lstm_u_$_side _p=\$lstm_p_$_side"
+		echo "# stats of $_side's $_u: $(stats_of "$_u")"
+		mdev_remove "$_u" || echo "# could not remove $_u"
+		parent_remove "$_p" || echo "# could not remove $_p"
+	done
 
 	for _f in /tmp/lstm-native.out /tmp/nested-lstm-pt.res /tmp/nested-lstm-frac.res; do
 		echo "# --- $_f"
-		tr -d '\r' <"$_f" 2>/dev/null | sed '/^MGPU-NESTED-END/,$d' | sed 's/^/# /'
+		tr -d '\r' 2>/dev/null <"$_f" | sed '/^MGPU-NESTED-END/,$d' | sed 's/^/# /'
 	done
-	_n=$(lstm_ns /tmp/lstm-native.out)
-	_pt=$(lstm_ns /tmp/nested-lstm-pt.res)
-	_fr=$(lstm_ns /tmp/nested-lstm-frac.res)
-	echo "LSTM language-model step (PTB small: batch 20, hidden 200, input 200, vocab $_v), $_s steps, fp32 GEMMs on one software GPU:"
-	printf '  %-44s %12s %10s %10s\n' "where" "total ms" "ms/step" "vs native"
-	for _row in "native (this VM, libmgpu over VFIO)|$_n" \
-		"nested VM, mgpu-passthrough vGPU|$_pt" \
-		"nested VM, mgpu-1_4 vGPU|$_fr"; do
-		_name=${_row%|*} _ns=${_row#*|}
-		if [ -z "$_ns" ]; then
-			printf '  %-44s %12s\n' "$_name" "FAILED"
-			continue
-		fi
-		awk -v name="$_name" -v ns="$_ns" -v nat="$_n" -v s="$_s" 'BEGIN {
-			r = (nat != "" && nat > 0) ? sprintf("%.2fx", ns / nat) : "-"
-			printf "  %-44s %12.1f %10.2f %10s\n", name, ns / 1e6, ns / 1e6 / s, r
-		}'
+	for _side in pt frac; do
+		eval "_ok=\$lstm_ok_$_side"
+		[ "$_ok" = 1 ] && continue
+		echo "# $_side failed; its console and QEMU's output:"
+		[ -f "/tmp/nested-lstm-$_side.retry.keep" ] && cat "/tmp/nested-lstm-$_side.retry.keep"
+		tail -n 15 "/tmp/nested-lstm-$_side.console" 2>/dev/null | tr -d '\r' | sed 's/^/# | /'
+		tail -n 10 "/tmp/nested-lstm-$_side.qemu" 2>/dev/null | sed 's/^/# | qemu: /'
 	done
+	_cpus=$(grep -c '^processor' /proc/cpuinfo)
+	echo "LSTM language-model training step (PTB; ${_cfg:-no side ready}), one submission a step, fp32;"
+	echo "$_reps rounds of one step each of native, passthrough, 1/4 in turn, after a warm-up step of each;"
+	echo "each instance alone on a software GPU of its own, all three vram=$_vram queues=16:"
+	[ -f /tmp/lstm-rounds ] || : >/tmp/lstm-rounds
+	awk -v reps="$_reps" -v okn="$lstm_ok_native" -v okp="$lstm_ok_pt" -v okf="$lstm_ok_frac" \
+		-v n0="$_n0" -v n1="$_n1" -v w0="$_w0" -v w1="$_w1" \
+		-v st0="$_st0" -v st1="$_st1" -v t0="$_t0" -v t1="$_t1" -v cpus="$_cpus" '
+	function med(a, n,   i, j, t, b) {
+		for (i = 1; i <= n; i++) b[i] = a[i]
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && b[j - 1] > b[j]; j--) { t = b[j]; b[j] = b[j - 1]; b[j - 1] = t }
+		return n % 2 ? b[(n + 1) / 2] : (b[n / 2] + b[n / 2 + 1]) / 2
+	}
+	function mn(a, n,   i, m) { m = a[1]; for (i = 2; i <= n; i++) if (a[i] < m) m = a[i]; return m }
+	function mx(a, n,   i, m) { m = a[1]; for (i = 2; i <= n; i++) if (a[i] > m) m = a[i]; return m }
+	{ ns[$1, $2] = $3; tr[$1] += $4; iq[$1] += $5; cnt[$1]++; lost[$1] += $6; loss[$1] = $7 }
+	END {
+		side[1] = "native"; name[1] = "native (this VM, libmgpu over VFIO)"
+		side[2] = "pt"; name[2] = "nested VM, mgpu-passthrough vGPU"
+		side[3] = "frac"; name[3] = "nested VM, mgpu-1_4 vGPU"
+		ok["native"] = okn; ok["pt"] = okp; ok["frac"] = okf
+		printf "  %-36s %-27s %-21s %10s %9s %7s\n", "where", "ms/step median [min-max]", "vs native [min-max]", "traps/step", "irqs/step", "loss"
+		for (k = 1; k <= 3; k++) {
+			s = side[k]
+			n = 0; m = 0
+			for (i = 1; i <= reps; i++) {
+				if ((s, i) in ns) t[++n] = ns[s, i] / 1e6
+				if ((s, i) in ns && ("native", i) in ns && ns["native", i] > 0)
+					r[++m] = ns[s, i] / ns["native", i]
+			}
+			if (!n) { printf "  %-36s FAILED (no step measured)\n", name[k]; continue }
+			ms = sprintf("%.1f [%.1f-%.1f]", med(t, n), mn(t, n), mx(t, n))
+			rs = m ? sprintf("%.3f [%.3f-%.3f]", med(r, m), mn(r, m), mx(r, m)) : "-"
+			printf "  %-36s %-27s %-21s %10.1f %9.1f %7s%s\n", name[k], ms, rs, tr[s] / cnt[s], iq[s] / cnt[s], loss[s], \
+				(ok[s] == 1 && n == reps) ? "" : sprintf("  FAILED after %d of %d steps", n, reps)
+		}
+		win = t1 - t0
+		lostf = (w1 > w0) ? (n1 - n0) / (w1 - w0) : -1
+		stealf = (win > 0 && cpus > 0) ? (st1 - st0) / 100 / (win * cpus) : 0
+		noisy = lostf > 0.02 || stealf > 0.02
+		printf "  window %.1f s: stolen %s (stall monitor), steal %.1f %% (/proc/stat)%s\n", win, \
+			lostf < 0 ? "unknown" : sprintf("%.1f %%", 100 * lostf), 100 * stealf, \
+			noisy ? "  NOISY (over 2 %): run make bench on an idle host" : ""
+		printf "  vs native: median of the per-round ratios, [lowest-highest]; goal: passthrough <= 1.02, 1/4 <= 1.03\n"
+		printf "  traps/irqs: the instance'"'"'s reg_traps and irqs (sysfs) per step, mean over the rounds; loss: the last step'"'"'s, nats a word\n"
+	}' /tmp/lstm-rounds
 	return $_rc
 }

@@ -32,6 +32,12 @@
  *                        of the same running streams)
  *   create, remove       mgpu 1/16 vs the kernel's mtty sample, and the
  *                        whole VRAM (passthrough) vs 1/16 (create.c)
+ *   aggregate N busy     N = 4, 16 busy 1/N instances of the parent
+ *                        together vs one busy passthrough instance of a
+ *                        second software GPU of the same size: GFLOP/s
+ *                        over a window, A B B A ... (bench_interleave),
+ *                        and Jain's index of the N tenants' GFLOP/s in
+ *                        each of their windows
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -60,6 +66,8 @@
 #define BUSY_SLICE_US	10000
 #define GEMM_DIM	256		/* engine vs userspace GEMM */
 #define SCHED_WINDOW_MS	500		/* one scheduler window */
+#define AGG_MAX		16		/* busy tenants of the aggregate rows */
+#define AGG_WINDOW_MS	500		/* one aggregate window */
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
@@ -72,7 +80,7 @@ static int parent_write(const char *attr, const char *val)
 
 /* ---- instances: created here, removed at exit ---- */
 
-static char uuids[NSCHED + 2][MGPU_UUID_BUF];
+static char uuids[AGG_MAX + 2][MGPU_UUID_BUF];
 static int nuuids;
 static char saved_policy[32], saved_slice[32];
 /* The software GPU added for the passthrough instance, if any. */
@@ -708,6 +716,124 @@ static void bench_queues(void)
 	added_parent[0] = 0;
 }
 
+/* ---- 7: aggregate: N busy tenants vs one passthrough tenant ---- */
+
+/*
+ * The same GEMM stream (BUSY_DIM int8, BUSY_BATCH a submission, the
+ * scheduler rows') in each of N 1/N instances of the bench's parent at
+ * once, against one passthrough instance of a software GPU of the same
+ * size: the engine's whole throughput must be there however it is cut.
+ * Throughput: the instances' flops counters over a window of
+ * AGG_WINDOW_MS after 100 ms of warm-up; the streams stop between
+ * windows, so that the two sides take turns.
+ */
+struct agg_side {
+	struct worker *w;
+	int n;
+	double jain[BENCH_REPS_MAX + 1];	/* per window; [0]: warm-up */
+	int windows;
+};
+
+static uint64_t flops_of(const char *uuid)
+{
+	uint64_t val = 0;
+
+	mgpu_test_instance_u64(uuid, "flops", &val);
+	return val;
+}
+
+/* GFLOP/s of all @arg's streams together over one window. */
+static double agg_window(void *arg)
+{
+	struct agg_side *a = arg;
+	uint64_t b0[AGG_MAX], t0, t;
+	double each, sum = 0, s2 = 0;
+	int i;
+
+	for (i = 0; i < a->n; i++) {
+		a->w[i].load.stop = false;
+		if (pthread_create(&a->w[i].thread, NULL, mgpu_test_load_run,
+				   &a->w[i].load))
+			die("pthread_create");
+	}
+	usleep(100000);
+	for (i = 0; i < a->n; i++)
+		b0[i] = flops_of(a->w[i].uuid);
+	t0 = mgpu_test_now_ns();
+	usleep(AGG_WINDOW_MS * 1000);
+	t = mgpu_test_now_ns() - t0;
+	for (i = 0; i < a->n; i++) {
+		each = (flops_of(a->w[i].uuid) - b0[i]) / (double)t;
+		sum += each;
+		s2 += each * each;
+	}
+	for (i = 0; i < a->n; i++) {
+		a->w[i].load.stop = true;
+		pthread_join(a->w[i].thread, NULL);
+		if (a->w[i].load.err)
+			die("GEMM stream: %s", mgpu_strerror(a->w[i].load.err));
+	}
+	if (a->windows <= BENCH_REPS_MAX)
+		a->jain[a->windows++] = s2 ? sum * sum / (a->n * s2) : 0;
+	return sum;
+}
+
+static void agg_open(struct worker *w, const char *parent, const char *type,
+		     struct mgpu_dev **devp)
+{
+	w->dev = create_open_on(parent, type, &w->uuid);
+	*devp = w->dev;
+	CHECK(mgpu_queue_open(w->dev, 0, 256, 0, &w->q));
+	CHECK(mgpu_test_load_gemm_i8(&w->load, w->dev, w->q, BUSY_DIM,
+				     BUSY_BATCH));
+}
+
+static void bench_aggregate_n(int n, const char *type)
+{
+	static struct worker w[AGG_MAX + 1];
+	struct mgpu_dev *devs[AGG_MAX + 1];
+	struct agg_side ten = { .w = w, .n = n }, pt = { .w = &w[n], .n = 1 };
+	struct bench_pair p;
+	char m[48], v[40], b[48];
+	double jain[BENCH_REPS_MAX], lo, hi;
+	int i;
+
+	for (i = 0; i < n; i++)
+		agg_open(&w[i], mgpu_test_parent, type, &devs[i]);
+	agg_open(&w[n], add_twin_parent(), "mgpu-passthrough", &devs[n]);
+	bench_interleave(&p, BENCH_REPS, agg_window, &ten, agg_window, &pt);
+	snprintf(m, sizeof(m), "aggregate, %d busy 1/%d vs 1 passthrough", n,
+		 n);
+	snprintf(v, sizeof(v), "%d x 1/%d %%.3f GFLOP/s", n, n);
+	pair_row(m, &p, v, "one passthrough %.3f GFLOP/s");
+	/* the windows after the warm-up's */
+	for (i = 0; i < p.n; i++)
+		jain[i] = ten.jain[i + 1];
+	bench_minmax(jain, p.n, &lo, &hi);
+	snprintf(m, sizeof(m), "Jain index, %d busy 1/%d tenants", n, n);
+	snprintf(v, sizeof(v), "Jain %.3f", bench_median(jain, p.n));
+	snprintf(b, sizeof(b), "ideal 1 (1/%d each)", n);
+	row_spread(row(m, bench_median(jain, p.n), v, b), lo, hi, p.lost);
+	for (i = 0; i <= n; i++)
+		mgpu_queue_close(w[i].q);
+	close_remove_all(devs, n + 1);
+	if (mgpu_test_remove_swgpu(added_parent))
+		die("cannot remove %s", added_parent);
+	added_parent[0] = 0;
+}
+
+static void bench_aggregate(void)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%u", BUSY_SLICE_US);
+	if (parent_write("time_slice_us", buf) ||
+	    parent_write("sched_policy", "equal_share"))
+		die("cannot set equal_share, time_slice_us");
+	bench_aggregate_n(4, "mgpu-1_4");
+	bench_aggregate_n(16, "mgpu-1_16");
+}
+
 int main(int argc, char **argv)
 {
 	struct mgpu_dev *dev;
@@ -739,6 +865,7 @@ int main(int argc, char **argv)
 
 	bench_sched();
 	bench_create();
+	bench_aggregate();
 	bench_noise_stop();
 	cleanup();
 
