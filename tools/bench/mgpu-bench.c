@@ -7,7 +7,8 @@
  *                              be empty)
  *
  * Runs on a host with mgpu.ko loaded (make bench runs it in a QEMU
- * guest).  It creates the instances it needs on the parent, opens them
+ * guest).  MGPU_BENCH_ONLY=engines in the environment runs the engine
+ * threads row alone (a quicker run while working on the engine).  It creates the instances it needs on the parent, opens them
  * through VFIO with libmgpu, measures, and removes them again; the
  * parent's policy and time slice are restored.
  *
@@ -816,6 +817,7 @@ int main(int argc, char **argv)
 {
 	struct mgpu_dev *dev;
 	struct utsname u;
+	const char *only;
 	int i, noisy = 0;
 
 	mgpu_test_parent_init(&argc, argv);
@@ -832,18 +834,24 @@ int main(int argc, char **argv)
 		u.sysname, u.release);
 	bench_noise_start();
 
-	/* A 1/4 instance: BAR2 and GEMM. */
-	dev = create_open("mgpu-1_4", NULL);
-	bench_bar2(dev);
-	bench_gemm(dev);
-	close_remove_all(&dev, 1);
+	only = getenv("MGPU_BENCH_ONLY");
+	if (only && strcmp(only, "engines"))
+		die("MGPU_BENCH_ONLY=%s: only \"engines\" is known", only);
+	if (!only) {
+		/* A 1/4 instance: BAR2 and GEMM. */
+		dev = create_open("mgpu-1_4", NULL);
+		bench_bar2(dev);
+		bench_gemm(dev);
+		close_remove_all(&dev, 1);
 
-	/* 1/4 and passthrough (of a twin parent) at once: queues. */
-	bench_queues();
+		/* 1/4 and passthrough (of a twin parent) at once: queues. */
+		bench_queues();
 
-	bench_sched();
+		bench_sched();
+	}
 	bench_engines();
-	bench_create();
+	if (!only)
+		bench_create();
 	bench_noise_stop();
 	cleanup();
 
