@@ -196,7 +196,7 @@ commit:
 static void mgpu_engine_run(struct mgpu_engine_thread *et,
 			    struct mgpu_vgpu *vgpu, u64 run_ns)
 {
-	u64 start = ktime_get_ns(), end = start + run_ns;
+	u64 end = ktime_get_ns() + run_ns;
 	u32 idle = 0;
 
 	while (idle < vgpu->nr_queues && !kthread_should_stop()) {
@@ -212,7 +212,7 @@ static void mgpu_engine_run(struct mgpu_engine_thread *et,
 		cond_resched();
 	}
 
-	mgpu_sched_done(et->e, vgpu, ktime_get_ns() - start);
+	mgpu_sched_done(et->e, vgpu);
 }
 
 static int mgpu_engine_thread(void *data)
@@ -331,7 +331,8 @@ static void mgpu_engine_wait_left(struct mgpu_engine *e,
  * @vgpu: the instance; its lock must not be held
  *
  * On return no engine thread runs anything of @vgpu, and none will
- * commit anything started before: no completion or interrupt from before arrives later.
+ * commit anything started before: no completion or interrupt from
+ * before arrives later.
  */
 void mgpu_engine_quiesce(struct mgpu_vgpu *vgpu)
 {

@@ -493,6 +493,8 @@ struct mgpu_parent {
  * @engine_node: entry in the engine's list while the device is open
  * @on_engine: an engine thread runs the vGPU's queues (engine lock;
  *	read without it by those who wait for it to clear)
+ * @run_start: while @on_engine, when the time not charged yet began
+ *	(engine lock)
  * @rr_queue: next queue the engine looks at (the owning engine thread)
  * @weight: share weight under fixed_share (engine lock)
  * @cap_pct: most of the engine it may use, percent; 0: no cap (engine lock)
@@ -531,6 +533,7 @@ struct mgpu_vgpu {
 	struct mgpu_queue *queues;
 	struct list_head engine_node;
 	bool on_engine;
+	u64 run_start;
 	unsigned int rr_queue;
 	u32 weight;
 	u32 cap_pct;
@@ -750,7 +753,7 @@ int mgpu_sched_set_cap(struct mgpu_vgpu *vgpu, u32 pct);
 u32 mgpu_sched_utilization(struct mgpu_engine *e, u64 now);
 struct mgpu_vgpu *mgpu_sched_pick(struct mgpu_engine *e, unsigned int *hint,
 				  u64 *run_ns, u64 *wait_ns, bool *more);
-void mgpu_sched_done(struct mgpu_engine *e, struct mgpu_vgpu *vgpu, u64 ns);
+void mgpu_sched_done(struct mgpu_engine *e, struct mgpu_vgpu *vgpu);
 
 /*
  * gemm_fp.c, gemm_fp_avx2.c, gemm_fp_avx512.c: the GEMM kernels

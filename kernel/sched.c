@@ -68,7 +68,9 @@ void mgpu_sched_vgpu_init(struct mgpu_vgpu *vgpu)
  * @now: the time, ns
  *
  * Gives every open vGPU its part of the period (its budget), keeping the
- * debt of an overrun but not unused time.
+ * debt of an overrun but not unused time.  A vGPU that another engine
+ * thread is running is charged its time so far first, so that the old
+ * period pays for it and the new one only for what comes after.
  */
 void mgpu_sched_new_period(struct mgpu_engine *e, u64 now)
 {
@@ -80,6 +82,10 @@ void mgpu_sched_new_period(struct mgpu_engine *e, u64 now)
 	list_for_each_entry(vgpu, &e->vgpus, engine_node) {
 		u64 w = e->policy == MGPU_SCHED_FIXED_SHARE ? vgpu->weight : 1;
 
+		if (vgpu->on_engine && now > vgpu->run_start) {
+			mgpu_sched_charge(e, vgpu, now - vgpu->run_start);
+			vgpu->run_start = now;
+		}
 		total += w;
 		max_w = max(max_w, w);
 		n++;
@@ -216,6 +222,7 @@ struct mgpu_vgpu *mgpu_sched_pick(struct mgpu_engine *e, unsigned int *hint,
 		/* The next pick starts after this one. */
 		list_move_tail(&found->engine_node, &e->vgpus);
 		WRITE_ONCE(found->on_engine, true);
+		found->run_start = ktime_get_ns();
 	}
 	mutex_unlock(&e->lock);
 	return found;
@@ -225,15 +232,18 @@ struct mgpu_vgpu *mgpu_sched_pick(struct mgpu_engine *e, unsigned int *hint,
  * mgpu_sched_done() - an engine thread gives a vGPU back
  * @e: the engine; its lock must not be held
  * @vgpu: the vGPU the thread picked
- * @ns: time it ran
  *
- * Charges the run and lets any thread pick @vgpu again; the caller then
+ * Charges the rest of the run (since the pick, or since a new period
+ * began during it) and lets any thread pick @vgpu again; the caller then
  * wakes those who wait for it to leave (mgpu_engine.idle_wq).
  */
-void mgpu_sched_done(struct mgpu_engine *e, struct mgpu_vgpu *vgpu, u64 ns)
+void mgpu_sched_done(struct mgpu_engine *e, struct mgpu_vgpu *vgpu)
 {
+	u64 now = ktime_get_ns();
+
 	mutex_lock(&e->lock);
-	mgpu_sched_charge(e, vgpu, ns);
+	if (now > vgpu->run_start)
+		mgpu_sched_charge(e, vgpu, now - vgpu->run_start);
 	WRITE_ONCE(vgpu->on_engine, false);
 	mutex_unlock(&e->lock);
 }
