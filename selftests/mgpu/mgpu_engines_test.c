@@ -14,10 +14,11 @@
  *   attribute     the parent's read-only "engines" says 2 (the software
  *                 GPU of the module's load: 1 by default)
  *   concurrent    two busy instances run at the same time: the engine is
- *                 busy more than the wall clock (one thread cannot be),
- *                 each instance gets more than a third of the wall clock,
- *                 and none more than the wall clock (a vGPU runs on one
- *                 thread at a time)
+ *                 busy more than the wall clock (one thread cannot be;
+ *                 busy_ns counts wall time, so this holds on a noisy
+ *                 host too), no instance more than the wall clock (a vGPU
+ *                 runs on one thread at a time), and on a quiet host each
+ *                 gets more than 60 % of the wall clock
  *   fixed_share   weights 1:2:4 of three busy instances give 1/7, 2/7, 4/7
  *                 of the engine time used, within +-5 % as on one thread
  *   equal_share   three busy instances: Jain's index of the shares >= 0.99
@@ -443,7 +444,7 @@ FIXTURE_SETUP(engines)
 
 FIXTURE_TEARDOWN_PARENT(engines)
 {
-	if (self->child > 0) {
+	if (self->child > 0 && self->child != getpid()) {
 		kill(self->child, SIGKILL);
 		waitpid(self->child, NULL, 0);
 	}
@@ -495,27 +496,35 @@ static void finish(struct __test_metadata *_metadata)
 TEST_F_TIMEOUT(engines, concurrent, 60)
 {
 	struct window w;
+	bool quiet;
 	int i;
 
 	ASSERT_OK(mgpu_test_parent_write(self->parent, "sched_policy",
 					 "best_effort"));
 	open_all(_metadata, self, 2);
 	run_busy(_metadata, 2);
-	if (!measure_quiet(self->parent, &w, 2, 3000, "2 busy, 2 engines"))
-		NOISY_SKIP(&w);
+	quiet = measure_quiet(self->parent, &w, 2, 3000, "2 busy, 2 engines");
 	finish(_metadata);
 	print_window("best_effort, 2 busy, 2 engine threads", &w, 2);
-	/* One thread is busy at most the wall clock: this needs two. */
+	/*
+	 * busy_ns is the wall time of the runs, so what follows holds on a
+	 * noisy host too: one thread is busy at most the wall clock, this
+	 * needs two at once...
+	 */
 	EXPECT_LE(1.2, w.engine / w.wall);
 	for (i = 0; i < 2; i++) {
-		/* More than one thread shared by two could give it. */
-		EXPECT_LE(0.6, w.busy[i] / w.wall)
+		/* ...but a vGPU never runs on two at once (+5 %: a run
+		 * that began before the window is charged in it).
+		 */
+		EXPECT_GE(1.05, w.busy[i] / w.wall)
 			TH_LOG("vgpu%d ran %.1f %% of the wall clock", i,
 			       100 * w.busy[i] / w.wall);
-		/* ...but never on two threads at once. */
-		EXPECT_GE(1.02, w.busy[i] / w.wall)
-			TH_LOG("vgpu%d ran %.1f %% of the wall clock", i,
-			       100 * w.busy[i] / w.wall);
+		/* On a quiet host each gets most of a thread. */
+		if (quiet) {
+			EXPECT_LE(0.6, w.busy[i] / w.wall)
+				TH_LOG("vgpu%d ran %.1f %% of the wall clock", i,
+				       100 * w.busy[i] / w.wall);
+		}
 	}
 }
 
@@ -643,35 +652,39 @@ TEST_F_TIMEOUT(engines, remove_busy, 60)
 {
 	uint64_t b0 = 0, b1 = 0;
 	int pipefd[2], ret;
-	pid_t remover;
+	pid_t remover, pid;
 	char c;
 
 	ASSERT_EQ(0, pipe(pipefd));
-	self->child = fork();
-	ASSERT_LE(0, self->child);
-	if (!self->child) {
+	/* self is shared with the child too: only the parent writes it. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
 		close(pipefd[0]);
 		busy_child(self, pipefd[1]);
 	}
+	self->child = pid;
 	close(pipefd[1]);
 	ASSERT_EQ(1, read(pipefd[0], &c, 1))
 		TH_LOG("the busy process did not start");
 	close(pipefd[0]);
 
+	/* Both engine threads busy when the removal begins. */
 	mgpu_test_parent_u64(self->parent, "engine_busy_ns", &b0);
+	mgpu_test_sleep_ms(500);
+	mgpu_test_parent_u64(self->parent, "engine_busy_ns", &b1);
+	printf("# remove_busy: engine busy %.0f ms in the 500 ms before the removal\n",
+	       (b1 - b0) / 1e6);
 	remover = mgpu_test_write_attr_async(MGPU_CLASS_DIR "/remove_swgpu",
 					     self->parent);
 	ASSERT_LT(0, remover);
 	mgpu_test_sleep_ms(500);
-	mgpu_test_parent_u64(self->parent, "engine_busy_ns", &b1);
-	printf("# remove_busy: engine busy %.0f ms in the 500 ms after the removal began\n",
-	       (b1 - b0) / 1e6);
 	/* Open devices hold the removal. */
 	EXPECT_EQ(-ETIMEDOUT, mgpu_test_wait_child(remover, 0))
 		TH_LOG("removal completed while the devices were open");
 
-	kill(self->child, SIGKILL);
-	waitpid(self->child, NULL, 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
 	self->child = 0;
 	ret = mgpu_test_wait_child(remover, REMOVE_TIMEOUT_MS);
 	EXPECT_EQ(0, ret) TH_LOG("removal: %s", strerror(-ret));
