@@ -38,6 +38,10 @@ static unsigned int bar_queues = 16;
 module_param(bar_queues, uint, 0644);
 MODULE_PARM_DESC(bar_queues, "Command queues of a PCI device bound as a parent (BAR backend): a power of two from 16 to 256 (default 16), read at bind");
 
+static unsigned int bar_engines = 1;
+module_param(bar_engines, uint, 0644);
+MODULE_PARM_DESC(bar_engines, "Engine threads of a PCI device bound as a parent (BAR backend): 1 to 8 (default 1), read at bind");
+
 /*
  * Write-combining by default: it is what a BAR behind PCIe allows (the
  * CPU does not snoop it), and x86 PAT grants it whatever the MTRRs say.
@@ -194,6 +198,7 @@ static u64 mgpu_bar_vram_size(struct pci_dev *pdev, int bar, u64 len)
 int mgpu_bar_probe(struct pci_dev *pdev)
 {
 	struct mgpu_bar *bar;
+	unsigned int engines;
 	u64 vram;
 	bool wb;
 	int idx, ret;
@@ -202,6 +207,12 @@ int mgpu_bar_probe(struct pci_dev *pdev)
 	    !is_power_of_2(bar_queues)) {
 		dev_err(&pdev->dev, "not bound: bar_queues=%u, must be a power of two from %u to %u\n",
 			bar_queues, MGPU_MIN_QUEUES, MGPU_MAX_QUEUES);
+		return -EINVAL;
+	}
+	engines = READ_ONCE(bar_engines);
+	if (!engines || engines > MGPU_MAX_ENGINES) {
+		dev_err(&pdev->dev, "not bound: bar_engines=%u, must be from 1 to %u\n",
+			engines, MGPU_MAX_ENGINES);
 		return -EINVAL;
 	}
 	ret = mgpu_bar_cache_wb(pdev, &wb);
@@ -244,7 +255,8 @@ int mgpu_bar_probe(struct pci_dev *pdev)
 		goto err_release;
 	}
 
-	ret = mgpu_parent_init(&bar->parent, &mgpu_bar_ops, vram, bar_queues);
+	ret = mgpu_parent_init(&bar->parent, &mgpu_bar_ops, vram, bar_queues,
+			       engines);
 	if (ret)
 		goto err_unmap;
 	/* Free VRAM is zero: whatever the previous user left goes. */
@@ -254,8 +266,9 @@ int mgpu_bar_probe(struct pci_dev *pdev)
 	ret = mgpu_parent_register(&bar->parent, &pdev->dev);
 	if (ret)
 		goto err_put;
-	dev_info(&pdev->dev, "parent GPU: BAR%d at %pa, %lluM VRAM (bar_cache=%s), %u queues\n",
-		 idx, &bar->phys, vram >> 20, wb ? "wb" : "wc", bar_queues);
+	dev_info(&pdev->dev, "parent GPU: BAR%d at %pa, %lluM VRAM (bar_cache=%s), %u queues, %u engine thread(s)\n",
+		 idx, &bar->phys, vram >> 20, wb ? "wb" : "wc", bar_queues,
+		 engines);
 	return 0;
 
 err_put:

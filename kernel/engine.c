@@ -2,9 +2,13 @@
 /*
  * The command engine of a parent GPU.
  *
- * One kernel thread per parent runs the commands of every open vGPU on
- * it.  It takes the vGPUs with work in turn (round robin), gives each a
+ * A parent's engine threads (one by default, up to MGPU_MAX_ENGINES, like
+ * a GPU with several engines) run the commands of every open vGPU on it.
+ * A thread takes the vGPUs with work in turn (round robin), gives each a
  * time slice, and within a slice takes the vGPU's busy queues in turn.
+ * A vGPU runs on one thread at a time (its queues keep their order, its
+ * fences come in order); the threads share one scheduler (sched.c), so
+ * shares, budgets and statistics count the time of all of them.
  * Work is done in bounded steps: a small command, or a chunk of a large
  * one (COPY/FILL by bytes, GEMM by rows and inner-dimension ranges), so
  * the engine can switch tenants, notice a reset, and enforce the watchdog
@@ -72,7 +76,8 @@ static void mgpu_engine_dma_sent(struct mgpu_queue *q, u32 gen)
  * vGPU's DMA thread, and its result is committed by a later call.
  * Return: false if the queue had nothing to do.
  */
-static bool mgpu_engine_step(struct mgpu_vgpu *vgpu, struct mgpu_queue *q)
+static bool mgpu_engine_step(struct mgpu_engine_thread *et,
+			     struct mgpu_vgpu *vgpu, struct mgpu_queue *q)
 {
 	bool from_dma = false, fetched = false;
 	enum mgpu_dma_kind kind = MGPU_DMA_STEP;
@@ -155,8 +160,7 @@ static bool mgpu_engine_step(struct mgpu_vgpu *vgpu, struct mgpu_queue *q)
 		return true;
 	}
 	t0 = ktime_get_ns();
-	ret = mgpu_cmd_step(vgpu->parent->engine.scratch, vgpu, &q->cur,
-			    &q->progress);
+	ret = mgpu_cmd_step(et->scratch, vgpu, &q->cur, &q->progress);
 	q->cur_ns += ktime_get_ns() - t0;
 stepped:
 	if (ret == MGPU_CMD_MORE &&
@@ -184,18 +188,22 @@ commit:
 	return true;
 }
 
-/* Run @vgpu's queues for @run_ns, or until they are all idle. */
-static void mgpu_engine_run(struct mgpu_engine *e, struct mgpu_vgpu *vgpu,
-			    u64 run_ns)
+/*
+ * Run @vgpu's queues for @run_ns, or until they are all idle; then charge
+ * the run and give the vGPU back to the scheduler (any thread may pick
+ * it next).
+ */
+static void mgpu_engine_run(struct mgpu_engine_thread *et,
+			    struct mgpu_vgpu *vgpu, u64 run_ns)
 {
-	u64 start = ktime_get_ns(), end = start + run_ns;
+	u64 end = ktime_get_ns() + run_ns;
 	u32 idle = 0;
 
 	while (idle < vgpu->nr_queues && !kthread_should_stop()) {
 		struct mgpu_queue *q = &vgpu->queues[vgpu->rr_queue];
 
 		vgpu->rr_queue = (vgpu->rr_queue + 1) % vgpu->nr_queues;
-		if (mgpu_engine_step(vgpu, q))
+		if (mgpu_engine_step(et, vgpu, q))
 			idle = 0;
 		else
 			idle++;
@@ -204,26 +212,31 @@ static void mgpu_engine_run(struct mgpu_engine *e, struct mgpu_vgpu *vgpu,
 		cond_resched();
 	}
 
-	mutex_lock(&e->lock);
-	mgpu_sched_charge(e, vgpu, ktime_get_ns() - start);
-	mutex_unlock(&e->lock);
+	mgpu_sched_done(et->e, vgpu);
 }
 
 static int mgpu_engine_thread(void *data)
 {
-	struct mgpu_engine *e = data;
+	struct mgpu_engine_thread *et = data;
+	struct mgpu_engine *e = et->e;
 	unsigned int poll_us = MGPU_POLL_MIN_US, idle_polls = 0;
 
 	while (!kthread_should_stop()) {
 		struct mgpu_vgpu *vgpu;
 		unsigned int hint = 0;
 		u64 run_ns, wait_ns;
+		bool more = false;
 
 		atomic_set(&e->kick, 0);
-		vgpu = mgpu_sched_pick(e, &hint, &run_ns, &wait_ns);
+		vgpu = mgpu_sched_pick(e, &hint, &run_ns, &wait_ns, &more);
 		if (vgpu) {
-			mgpu_engine_run(e, vgpu, run_ns);
-			WRITE_ONCE(e->running, NULL);
+			/*
+			 * Another vGPU may run now too: wake an idle thread
+			 * for it (this one cleared the kick that would have).
+			 */
+			if (more)
+				mgpu_engine_kick(e->parent);
+			mgpu_engine_run(et, vgpu, run_ns);
 			wake_up_all(&e->idle_wq);
 			poll_us = MGPU_POLL_MIN_US;
 			idle_polls = 0;
@@ -269,6 +282,9 @@ static int mgpu_engine_thread(void *data)
 /**
  * mgpu_engine_kick() - tell the engine that a queue has new work
  * @parent: the parent GPU
+ *
+ * Wakes every idle thread of the engine; the first to scan takes the
+ * work, and wakes the others again if more is left (mgpu_sched_pick()).
  */
 void mgpu_engine_kick(struct mgpu_parent *parent)
 {
@@ -303,19 +319,20 @@ int mgpu_engine_attach(struct mgpu_vgpu *vgpu)
 	return 0;
 }
 
-/* Wait until the engine thread is not running @vgpu. */
+/* Wait until no engine thread runs @vgpu. */
 static void mgpu_engine_wait_left(struct mgpu_engine *e,
 				  struct mgpu_vgpu *vgpu)
 {
-	wait_event(e->idle_wq, READ_ONCE(e->running) != vgpu);
+	wait_event(e->idle_wq, !READ_ONCE(vgpu->on_engine));
 }
 
 /**
  * mgpu_engine_quiesce() - stop a vGPU's queues and wait for the engine
  * @vgpu: the instance; its lock must not be held
  *
- * On return the engine runs nothing of @vgpu and will commit nothing it
- * started before: no completion or interrupt from before arrives later.
+ * On return no engine thread runs anything of @vgpu, and none will
+ * commit anything started before: no completion or interrupt from
+ * before arrives later.
  */
 void mgpu_engine_quiesce(struct mgpu_vgpu *vgpu)
 {
@@ -363,76 +380,122 @@ void mgpu_engine_detach(struct mgpu_vgpu *vgpu)
 	mgpu_dma_stop(vgpu);
 }
 
+/* Free the scratch buffers of the first @n threads. */
+static void mgpu_engine_free_scratch(struct mgpu_engine *e, unsigned int n)
+{
+	while (n--) {
+		kvfree(e->threads[n].scratch);
+		e->threads[n].scratch = NULL;
+	}
+}
+
 /**
- * mgpu_engine_init() - set up a parent's engine, without its thread
+ * mgpu_engine_init() - set up a parent's engine, without its threads
  * @parent: the parent, before its device and sysfs attributes exist
+ * @nr_threads: engine threads, 1 to MGPU_MAX_ENGINES (checked by the
+ *	backend)
  *
  * After this every engine field that sysfs reaches (policy, slice,
  * statistics) is valid, so an attribute written the moment the device
  * appears (a udev rule on "add") finds an engine to talk to.
  *
- * Return: 0 or -ENOMEM.
+ * Return: 0, -EINVAL for a number of threads out of range, or -ENOMEM.
  */
-int mgpu_engine_init(struct mgpu_parent *parent)
+int mgpu_engine_init(struct mgpu_parent *parent, unsigned int nr_threads)
 {
 	struct mgpu_engine *e = &parent->engine;
+	unsigned int i;
 
+	if (WARN_ON(!nr_threads || nr_threads > MGPU_MAX_ENGINES))
+		return -EINVAL;
 	e->parent = parent;
+	e->nr_threads = nr_threads;
 	mutex_init(&e->lock);
 	INIT_LIST_HEAD(&e->vgpus);
 	init_waitqueue_head(&e->wq);
 	init_waitqueue_head(&e->idle_wq);
 	atomic_set(&e->kick, 0);
 	mgpu_sched_init(e);
-	e->scratch = kvmalloc(MGPU_GEMM_SCRATCH_SIZE, GFP_KERNEL);
-	if (!e->scratch) {
-		mutex_destroy(&e->lock);
-		return -ENOMEM;
+	for (i = 0; i < nr_threads; i++) {
+		struct mgpu_engine_thread *et = &e->threads[i];
+
+		et->e = e;
+		et->index = i;
+		et->task = NULL;
+		et->scratch = kvmalloc(MGPU_GEMM_SCRATCH_SIZE, GFP_KERNEL);
+		if (!et->scratch) {
+			mgpu_engine_free_scratch(e, i);
+			mutex_destroy(&e->lock);
+			return -ENOMEM;
+		}
 	}
 	return 0;
 }
 
 /**
- * mgpu_engine_start() - start a parent's engine thread
+ * mgpu_engine_start() - start a parent's engine threads
  * @parent: the parent, its engine initialized and its device named
  *
- * Return: 0 or a negative errno.
+ * One engine thread is "mgpu/<parent>", as it always was; several are
+ * "mgpu<index>/<parent>" (the name is cut to 15 characters: the index
+ * comes first so that it stays).
+ *
+ * Return: 0 or a negative errno (then no thread runs).
  */
 int mgpu_engine_start(struct mgpu_parent *parent)
 {
 	struct mgpu_engine *e = &parent->engine;
 	struct task_struct *t;
+	unsigned int i;
 
-	t = kthread_run(mgpu_engine_thread, e, "mgpu/%s",
-			dev_name(parent->dev));
-	if (IS_ERR(t))
-		return PTR_ERR(t);
-	e->thread = t;
+	for (i = 0; i < e->nr_threads; i++) {
+		struct mgpu_engine_thread *et = &e->threads[i];
+
+		if (e->nr_threads == 1)
+			t = kthread_run(mgpu_engine_thread, et, "mgpu/%s",
+					dev_name(parent->dev));
+		else
+			t = kthread_run(mgpu_engine_thread, et, "mgpu%u/%s",
+					i, dev_name(parent->dev));
+		if (IS_ERR(t)) {
+			mgpu_engine_stop(parent);
+			return PTR_ERR(t);
+		}
+		et->task = t;
+	}
 	return 0;
 }
 
 /**
- * mgpu_engine_stop() - stop a parent's engine thread
+ * mgpu_engine_stop() - stop a parent's engine threads
  * @parent: the parent, with no vGPU open
  *
+ * Stops every thread that was started, one after the other.  A thread
+ * stops between two runs, or in the middle of a run (mgpu_engine_run()
+ * checks kthread_should_stop()), and always gives its vGPU back first.
  * The engine's fields stay valid for sysfs until mgpu_engine_fini().
  */
 void mgpu_engine_stop(struct mgpu_parent *parent)
 {
 	struct mgpu_engine *e = &parent->engine;
+	unsigned int i;
 
 	WARN_ON(!list_empty(&e->vgpus));
-	if (e->thread)
-		kthread_stop(e->thread);
-	e->thread = NULL;
+	for (i = 0; i < e->nr_threads; i++) {
+		struct mgpu_engine_thread *et = &e->threads[i];
+
+		if (et->task)
+			kthread_stop(et->task);
+		et->task = NULL;
+	}
 }
 
 /**
  * mgpu_engine_fini() - free what mgpu_engine_init() set up
- * @parent: the parent, its thread stopped and its device gone
+ * @parent: the parent, its threads stopped and its device gone
  */
 void mgpu_engine_fini(struct mgpu_parent *parent)
 {
-	kvfree(parent->engine.scratch);
+	mgpu_engine_free_scratch(&parent->engine, parent->engine.nr_threads);
 	mutex_destroy(&parent->engine.lock);
 }

@@ -25,6 +25,10 @@ static unsigned int queues = 16;
 module_param(queues, uint, 0444);
 MODULE_PARM_DESC(queues, "Command queues of each software GPU created at load: a power of two from 16 to 256 (default 16)");
 
+static unsigned int engines = 1;
+module_param(engines, uint, 0444);
+MODULE_PARM_DESC(engines, "Engine threads of each software GPU created at load, and the default of add_swgpu: 1 to 8 (default 1)");
+
 /*
  * The PCI domain of the software GPUs.  16 bits, so that their addresses
  * have the usual DDDD:BB:SS.F form: Nova parses PCI addresses with exactly
@@ -41,8 +45,8 @@ MODULE_PARM_DESC(pci_domain, "PCI domain of the virtual host bridge whose functi
 struct class *mgpu_class;
 
 /*
- * /sys/class/mgpu/add_swgpu: "vram=SIZE queues=N" (either may be left
- * out, SIZE takes K/M/G suffixes) creates a software GPU.
+ * /sys/class/mgpu/add_swgpu: "vram=SIZE queues=N engines=E" (any may be
+ * left out, SIZE takes K/M/G suffixes) creates a software GPU.
  */
 static ssize_t add_swgpu_store(MGPU_COMPAT_CLASS_CONST struct class *class,
 			       MGPU_COMPAT_CLASS_CONST struct class_attribute *attr,
@@ -50,6 +54,7 @@ static ssize_t add_swgpu_store(MGPU_COMPAT_CLASS_CONST struct class *class,
 {
 	u64 vram = (u64)vram_mb << 20;
 	u32 nr_queues = queues;
+	u32 nr_engines = engines;
 	char *str, *cur, *tok, *end;
 	int ret = 0;
 
@@ -66,11 +71,13 @@ static ssize_t add_swgpu_store(MGPU_COMPAT_CLASS_CONST struct class *class,
 				ret = -EINVAL;
 		} else if (!strncmp(tok, "queues=", 7)) {
 			ret = kstrtou32(tok + 7, 0, &nr_queues);
+		} else if (!strncmp(tok, "engines=", 8)) {
+			ret = kstrtou32(tok + 8, 0, &nr_engines);
 		} else {
 			ret = -EINVAL;
 		}
 		if (ret) {
-			pr_warn_ratelimited("add_swgpu: cannot parse '%s' (expected: vram=SIZE[K|M|G] queues=N)\n",
+			pr_warn_ratelimited("add_swgpu: cannot parse '%s' (expected: vram=SIZE[K|M|G] queues=N engines=N)\n",
 					    tok);
 			break;
 		}
@@ -79,7 +86,7 @@ static ssize_t add_swgpu_store(MGPU_COMPAT_CLASS_CONST struct class *class,
 	if (ret)
 		return -EINVAL;
 
-	ret = mgpu_swgpu_add(vram, nr_queues);
+	ret = mgpu_swgpu_add(vram, nr_queues, nr_engines);
 	return ret ? ret : count;
 }
 static CLASS_ATTR_WO(add_swgpu);
@@ -118,6 +125,11 @@ static int __init mgpu_init(void)
 		       swgpus, MGPU_MAX_LOAD_SWGPUS);
 		return -EINVAL;
 	}
+	if (!engines || engines > MGPU_MAX_ENGINES) {
+		pr_err("engines=%u: must be from 1 to %u\n", engines,
+		       MGPU_MAX_ENGINES);
+		return -EINVAL;
+	}
 	if (pci_domain > 0xffff) {
 		pr_err("pci_domain=%#x: must be at most 0xffff\n", pci_domain);
 		return -EINVAL;
@@ -149,7 +161,7 @@ static int __init mgpu_init(void)
 		goto err_add_attr;
 
 	for (i = 0; i < swgpus; i++) {
-		ret = mgpu_swgpu_add((u64)vram_mb << 20, queues);
+		ret = mgpu_swgpu_add((u64)vram_mb << 20, queues, engines);
 		if (ret)
 			goto err_swgpus;
 	}

@@ -39,8 +39,11 @@
  *	remove (pci.c), and by vbus.c to fill and empty slots
  *   mgpu_vbus.lock (vbus.c, a raw spinlock): the slots' config space;
  *	taken inside nothing of ours but the rescan/remove lock
- *   engine.lock (struct mgpu_engine): the list of open vGPUs and every
- *	scheduling field (policy, slice, period, budgets, weights, caps)
+ *   engine.lock (struct mgpu_engine): the list of open vGPUs, which
+ *	vGPU each engine thread runs (mgpu_vgpu.on_engine), and every
+ *	scheduling field (policy, slice, period, budgets, weights, caps);
+ *	shared by all the engine threads of a parent, held only to pick
+ *	and to charge, never while a vGPU's commands run
  *   vgpu.lock (struct mgpu_vgpu): config space, registers, queues,
  *	interrupt state, eventfds
  *   parent.lock (struct mgpu_parent): capacity; taken alone, or inside
@@ -49,12 +52,19 @@
  *	vgpu.lock held (fence completion), so the IOMMU must never call
  *	back into mgpu with its locks held (mgpu has no .dma_unmap)
  *
- * The engine thread is the only writer of the fields of struct mgpu_queue
- * below @gen and of mgpu_vgpu.rr_queue; it reads them without a lock.
- * Statistics are written with WRITE_ONCE() (under the lock that protects
- * their writer, or by the engine thread) and read with READ_ONCE() from
- * sysfs without a lock.  e->running is written by the engine thread and
- * read without a lock by quiesce/detach (READ_ONCE/WRITE_ONCE).
+ * A parent has 1 to MGPU_MAX_ENGINES engine threads.  A vGPU runs on at
+ * most one of them at a time: the thread that picked it (set
+ * mgpu_vgpu.on_engine under engine.lock) owns it until it charges the
+ * run and clears on_engine, under engine.lock again; so the lock orders
+ * one owner's accesses before the next one's.  The owning thread is the
+ * only writer of the fields of struct mgpu_queue below @gen and of
+ * mgpu_vgpu.rr_queue; it reads them without a lock (and so does a pick,
+ * under engine.lock, of a vGPU that no thread owns).  Statistics are
+ * written with WRITE_ONCE() (under the lock that protects their writer,
+ * or by the owning thread) and read with READ_ONCE() from sysfs without
+ * a lock.  on_engine is read without a lock by quiesce/detach and the
+ * migration stop, which wait on engine.idle_wq for it to clear
+ * (READ_ONCE/WRITE_ONCE).
  */
 #ifndef _MGPU_DRV_H
 #define _MGPU_DRV_H
@@ -170,6 +180,9 @@ enum mgpu_sched_policy {
 #define MGPU_SCHED_MAX_SLICE_US		1000000
 #define MGPU_SCHED_MAX_WEIGHT		10000
 
+/* Engine threads of a parent (add_swgpu engines=, bar_engines) */
+#define MGPU_MAX_ENGINES		8
+
 struct mgpu_mig_file;
 struct mgpu_parent;
 struct mgpu_vgpu;
@@ -179,36 +192,50 @@ struct task_struct;
 struct vm_area_struct;
 
 /**
+ * struct mgpu_engine_thread - one kernel thread of a parent's engine
+ * @e: the engine it belongs to
+ * @task: the kernel thread "mgpu/<parent>/<index>", while started
+ * @index: its number, 0 to mgpu_engine.nr_threads - 1
+ * @scratch: MGPU_GEMM_SCRATCH_SIZE bytes for the thread's GEMM, VEC
+ *	and XENT steps; the thread's alone
+ */
+struct mgpu_engine_thread {
+	struct mgpu_engine *e;
+	struct task_struct *task;
+	unsigned int index;
+	void *scratch;
+};
+
+/**
  * struct mgpu_engine - the command engine of a parent GPU
  * @parent: the parent
- * @thread: the kernel thread that runs commands
- * @lock: protects @vgpus, @running, the scheduling fields below and
- *	the scheduling fields of the vGPUs (weight, cap, budget)
+ * @threads: the engine's threads; each runs one vGPU at a time
+ * @nr_threads: how many, 1 to MGPU_MAX_ENGINES, fixed at the parent's
+ *	creation
+ * @lock: protects @vgpus, the vGPUs' on_engine, the scheduling fields
+ *	below and the scheduling fields of the vGPUs (weight, cap, budget)
  * @vgpus: open vGPUs (mgpu_vgpu.engine_node), in round-robin order
- * @running: the vGPU whose commands the thread is running, or NULL
- * @kick: set by a doorbell, cleared by the thread before a scan
- * @wq: the thread waits here for work
- * @idle_wq: quiesce waits here until the thread leaves a vGPU
- * @scratch: MGPU_GEMM_SCRATCH_SIZE bytes for the thread's GEMM steps
+ * @kick: set by a doorbell, cleared by a thread before a scan
+ * @wq: idle threads wait here for work
+ * @idle_wq: quiesce waits here until a thread leaves a vGPU
  * @policy: scheduling policy
- * @slice_ns: time a vGPU runs before the thread looks for others
+ * @slice_ns: time a vGPU runs before its thread looks for others
  * @period_start: start of the scheduling period
  * @period_ns: its length; 0 forces a new period
- * @busy_ns: engine time spent running vGPUs
+ * @busy_ns: engine time spent running vGPUs, summed over the threads
  * @util_start: start of the utilization window
  * @util_busy: @busy_ns at @util_start
- * @util_pct: utilization over the last complete window
+ * @util_pct: utilization over the last complete window, of all threads
  */
 struct mgpu_engine {
 	struct mgpu_parent *parent;
-	struct task_struct *thread;
+	struct mgpu_engine_thread threads[MGPU_MAX_ENGINES];
+	unsigned int nr_threads;
 	struct mutex lock;
 	struct list_head vgpus;
-	struct mgpu_vgpu *running;
 	atomic_t kick;
 	wait_queue_head_t wq;
 	wait_queue_head_t idle_wq;
-	void *scratch;
 
 	enum mgpu_sched_policy policy;
 	u64 slice_ns;
@@ -464,7 +491,11 @@ struct mgpu_parent {
  * @int_mask: INT_MASK
  * @queues: @nr_queues command queues
  * @engine_node: entry in the engine's list while the device is open
- * @rr_queue: next queue the engine looks at (engine thread only)
+ * @on_engine: an engine thread runs the vGPU's queues (engine lock;
+ *	read without it by those who wait for it to clear)
+ * @run_start: while @on_engine, when the time not charged yet began
+ *	(engine lock)
+ * @rr_queue: next queue the engine looks at (the owning engine thread)
  * @weight: share weight under fixed_share (engine lock)
  * @cap_pct: most of the engine it may use, percent; 0: no cap (engine lock)
  * @budget_ns: engine time left in this period (engine lock)
@@ -501,6 +532,8 @@ struct mgpu_vgpu {
 	u32 int_mask;
 	struct mgpu_queue *queues;
 	struct list_head engine_node;
+	bool on_engine;
+	u64 run_start;
 	unsigned int rr_queue;
 	u32 weight;
 	u32 cap_pct;
@@ -555,7 +588,7 @@ static inline struct mgpu_vgpu *vdev_to_vgpu(struct vfio_device *vdev)
 extern const struct attribute_group *mgpu_parent_groups[];
 int mgpu_parent_init(struct mgpu_parent *parent,
 		     const struct mgpu_backend_ops *ops, u64 vram_size,
-		     u32 nr_queues);
+		     u32 nr_queues, unsigned int nr_engines);
 int mgpu_parent_register(struct mgpu_parent *parent, struct device *dev);
 void mgpu_parent_unregister(struct mgpu_parent *parent);
 void mgpu_parent_get(struct mgpu_parent *parent);
@@ -586,7 +619,7 @@ void mgpu_vbus_unplug(unsigned int slot);
 struct mgpu_parent *mgpu_vbus_parent(struct pci_dev *pdev);
 
 /* swgpu.c */
-int mgpu_swgpu_add(u64 vram_size, u32 nr_queues);
+int mgpu_swgpu_add(u64 vram_size, u32 nr_queues, unsigned int nr_engines);
 int mgpu_swgpu_remove(const char *name);
 void mgpu_swgpu_remove_all(void);
 
@@ -666,7 +699,7 @@ bool mgpu_queue_any_work(struct mgpu_vgpu *vgpu, unsigned int *hint);
 /* engine.c */
 extern unsigned int mgpu_cmd_budget_ms;
 extern unsigned int mgpu_gemm_simd;
-int mgpu_engine_init(struct mgpu_parent *parent);
+int mgpu_engine_init(struct mgpu_parent *parent, unsigned int nr_threads);
 int mgpu_engine_start(struct mgpu_parent *parent);
 void mgpu_engine_stop(struct mgpu_parent *parent);
 void mgpu_engine_fini(struct mgpu_parent *parent);
@@ -719,7 +752,8 @@ int mgpu_sched_set_weight(struct mgpu_vgpu *vgpu, u32 weight);
 int mgpu_sched_set_cap(struct mgpu_vgpu *vgpu, u32 pct);
 u32 mgpu_sched_utilization(struct mgpu_engine *e, u64 now);
 struct mgpu_vgpu *mgpu_sched_pick(struct mgpu_engine *e, unsigned int *hint,
-				  u64 *run_ns, u64 *wait_ns);
+				  u64 *run_ns, u64 *wait_ns, bool *more);
+void mgpu_sched_done(struct mgpu_engine *e, struct mgpu_vgpu *vgpu);
 
 /*
  * gemm_fp.c, gemm_fp_avx2.c, gemm_fp_avx512.c: the GEMM kernels

@@ -185,7 +185,7 @@ static bool mgpu_mig_dma_owed(struct mgpu_vgpu *vgpu)
 }
 
 /*
- * STOP: the engine runs nothing of @vgpu.  A step with the DMA thread is
+ * STOP: no engine thread runs anything of @vgpu.  A step with the DMA thread is
  * given a while to finish; if guest memory does not come, it is sent
  * back and redone after the device runs again (here or on the
  * destination), without an error.  The engine collects it either way,
@@ -203,7 +203,7 @@ static void mgpu_mig_stop_device(struct mgpu_vgpu *vgpu)
 	if (!mgpu_dma_wait_idle(vgpu, MGPU_MIG_DMA_WAIT_MS))
 		mgpu_dma_cancel_retry(vgpu);
 	mgpu_engine_kick(vgpu->parent);
-	wait_event(e->idle_wq, READ_ONCE(e->running) != vgpu &&
+	wait_event(e->idle_wq, !READ_ONCE(vgpu->on_engine) &&
 		   !mgpu_mig_dma_owed(vgpu));
 }
 

@@ -311,6 +311,13 @@ static ssize_t utilization_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(utilization);
 
+static ssize_t engines_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%u\n", dev_to_parent(dev)->engine.nr_threads);
+}
+static DEVICE_ATTR_RO(engines);
+
 static struct attribute *mgpu_parent_attrs[] = {
 	&dev_attr_vram_size.attr,
 	&dev_attr_vram_resident.attr,
@@ -321,6 +328,7 @@ static struct attribute *mgpu_parent_attrs[] = {
 	&dev_attr_time_slice_us.attr,
 	&dev_attr_engine_busy_ns.attr,
 	&dev_attr_utilization.attr,
+	&dev_attr_engines.attr,
 	NULL,
 };
 
@@ -364,6 +372,8 @@ static atomic_t mgpu_parents_alive = ATOMIC_INIT(0);
  * @ops: backend operations
  * @vram_size: bytes of VRAM (a power of two, checked by the backend)
  * @nr_queues: command queues (a power of two, checked by the backend)
+ * @nr_engines: engine threads, 1 to MGPU_MAX_ENGINES (checked by the
+ *	backend)
  *
  * Everything the parent's sysfs attributes reach is valid on return, so
  * the backend may make its PCI function appear right after.
@@ -371,11 +381,11 @@ static atomic_t mgpu_parents_alive = ATOMIC_INIT(0);
  * mgpu_parent_put() after mgpu_parent_unregister() (or, if registration
  * never happened, instead of it).
  *
- * Return: 0 or -ENOMEM.
+ * Return: 0, -EINVAL (@nr_engines out of range) or -ENOMEM.
  */
 int mgpu_parent_init(struct mgpu_parent *parent,
 		     const struct mgpu_backend_ops *ops, u64 vram_size,
-		     u32 nr_queues)
+		     u32 nr_queues, unsigned int nr_engines)
 {
 	int ret;
 
@@ -384,7 +394,7 @@ int mgpu_parent_init(struct mgpu_parent *parent,
 	parent->nr_queues = nr_queues;
 	mutex_init(&parent->lock);
 	mgpu_parent_init_types(parent);
-	ret = mgpu_engine_init(parent);
+	ret = mgpu_engine_init(parent, nr_engines);
 	if (ret) {
 		mutex_destroy(&parent->lock);
 		return ret;

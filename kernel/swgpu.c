@@ -158,14 +158,15 @@ static void mgpu_swgpu_destroy(struct mgpu_swgpu *sw)
  * mgpu_swgpu_add() - create a software GPU
  * @vram_size: bytes of VRAM: a power of two in [16M, 64G]
  * @nr_queues: command queues: a power of two in [16, 256]
+ * @nr_engines: engine threads: 1 to MGPU_MAX_ENGINES
  *
  * The software GPU becomes the next free PCI function of the virtual
  * bus, and the mgpu PCI driver registers it as an mdev parent.
  *
- * Return: 0 or a negative errno (-EINVAL for bad sizes, with a log line
- * that says which; -ENOSPC when every slot of the bus is taken).
+ * Return: 0 or a negative errno (-EINVAL for bad sizes or a bad number
+ * of engines, with a log line that says which; -ENOSPC when every slot of the bus is taken).
  */
-int mgpu_swgpu_add(u64 vram_size, u32 nr_queues)
+int mgpu_swgpu_add(u64 vram_size, u32 nr_queues, unsigned int nr_engines)
 {
 	struct mgpu_swgpu *sw;
 	int ret;
@@ -182,6 +183,11 @@ int mgpu_swgpu_add(u64 vram_size, u32 nr_queues)
 			nr_queues, MGPU_MIN_QUEUES, MGPU_MAX_QUEUES);
 		return -EINVAL;
 	}
+	if (!nr_engines || nr_engines > MGPU_MAX_ENGINES) {
+		pr_warn("software GPU: engines=%u rejected: must be from 1 to %u\n",
+			nr_engines, MGPU_MAX_ENGINES);
+		return -EINVAL;
+	}
 
 	sw = kzalloc(sizeof(*sw), GFP_KERNEL);
 	if (!sw)
@@ -190,7 +196,7 @@ int mgpu_swgpu_add(u64 vram_size, u32 nr_queues)
 	xa_init(&sw->pages);
 	/* From here on the parent's reference owns sw (and frees it). */
 	ret = mgpu_parent_init(&sw->parent, &mgpu_swgpu_ops, vram_size,
-			       nr_queues);
+			       nr_queues, nr_engines);
 	if (ret)
 		goto err_free;
 
@@ -209,8 +215,9 @@ int mgpu_swgpu_add(u64 vram_size, u32 nr_queues)
 		goto err_ida;
 
 	list_add_tail(&sw->node, &mgpu_swgpus);
-	pr_info("software GPU %04x:00:%02x.0: %lluM VRAM, %u queues\n",
-		mgpu_vbus_domain(), sw->id, vram_size >> 20, nr_queues);
+	pr_info("software GPU %04x:00:%02x.0: %lluM VRAM, %u queues, %u engine thread(s)\n",
+		mgpu_vbus_domain(), sw->id, vram_size >> 20, nr_queues,
+		nr_engines);
 	mutex_unlock(&mgpu_swgpus_lock);
 	return 0;
 

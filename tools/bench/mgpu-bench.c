@@ -7,7 +7,8 @@
  *                              be empty)
  *
  * Runs on a host with mgpu.ko loaded (make bench runs it in a QEMU
- * guest).  It creates the instances it needs on the parent, opens them
+ * guest).  MGPU_BENCH_ONLY=engines in the environment runs the engine
+ * threads row alone (a quicker run while working on the engine).  It creates the instances it needs on the parent, opens them
  * through VFIO with libmgpu, measures, and removes them again; the
  * parent's policy and time slice are restored.
  *
@@ -30,6 +31,9 @@
  *   best_effort          a lone busy instance's share of the wall clock
  *                        (the scheduler rows: BENCH_REPS windows in a row
  *                        of the same running streams)
+ *   engine threads       aggregate GEMM throughput of two busy instances
+ *                        on a software GPU with engines=2 vs one with
+ *                        engines=1 (both added for it, same size)
  *   create, remove       mgpu 1/16 vs the kernel's mtty sample, and the
  *                        whole VRAM (passthrough) vs 1/16 (create.c)
  *   aggregate N busy     N = 4, 16 busy 1/N instances of the parent
@@ -68,6 +72,9 @@
 #define SCHED_WINDOW_MS	500		/* one scheduler window */
 #define AGG_MAX		16		/* busy tenants of the aggregate rows */
 #define AGG_WINDOW_MS	500		/* one aggregate window */
+#define ENG_DIM		128		/* int8 GEMM of the engines row */
+#define ENG_BUSY	2		/* busy instances per parent */
+#define ENG_WINDOW_MS	1000		/* one throughput window */
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
@@ -85,6 +92,8 @@ static int nuuids;
 static char saved_policy[32], saved_slice[32];
 /* The software GPU added for the passthrough instance, if any. */
 static char added_parent[32];
+/* The software GPUs of the engine threads row (engines=2, engines=1). */
+static char engines_parent[2][32];
 
 static void cleanup(void)
 {
@@ -96,6 +105,10 @@ static void cleanup(void)
 	nuuids = 0;
 	if (added_parent[0] && !mgpu_test_remove_swgpu(added_parent))
 		added_parent[0] = 0;
+	for (i = 0; i < 2; i++)
+		if (engines_parent[i][0] &&
+		    !mgpu_test_remove_swgpu(engines_parent[i]))
+			engines_parent[i][0] = 0;
 	if (saved_policy[0])
 		parent_write("sched_policy", saved_policy);
 	if (saved_slice[0])
@@ -653,6 +666,98 @@ static void bench_create(void)
 		&r.big_remove, "1/16", &r.mgpu_remove, lost);
 }
 
+/* ---- 7: engine threads ---- */
+
+/* The busy instances of one parent of the engine threads row. */
+struct eng_arg {
+	struct worker w[ENG_BUSY];
+};
+
+/*
+ * Aggregate GEMMs/s of the parent's busy instances: all streams start, a
+ * short warm-up, then the completed GEMMs of one window, then they stop
+ * (so that the other parent has the CPUs to itself in its turn).
+ */
+static double eng_gemms_s(void *arg)
+{
+	struct eng_arg *e = arg;
+	uint64_t d0 = 0, d1 = 0, t0, t1;
+	int i;
+
+	for (i = 0; i < ENG_BUSY; i++) {
+		e->w[i].load.stop = false;
+		if (pthread_create(&e->w[i].thread, NULL, mgpu_test_load_run,
+				   &e->w[i].load))
+			die("pthread_create");
+	}
+	usleep(200000);
+	t0 = mgpu_test_now_ns();
+	for (i = 0; i < ENG_BUSY; i++)
+		d0 += e->w[i].load.done;
+	usleep(ENG_WINDOW_MS * 1000);
+	t1 = mgpu_test_now_ns();
+	for (i = 0; i < ENG_BUSY; i++)
+		d1 += e->w[i].load.done;
+	for (i = 0; i < ENG_BUSY; i++) {
+		e->w[i].load.stop = true;
+		pthread_join(e->w[i].thread, NULL);
+		if (e->w[i].load.err)
+			die("GEMM stream: %s", mgpu_strerror(e->w[i].load.err));
+	}
+	return (d1 - d0) * 1e9 / (t1 - t0);
+}
+
+static const char *add_engines_parent(int slot, unsigned int engines)
+{
+	uint32_t before, after;
+	char spec[64];
+
+	snprintf(spec, sizeof(spec), "vram=64M queues=16 engines=%u", engines);
+	before = mgpu_test_swgpu_set();
+	if (mgpu_test_add_swgpu(spec))
+		die("add_swgpu %s failed", spec);
+	after = mgpu_test_swgpu_set() & ~before;
+	if (!after)
+		die("add_swgpu %s made no software GPU", spec);
+	mgpu_test_swgpu_name(__builtin_ctz(after), engines_parent[slot],
+			     sizeof(engines_parent[slot]));
+	return engines_parent[slot];
+}
+
+static void bench_engines(void)
+{
+	struct mgpu_dev *devs[2 * ENG_BUSY];
+	static struct eng_arg two, one;
+	struct eng_arg *e[2] = { &two, &one };
+	struct bench_pair p;
+	int i, j;
+
+	for (i = 0; i < 2; i++) {
+		const char *parent = add_engines_parent(i, i ? 1 : 2);
+
+		for (j = 0; j < ENG_BUSY; j++) {
+			struct worker *w = &e[i]->w[j];
+
+			w->dev = devs[i * ENG_BUSY + j] =
+				create_open_on(parent, "mgpu-1_4", &w->uuid);
+			CHECK(mgpu_queue_open(w->dev, 0, 256, 0, &w->q));
+			CHECK(mgpu_test_load_gemm_i8(&w->load, w->dev, w->q,
+						     ENG_DIM, BUSY_BATCH));
+		}
+	}
+	bench_interleave(&p, BENCH_REPS, eng_gemms_s, &two, eng_gemms_s,
+			 &one);
+	pair_row("aggregate GEMM/s, 2 engine threads vs 1", &p, "2 threads %.0f GEMM/s", "1 thread %.0f GEMM/s");
+	for (i = 0; i < 2 * ENG_BUSY; i++)
+		mgpu_queue_close(e[i / ENG_BUSY]->w[i % ENG_BUSY].q);
+	close_remove_all(devs, 2 * ENG_BUSY);
+	for (i = 0; i < 2; i++) {
+		if (mgpu_test_remove_swgpu(engines_parent[i]))
+			die("cannot remove %s", engines_parent[i]);
+		engines_parent[i][0] = 0;
+	}
+}
+
 /* ---- main ---- */
 
 /*
@@ -838,6 +943,7 @@ int main(int argc, char **argv)
 {
 	struct mgpu_dev *dev;
 	struct utsname u;
+	const char *only;
 	int i, noisy = 0;
 
 	mgpu_test_parent_init(&argc, argv);
@@ -854,18 +960,26 @@ int main(int argc, char **argv)
 		u.sysname, u.release);
 	bench_noise_start();
 
-	/* A 1/4 instance: BAR2 and GEMM. */
-	dev = create_open("mgpu-1_4", NULL);
-	bench_bar2(dev);
-	bench_gemm(dev);
-	close_remove_all(&dev, 1);
+	only = getenv("MGPU_BENCH_ONLY");
+	if (only && strcmp(only, "engines"))
+		die("MGPU_BENCH_ONLY=%s: only \"engines\" is known", only);
+	if (!only) {
+		/* A 1/4 instance: BAR2 and GEMM. */
+		dev = create_open("mgpu-1_4", NULL);
+		bench_bar2(dev);
+		bench_gemm(dev);
+		close_remove_all(&dev, 1);
 
-	/* 1/4 and passthrough (of a twin parent) at once: queues. */
-	bench_queues();
+		/* 1/4 and passthrough (of a twin parent) at once: queues. */
+		bench_queues();
 
-	bench_sched();
-	bench_create();
-	bench_aggregate();
+		bench_sched();
+	}
+	bench_engines();
+	if (!only) {
+		bench_create();
+		bench_aggregate();
+	}
 	bench_noise_stop();
 	cleanup();
 
@@ -898,6 +1012,8 @@ int main(int argc, char **argv)
 	else
 		printf("\n");
 	printf("userspace GEMM: i-p-j loops (the engine's order), gcc -O2, one thread\n");
+	printf("engines: int8 GEMMs of %d^3 in batches of %d, windows of %d ms\n",
+	       ENG_DIM, BUSY_BATCH, ENG_WINDOW_MS);
 	printf("=== mgpu bench done ===\n");
 	return 0;
 }

@@ -97,16 +97,20 @@ static int parent_set(int argc, char **argv)
 	return ret ? fail(ret) : EXIT_OK;
 }
 
-/* A software GPU: "parent add [vram=SIZE] [queues=N]" prints its name. */
+/*
+ * A software GPU: "parent add [vram=SIZE] [queues=N] [engines=N]" prints
+ * its name.
+ */
 static int parent_add(int argc, char **argv)
 {
 	char *params = mc_xstrdup(""), *t, *name;
 	int i, ret;
 
 	for (i = 0; i < argc; i++) {
-		if (strncmp(argv[i], "vram=", 5) && strncmp(argv[i], "queues=", 7)) {
+		if (strncmp(argv[i], "vram=", 5) && strncmp(argv[i], "queues=", 7) &&
+		    strncmp(argv[i], "engines=", 8)) {
 			free(params);
-			return usage_error("usage: mgpuctl parent add [vram=SIZE[K|M|G]] [queues=N]");
+			return usage_error("usage: mgpuctl parent add [vram=SIZE[K|M|G]] [queues=N] [engines=N]");
 		}
 		t = mc_xasprintf("%s%s%s", params, i ? " " : "", argv[i]);
 		free(params);
@@ -150,7 +154,8 @@ const struct object parent_object = {
 		 "       mgpuctl parent show [PARENT]\n"
 		 "       mgpuctl parent set PARENT { policy=best_effort|equal_share|fixed_share |\n"
 		 "                                  time_slice_us=N } ...\n"
-		 "       mgpuctl parent add [vram=SIZE[K|M|G]] [queues=N]   (a software GPU)\n"
+		 "       mgpuctl parent add [vram=SIZE[K|M|G]] [queues=N] [engines=N]\n"
+		 "                                                          (a software GPU)\n"
 		 "       mgpuctl parent remove PARENT                       (a software GPU)\n"
 		 "       mgpuctl parent help\n",
 };

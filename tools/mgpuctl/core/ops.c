@@ -399,7 +399,7 @@ static bool name_listed(const struct mc_names *l, const char *name)
 
 /*
  * A new software GPU, through the mgpu class's add_swgpu: params is
- * "vram=SIZE queues=N" (either may be left out); its name in *name: the
+ * "vram=SIZE queues=N engines=N" (any may be left out); its name in *name: the
  * one mdev parent that was not there before (its PCI function is bound,
  * and so registered, by the time the write returns).
  */
@@ -420,7 +420,7 @@ int mc_parent_add(const char *params, char **name)
 	ret = mc_write_str(path, *params ? params : "\n");
 	free(path);
 	if (ret == -EINVAL)
-		mc_set_error("cannot add a software GPU with \"%s\" (expected: vram=SIZE[K|M|G] queues=N)",
+		mc_set_error("cannot add a software GPU with \"%s\" (expected: vram=SIZE[K|M|G] queues=N engines=1..8)",
 			     params);
 	if (ret)
 		goto out;
