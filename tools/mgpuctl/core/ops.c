@@ -420,7 +420,7 @@ int mc_parent_add(const char *params, char **name)
 	ret = mc_write_str(path, *params ? params : "\n");
 	free(path);
 	if (ret == -EINVAL)
-		mc_set_error("cannot add a software GPU with \"%s\" (expected: vram=SIZE[K|M|G] queues=N engines=1..8)",
+		mc_set_error("cannot add a software GPU with \"%s\" (expected: vram=SIZE[K|M|G] queues=N engines=N; vram a power of two from 16M to 64G, queues a power of two from 16 to 256, engines from 1 to 8; the kernel log says which was refused)",
 			     params);
 	if (ret)
 		goto out;
