@@ -15,6 +15,8 @@
 # MGPU_RUN_DIR: the directory of the initramfs and the logs (default
 # build/VER; scripts/check-libvirt.sh has one per root image);
 # MGPU_QEMU_ARGS: more QEMU arguments (its root disk).
+# MGPU_QEMU: the QEMU binary (default qemu-system-x86_64 on PATH); "sid"
+# for sid's newer QEMU (scripts/sid-qemu.sh, Documentation/nested.rst).
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -28,8 +30,9 @@ result=$dir/result.log
 
 [ -f "$kernel" ] || die "no kernel image for $ver (fix: scripts/kernels.sh --fetch)"
 [ -f "$initrd" ] || die "no initramfs for $ver (fix: scripts/mkinitramfs.sh $ver)"
-command -v qemu-system-x86_64 >/dev/null ||
-	die "qemu-system-x86_64 not found (fix: apt-get install qemu-system-x86)"
+qemu=$(outer_qemu) || die "no QEMU for MGPU_QEMU=$MGPU_QEMU"
+command -v "$qemu" >/dev/null ||
+	die "$qemu not found (fix: apt-get install qemu-system-x86, or unset MGPU_QEMU)"
 
 # Time limit: boot allowance + each test program's timeout.
 if [ -z "${MGPU_QEMU_TIMEOUT:-}" ]; then
@@ -63,7 +66,7 @@ rm -f "$console" "$result"
 # CPU model: MGPU_CPU overrides it (see Documentation/nested.rst).
 cpu=${MGPU_CPU:-max}
 
-set -- qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m "$mem" -smp 2 \
+set -- "$qemu" -accel "$accel" -cpu "$cpu" -m "$mem" -smp 2 \
 	-nodefaults -display none -no-reboot \
 	-kernel "$kernel" -initrd "$initrd" -append "$append" ${MGPU_QEMU_ARGS:-}
 
