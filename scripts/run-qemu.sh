@@ -30,7 +30,7 @@ result=$dir/result.log
 
 [ -f "$kernel" ] || die "no kernel image for $ver (fix: scripts/kernels.sh --fetch)"
 [ -f "$initrd" ] || die "no initramfs for $ver (fix: scripts/mkinitramfs.sh $ver)"
-qemu=$(outer_qemu) || die "no QEMU for MGPU_QEMU=$MGPU_QEMU"
+qemu=$(outer_qemu) || die "no QEMU for MGPU_QEMU=${MGPU_QEMU:-}"
 command -v "$qemu" >/dev/null ||
 	die "$qemu not found (fix: apt-get install qemu-system-x86, or unset MGPU_QEMU)"
 
