@@ -9,8 +9,8 @@
 #   (scripts/nested.sh); N nested boots, two at a time, each with a vGPU
 #   (scripts/nested-soak-guest).  Prints one line per boot and
 #   "nested soak: F of N boots failed"; exit status 0 only if none did.
-#   MGPU_QEMU=sid runs the outer VM on sid's QEMU, MGPU_ACCEL sets its
-#   -accel (e.g. tcg,thread=single; scripts/run-qemu.sh).
+#   MGPU_QEMU=sid runs the outer VM on sid's QEMU; MGPU_NESTED_ACCEL (or
+#   MGPU_ACCEL) sets its -accel, e.g. tcg,thread=single (run-qemu.sh).
 #   MGPU_CPU / NESTED_CPU override the outer / inner -cpu (see
 #   scripts/run-qemu.sh, scripts/testvm-nested.sh) to compare CPU models;
 #   NESTED_PIN=alt pins every other pair of nested QEMUs to one outer
@@ -39,7 +39,7 @@ echo nested-soak >"$tests/list"
 echo "timeout=$((boots * 600))" >"$tests/settings"
 MGPU_NESTED=1 MGPU_TESTS_DIR=$tests MGPU_EXTRA_TESTS=/nonexistent "$S/mkinitramfs.sh" "$ver"
 qv=$("$(outer_qemu)" --version | sed -n '1s/.*version //p')
-info "nested soak: $boots nested boots on $ver (outer QEMU $qv, -cpu ${MGPU_CPU:-default}, -accel ${MGPU_ACCEL:-tcg}; inner -cpu ${NESTED_CPU:-default})"
+info "nested soak: $boots nested boots on $ver (outer QEMU $qv, -cpu ${MGPU_CPU:-default}, -accel ${MGPU_NESTED_ACCEL:-${MGPU_ACCEL:-tcg}}; inner -cpu ${NESTED_CPU:-default})"
 append="mgpu_soak_boots=$boots"
 [ -n "${NESTED_CPU:-}" ] && append="$append mgpu_nested_cpu=$NESTED_CPU"
 [ -n "${NESTED_PIN:-}" ] && append="$append mgpu_soak_pin=$NESTED_PIN"

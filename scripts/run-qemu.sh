@@ -54,6 +54,10 @@ mem=${MGPU_MEM:-1G}
 
 # TCG by default: CI machines have no (working) KVM.  MGPU_ACCEL=kvm to try.
 accel=${MGPU_ACCEL:-tcg}
+# MGPU_NESTED_ACCEL: the -accel of a VM that runs nested guests only,
+# e.g. tcg,thread=single against the stale translations of a 2-vCPU
+# TCG (Documentation/nested.rst; slower, so not the default).
+[ -n "${MGPU_NESTED_ACCEL:-}" ] && [ -d "$dir/initramfs/nested" ] && accel=$MGPU_NESTED_ACCEL
 
 append="console=ttyS0 panic=-1 loglevel=5 mgpu_ci=$mode ${MGPU_APPEND:-}"
 # ivshmem: mgpu_bar_test reads the BAR through resource2 while mgpu holds
