@@ -56,7 +56,7 @@ mem=${MGPU_MEM:-1G}
 accel=${MGPU_ACCEL:-tcg}
 # MGPU_NESTED_ACCEL: the -accel of a VM that runs nested guests only,
 # e.g. tcg,thread=single against the stale translations of a 2-vCPU
-# TCG (Documentation/nested.rst; slower, so not the default).
+# TCG (Documentation/nested.rst; its cost is not measured: not the default).
 [ -n "${MGPU_NESTED_ACCEL:-}" ] && [ -d "$dir/initramfs/nested" ] && accel=$MGPU_NESTED_ACCEL
 
 append="console=ttyS0 panic=-1 loglevel=5 mgpu_ci=$mode ${MGPU_APPEND:-}"
