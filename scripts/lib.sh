@@ -70,6 +70,17 @@ info() {
 	echo ">>> $*" >&2
 }
 
+# outer_qemu: the QEMU binary the test VM runs on (scripts/run-qemu.sh):
+# MGPU_QEMU, where "sid" means sid's QEMU (scripts/sid-qemu.sh, built on
+# first use), default qemu-system-x86_64 on PATH (Documentation/nested.rst).
+outer_qemu() {
+	case ${MGPU_QEMU:-} in
+	"") echo qemu-system-x86_64 ;;
+	sid) "$MGPU_ROOT/scripts/sid-qemu.sh" ;;
+	*) echo "$MGPU_QEMU" ;;
+	esac
+}
+
 # is_installed PKG: true when dpkg has PKG fully installed
 is_installed() {
 	dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q '^install ok installed$'

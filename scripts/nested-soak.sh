@@ -4,10 +4,13 @@
 # for the nested early-boot panics (Documentation/nested.rst).
 #
 # usage: scripts/nested-soak.sh [N]      (make nested-soak; N default 20)
-#   One outer VM on the newest Debian kernel, with Debian's QEMU inside
+#   One outer VM on the newest Debian kernel (MGPU_SOAK_KERNEL: another
+#   release of scripts/kernels.sh --list), with Debian's QEMU inside
 #   (scripts/nested.sh); N nested boots, two at a time, each with a vGPU
 #   (scripts/nested-soak-guest).  Prints one line per boot and
 #   "nested soak: F of N boots failed"; exit status 0 only if none did.
+#   MGPU_QEMU=sid runs the outer VM on sid's QEMU; MGPU_NESTED_ACCEL (or
+#   MGPU_ACCEL) sets its -accel, e.g. tcg,thread=single (run-qemu.sh).
 #   MGPU_CPU / NESTED_CPU override the outer / inner -cpu (see
 #   scripts/run-qemu.sh, scripts/testvm-nested.sh) to compare CPU models;
 #   NESTED_PIN=alt pins every other pair of nested QEMUs to one outer
@@ -22,7 +25,8 @@ boots=${1:-20}
 # MGPU_SOAK_DIR: where (default build/soak), to run two soaks at once.
 export MGPU_BUILD=${MGPU_SOAK_DIR:-$MGPU_ROOT/build/soak}
 "$S/deps.sh"
-ver=$("$S/kernels.sh" --list | tr ' ' '\n' | sed '/^$/d' | sort -V | tail -n1)
+# MGPU_SOAK_KERNEL: the outer VM's kernel (default: the newest).
+ver=${MGPU_SOAK_KERNEL:-$("$S/kernels.sh" --list | tr ' ' '\n' | sed '/^$/d' | sort -V | tail -n1)}
 MGPU_KERNELS=$ver "$S/kernels.sh" --fetch >/dev/null
 "$S/build-module.sh" "$ver"
 "$S/build-guest.sh"
@@ -34,7 +38,8 @@ cp "$S/nested-soak-guest" "$tests/nested-soak"
 echo nested-soak >"$tests/list"
 echo "timeout=$((boots * 600))" >"$tests/settings"
 MGPU_NESTED=1 MGPU_TESTS_DIR=$tests MGPU_EXTRA_TESTS=/nonexistent "$S/mkinitramfs.sh" "$ver"
-info "nested soak: $boots nested boots on $ver (outer -cpu ${MGPU_CPU:-default}, inner -cpu ${NESTED_CPU:-default})"
+qv=$("$(outer_qemu)" --version | sed -n '1s/.*version //p')
+info "nested soak: $boots nested boots on $ver (outer QEMU $qv, -cpu ${MGPU_CPU:-default}, -accel ${MGPU_NESTED_ACCEL:-${MGPU_ACCEL:-tcg}}; inner -cpu ${NESTED_CPU:-default})"
 append="mgpu_soak_boots=$boots"
 [ -n "${NESTED_CPU:-}" ] && append="$append mgpu_nested_cpu=$NESTED_CPU"
 [ -n "${NESTED_PIN:-}" ] && append="$append mgpu_soak_pin=$NESTED_PIN"
