@@ -24,7 +24,7 @@ static unsigned int nr_live;
 static bool released;
 
 /* What parent.c calls while the allocator runs: nothing of the engine. */
-int mgpu_engine_init(struct mgpu_parent *parent)
+int mgpu_engine_init(struct mgpu_parent *parent, unsigned int nr_threads)
 {
 	return 0;
 }
@@ -134,7 +134,9 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	memset(p, 0, sizeof(*p));
 	nr_live = 0;
 	released = false;
-	FUZZ_CHECK(!mgpu_parent_init(p, &fuzz_ops, vram, queues), "init");
+	/* The engine threads do not matter to the allocator: 1 or 2. */
+	FUZZ_CHECK(!mgpu_parent_init(p, &fuzz_ops, vram, queues,
+				     1 + (data[0] >> 7)), "init");
 
 	for (order = 0; order < MGPU_NR_TYPES; order++) {
 		type = &p->types[order];

@@ -101,7 +101,7 @@ static void pick(struct mgpu_engine *e, u8 overrun)
 	struct mgpu_vgpu *order[MAX_VGPUS], *v, *found;
 	u64 run_ns = 0, wait_ns = 0, left, ns, w;
 	unsigned int n = 0, i, hint = 0;
-	bool period_over, may;
+	bool period_over, may, more;
 
 	/* The round-robin order before the pick. */
 	list_for_each_entry(v, &e->vgpus, engine_node)
@@ -110,7 +110,7 @@ static void pick(struct mgpu_engine *e, u8 overrun)
 	period_over = !e->period_ns ||
 		      (u128)now >= (u128)e->period_start + e->period_ns;
 
-	found = mgpu_sched_pick(e, &hint, &run_ns, &wait_ns);
+	found = mgpu_sched_pick(e, &hint, &run_ns, &wait_ns, &more);
 	FUZZ_CHECK(!e->lock.locked, "engine lock left held");
 	if (period_over)
 		FUZZ_CHECK(e->period_start == now, "no new period");
@@ -145,7 +145,9 @@ static void pick(struct mgpu_engine *e, u8 overrun)
 	}
 	FUZZ_CHECK(found == order[i], "picked %td, not %td", found - vgpus,
 		   order[i] - vgpus);
-	FUZZ_CHECK(e->running == found, "running");
+	FUZZ_CHECK(found->on_engine, "picked but not on the engine");
+	/* One engine thread: nothing else to run it on. */
+	FUZZ_CHECK(!more, "another thread asked for with one thread");
 	FUZZ_CHECK(run_ns && run_ns <= e->slice_ns, "run_ns %llu",
 		   (unsigned long long)run_ns);
 	if (e->policy != MGPU_SCHED_BEST_EFFORT || found->cap_pct)
@@ -156,10 +158,9 @@ static void pick(struct mgpu_engine *e, u8 overrun)
 	/* The engine runs it, overruns by up to a step, and charges it. */
 	ns = run_ns + (u64)overrun * MAX_OVERRUN_NS / 255;
 	now += ns;
-	mutex_lock(&e->lock);
-	mgpu_sched_charge(e, found, ns);
-	mutex_unlock(&e->lock);
-	e->running = NULL;
+	mgpu_sched_done(e, found);
+	FUZZ_CHECK(!found->on_engine, "still on the engine after done");
+	FUZZ_CHECK(!e->lock.locked, "engine lock left held");
 }
 
 static const char * const names[] = {
@@ -193,6 +194,11 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	e->parent = &parent;
 	INIT_LIST_HEAD(&e->vgpus);
 	mgpu_sched_init(e);
+	/*
+	 * One engine thread: the model below is the one-thread policy
+	 * (several threads: mgpu_engines_test, Documentation/admin-guide.rst).
+	 */
+	e->nr_threads = 1;
 	for (i = 0; i < nr_vgpus; i++) {
 		vgpus[i].parent = &parent;
 		vgpus[i].type = &parent.types[(data[0] / MAX_VGPUS + i) %

@@ -151,7 +151,7 @@ void mdev_unregister_parent(struct mdev_parent *parent)
 	UNREACHABLE();
 }
 
-int mgpu_engine_init(struct mgpu_parent *parent)
+int mgpu_engine_init(struct mgpu_parent *parent, unsigned int nr_threads)
 {
 	UNREACHABLE();
 	return -ENOMEM;
