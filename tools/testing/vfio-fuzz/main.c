@@ -6,6 +6,7 @@
  *
  * usage: mgpu_vfio_fuzz [--seed N] [--ops N] [--threads N] [--time S]
  *			 [--parent NAME] [--instances N] [--no-recycle] [-v]
+ *   (--time defaults to 100 s, or MGPU_VFIO_FUZZ_TIME from the environment)
  *
  * The parent: --parent, else $MGPU_TEST_PARENT, else the first software
  * GPU (DDDD:00:00.0, DDDD the domain of mgpu's pci_domain parameter).
@@ -533,7 +534,8 @@ int main(int argc, char **argv)
 	struct fz_thread *rec;
 	uint64_t start, last, total = 0, s, busy0, total0, busy1, total1;
 	unsigned int i, j, n, failed = 0, nfails = 0;
-	bool seeded = false, joined[FZ_MAX_THREADS] = { false };
+	bool seeded = false, time_set = false;
+	bool joined[FZ_MAX_THREADS] = { false };
 	double secs;
 	int c, ret;
 
@@ -551,6 +553,7 @@ int main(int argc, char **argv)
 			break;
 		case 'T':
 			fz_time = strtoul(optarg, NULL, 0);
+			time_set = true;
 			break;
 		case 'p':
 			fz_parent = optarg;
@@ -568,6 +571,9 @@ int main(int argc, char **argv)
 			fz_usage(argv[0]);
 		}
 	}
+	/* make check's knob for the debug kernel (scripts/ci.sh). */
+	if (!time_set && getenv("MGPU_VFIO_FUZZ_TIME"))
+		fz_time = strtoul(getenv("MGPU_VFIO_FUZZ_TIME"), NULL, 0);
 	if (!fz_parent)
 		fz_parent = getenv("MGPU_TEST_PARENT");
 	if (!fz_parent || !*fz_parent)
