@@ -18,21 +18,7 @@ src=${MGPU_SRC:-$MGPU_ROOT}
 # Sid's kernels (scripts/sid.sh) are built inside the sid root: their
 # headers need sid's gcc and glibc.  The build directory is bind-mounted
 # there at the same path.
-run=
-root=
-if kernel_from_sid "$ver"; then
-	root=$("$MGPU_ROOT/scripts/sid.sh" --root "$ver")
-	run="$MGPU_ROOT/scripts/sid.sh --run $ver"
-fi
-kdir=
-# The last one: the debug kernel's build tree (scripts/debug-kernel.sh).
-for d in "/lib/modules/$ver/build" "/usr/src/linux-headers-$ver" "$MGPU_KERNELS_DIR/$ver/build"; do
-	if [ -f "$root$d/Makefile" ]; then
-		kdir=$d
-		break
-	fi
-done
-[ -n "$kdir" ] || die "no kernel headers for $ver (fix: apt-get install linux-headers-$ver, or run scripts/kernels.sh --headers)"
+kbuild_env "$ver"
 [ -f "$src/Kbuild" ] || die "$src/Kbuild is missing: nothing to build (fix: add the module sources)"
 
 case $mode in

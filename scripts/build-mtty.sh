@@ -29,20 +29,7 @@ fi
 src=$(basename "$tarball" .tar.xz)
 
 # As scripts/build-module.sh: sid's kernels build inside the sid root.
-run=
-root=
-if kernel_from_sid "$ver"; then
-	root=$("$MGPU_ROOT/scripts/sid.sh" --root "$ver")
-	run="$MGPU_ROOT/scripts/sid.sh --run $ver"
-fi
-kdir=
-for d in "/lib/modules/$ver/build" "/usr/src/linux-headers-$ver" "$MGPU_KERNELS_DIR/$ver/build"; do
-	if [ -f "$root$d/Makefile" ]; then
-		kdir=$d
-		break
-	fi
-done
-[ -n "$kdir" ] || die "no kernel headers for $ver (fix: apt-get install linux-headers-$ver, or run scripts/kernels.sh --headers)"
+kbuild_env "$ver"
 
 out=$MGPU_BUILD/$ver/mtty
 rm -rf "$out"

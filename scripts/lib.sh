@@ -130,6 +130,28 @@ kernel_from_sid() {
 	! apt-cache show "linux-headers-$1" >/dev/null 2>&1
 }
 
+# kbuild_env VER: set run (the command prefix a build for VER runs
+# under: sid's kernels build inside the sid root, scripts/sid.sh), root
+# (that root, or empty) and kdir (VER's kernel build directory, as seen
+# from there); dies when VER has no headers.
+kbuild_env() {
+	run=
+	root=
+	if kernel_from_sid "$1"; then
+		root=$("$MGPU_ROOT/scripts/sid.sh" --root "$1")
+		run="$MGPU_ROOT/scripts/sid.sh --run $1"
+	fi
+	kdir=
+	# The last one: the debug kernel's build tree (scripts/debug-kernel.sh).
+	for _d in "/lib/modules/$1/build" "/usr/src/linux-headers-$1" "$MGPU_KERNELS_DIR/$1/build"; do
+		if [ -f "$root$_d/Makefile" ]; then
+			kdir=$_d
+			break
+		fi
+	done
+	[ -n "$kdir" ] || die "no kernel headers for $1 (fix: apt-get install linux-headers-$1, or run scripts/kernels.sh --headers)"
+}
+
 # kernel_list: the kernel versions to work on (see scripts/kernels.sh)
 kernel_list() {
 	"$MGPU_ROOT/scripts/kernels.sh" --list
