@@ -969,7 +969,7 @@ static int wait_step(struct lstm_train *t, uint64_t seq, uint64_t start,
 	uint64_t first = t->last_ns * 4 > WAIT_FIRST_CHECK_NS ?
 		t->last_ns * 4 : WAIT_FIRST_CHECK_NS;
 	uint64_t check = start + first, now;
-	unsigned int sleep_us = 20, spins = 0, cap_us;
+	unsigned int sleep_us = 20, spins = 0, cap_us, grace;
 	bool woke = false;
 	struct timespec ts;
 	uint32_t code, head;
@@ -1018,8 +1018,8 @@ static int wait_step(struct lstm_train *t, uint64_t seq, uint64_t start,
 				continue;
 			woke = true;
 			/* the fence's MSI, or an error's: give it 10 ms */
-			for (ret = 0; ret < 10 && !mgpu_fence_signaled(t->q, seq);
-			     ret++) {
+			for (grace = 0; grace < 10 &&
+			     !mgpu_fence_signaled(t->q, seq); grace++) {
 				ts.tv_sec = 0;
 				ts.tv_nsec = 1000000;
 				nanosleep(&ts, NULL);
