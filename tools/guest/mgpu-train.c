@@ -39,6 +39,7 @@
 
 #include "libmgpu.h"
 #include "lstm.h"
+#include "mgpu_test.h"
 
 #define LOSS_TOL	1e-4
 #define PARAM_TOL	1e-4
@@ -48,20 +49,13 @@
 static long long counter(struct mgpu_dev *dev, const char *name)
 {
 	char path[256];
-	long long v = -1;
-	FILE *f;
+	uint64_t v;
 
 	if (mgpu_transport(dev) != MGPU_TRANSPORT_VFIO)
 		return -1;
 	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/mgpu/%s",
 		 mgpu_name(dev), name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%lld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
+	return mgpu_test_read_u64(path, &v) ? -1 : (long long)v;
 }
 
 static int cmp_u64(const void *a, const void *b)
