@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 # Does the QEMU that runs the test VM keep stale translations of code
 # another vCPU rewrites?  Boots the test VM (newest kernel, no nested
-# guests) with tools/testing/tcg-xmc/xmc as its only test program: two
-# threads on the VM's two vCPUs, one rewriting a function's immediate,
-# the other calling it after seeing the new value, for 60 s with
-# another function kept translated on the page and 60 s without.  Prints xmc's counts; any stale call is a stale translation
+# guests) with tools/testing/tcg-xmc/xmc as its only test program: one
+# thread rewriting a function's immediate, the other calling it after
+# seeing the new value; 30 s with another function kept translated on
+# the page and 30 s without, each with the threads on the VM's two
+# vCPUs ("apart") and with both on one vCPU ("together").  Prints xmc's
+# counts; any stale call is a stale translation
 # (Documentation/nested.rst, "stale translations").
 #
-# usage: scripts/tcg-xmc.sh      (about 3.5 min of VM time: 2 x 60 s)
+# usage: scripts/tcg-xmc.sh      (about 2.5 min of VM time: 4 x 30 s)
 #   MGPU_QEMU, MGPU_ACCEL, MGPU_CPU: the outer QEMU, -accel and -cpu, as
 #   for every test VM (scripts/run-qemu.sh).  Output in build/tcg-xmc
 #   (MGPU_BUILD to move it).

@@ -8,11 +8,16 @@
  * that value.  A smaller result is a translation made from bytes that
  * were already overwritten, kept after the write: a stale TB.
  *
- * usage: xmc [SECONDS [keep|nokeep]]   (default: 60 s of each)
+ * usage: xmc [SECONDS [keep|nokeep [apart|together]]]
+ *   (default: 30 s of each of the four modes)
  *   keep: a second function on the same page stays translated, so the
  *   page stays write-protected and every write invalidates (the case
  *   QEMU 8.1's "accel/tcg: Always lock pages before translation" fixed);
  *   nokeep: f is the page's only code.
+ *   apart: the writer on vCPU 0, the executor on vCPU 1 (cross-modifying
+ *   code); together: both on vCPU 0, taking turns (self-modifying code
+ *   of one process, as a nested QEMU pinned to one vCPU writes and runs
+ *   its generated code).
  * One "# xmc" line per mode; exit status 1 if any call was stale.
  * scripts/tcg-xmc.sh runs it in the test VM.
  */
@@ -29,8 +34,9 @@
 
 typedef uint32_t (*fn_t)(void);
 static uint8_t *page;
-static volatile uint32_t seq;
-static volatile int stop;
+static uint32_t seq;
+static int stop;
+static int exec_cpu = 1;
 
 static void pin(int cpu)
 {
@@ -38,7 +44,10 @@ static void pin(int cpu)
 
 	CPU_ZERO(&s);
 	CPU_SET(cpu, &s);
-	sched_setaffinity(0, sizeof(s), &s);
+	if (sched_setaffinity(0, sizeof(s), &s)) {
+		perror("sched_setaffinity");
+		exit(2);
+	}
 }
 
 static void *writer(void *arg)
@@ -47,17 +56,17 @@ static void *writer(void *arg)
 
 	(void)arg;
 	pin(0);
-	while (!stop) {
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
 		v++;
 		__atomic_store_n((uint32_t *)(page + 4), v, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&seq, v, __ATOMIC_RELEASE);
-		for (volatile int i = 0; i < 50; i++)
-			;
+		for (int i = 0; i < 50; i++)
+			__asm__ __volatile__("" ::: "memory");
 	}
 	return NULL;
 }
 
-static int run(int secs, int keep)
+static int run(int secs, int keep, int apart)
 {
 	unsigned long iters = 0, stale = 0, maxlag = 0;
 	unsigned int a, b, c, d;
@@ -70,13 +79,14 @@ static int run(int secs, int keep)
 		perror("mmap");
 		exit(2);
 	}
-	stop = 0;
+	__atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
 	/* f at 0: nop; nop; nop; mov eax, imm32 (imm at 4, aligned); ret */
 	memcpy(page, "\x90\x90\x90\xb8\x01\x00\x00\x00\xc3", 9);
 	/* g at 2048: mov eax, 0x12345678; ret */
 	memcpy(page + 2048, "\xb8\x78\x56\x34\x12\xc3", 6);
 	seq = 1;
-	pin(1);
+	exec_cpu = apart ? 1 : 0;
+	pin(exec_cpu);
 	if (pthread_create(&w, NULL, writer, NULL)) {
 		perror("pthread_create");
 		exit(2);
@@ -99,10 +109,11 @@ static int run(int secs, int keep)
 			}
 		}
 	}
-	stop = 1;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	pthread_join(w, NULL);
-	printf("# xmc (%s): %lu calls, %lu stale (largest lag %lu writes), %u writes\n",
-	       keep ? "keep" : "nokeep", iters, stale, maxlag, seq);
+	printf("# xmc (%s, %s): %lu calls, %lu stale (largest lag %lu writes), %u writes\n",
+	       keep ? "keep" : "nokeep", apart ? "apart" : "together",
+	       iters, stale, maxlag, seq);
 	fflush(stdout);
 	munmap(page, 4096);
 	return stale != 0;
@@ -110,9 +121,11 @@ static int run(int secs, int keep)
 
 int main(int argc, char **argv)
 {
-	int secs = argc > 1 ? atoi(argv[1]) : 60;
+	int secs = argc > 1 ? atoi(argv[1]) : 30;
 
 	if (argc > 2)
-		return run(secs, strcmp(argv[2], "nokeep") != 0);
-	return run(secs, 1) | run(secs, 0);
+		return run(secs, strcmp(argv[2], "nokeep") != 0,
+			   argc < 4 || strcmp(argv[3], "together") != 0);
+	return run(secs, 1, 1) | run(secs, 0, 1) |
+	       run(secs, 1, 0) | run(secs, 0, 0);
 }
