@@ -21,6 +21,11 @@ static void print_parent(const struct mc_parent *p, bool detail)
 	pr_u64("vram_size", NULL, p->vram_size);
 	pr_text(" vram %s", vram);
 	pr_u64("queues", " queues %" PRIu64, p->queues);
+	/* engine threads; a module before engines=N has no attribute */
+	if (p->engines)
+		pr_u64("engines", " engines %" PRIu64, p->engines);
+	else
+		pr_null("engines", NULL);
 	pr_string("sched_policy", " policy %s", p->sched_policy);
 	pr_u64("time_slice_us", " time_slice_us %" PRIu64, p->time_slice_us);
 	pr_u64("utilization", " utilization %" PRIu64 "%%", p->utilization);

@@ -91,6 +91,7 @@ struct mc_parent {
 	char *last_error;
 	uint64_t vram_size;
 	uint64_t queues;
+	uint64_t engines;	/* engine threads; 0: not reported */
 	uint64_t time_slice_us;
 	uint64_t utilization;
 	uint64_t engine_busy_ns;

@@ -378,6 +378,8 @@ static int load_parent(struct mc_parent *p, const char *name, const char *path)
 	if (!ret)
 		ret = mc_opt_u64(path, "queues", &p->queues);
 	if (!ret)
+		ret = mc_opt_u64(path, "engines", &p->engines);
+	if (!ret)
 		ret = mc_opt_u64(path, "time_slice_us", &p->time_slice_us);
 	if (!ret)
 		ret = mc_opt_u64(path, "utilization", &p->utilization);

@@ -132,8 +132,12 @@ run mgpuctl dev autostart --parent "$P5"
 check "autostart of a missing parent fails once, clearly" '[ $rc = 3 ] && grep -q "autostart: parent $P5 has no mdev types" "$T/err"'
 mgpuctl dev undefine "$U3"
 # Scripts of before the PCI parents: swgpuN is the software GPU in slot N.
-run mgpuctl parent add vram=16M
+run mgpuctl parent add vram=16M engines=2
 check "parent add again takes slot 1" '[ $rc = 0 ] && [ "$(cat "$T/out")" = "$P1" ]'
+run mgpuctl parent show "$P1"
+check "parent show: its two engine threads" '[ $rc = 0 ] && grep -q "^$P1: .* queues [0-9]* engines 2 policy " "$T/out"'
+run mgpuctl -j parent show "$P1"
+check "parent show -j: engines" '[ $rc = 0 ] && [ "$(json_num engines "$T/out")" = 2 ]'
 run mgpuctl parent remove swgpu1
 check "parent remove by the old name swgpu1" '[ $rc = 0 ] && [ ! -e /sys/bus/pci/devices/$P1 ]'
 

@@ -62,6 +62,9 @@ mkdir -p sys/module/mgpu sys/class/mgpu sys/bus/mdev/devices sys/kernel/iommu_gr
 : >sys/class/mgpu/add_swgpu
 : >sys/class/mgpu/remove_swgpu
 parent 6d67:00:00.0 268435456 16 37 "0 1 3 6 12"
+# The first parent runs two engine threads; the second, as with a module
+# before engines=N, does not say.
+w sys/devices/pci6d67:00/6d67:00:00.0/engines 2
 parent 6d67:00:01.0 67108864 16 0 "1 2 4 8 16"
 
 # An active 1/4 instance on 6d67:00:00.0, opened by a "qemu" process.
