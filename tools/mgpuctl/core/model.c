@@ -255,8 +255,8 @@ static void parse_description(struct mc_type *t)
 	if (!t->description)
 		return;
 	copy = mc_xstrdup(t->description);
-	for (tok = strtok_r(copy, ", \n", &save); tok;
-	     tok = strtok_r(NULL, ", \n", &save)) {
+	for (tok = strtok_r(copy, "\n, ", &save); tok;
+	     tok = strtok_r(NULL, "\n, ", &save)) {
 		char *eq = strchr(tok, '=');
 
 		if (!eq)
