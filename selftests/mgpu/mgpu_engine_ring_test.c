@@ -144,6 +144,57 @@ TEST_F(ring, fenced_batches_without_reads)
 	mgpu_queue_close(q);
 }
 
+/*
+ * A long mgpu_fence_wait() reads the queue's status register a few
+ * times, not once a millisecond: after 1 ms, whenever the time waited
+ * has doubled and at least every 100 ms.  Each read is a trap to the VMM
+ * in a guest; a wait of 0.3 s or more used to cost one per millisecond.
+ * The batch of 512^3 fp32 GEMMs grows until the wait lasts 0.3 s.
+ */
+TEST_F(ring, long_wait_few_reads)
+{
+	const uint32_t d = 512;
+	const char *u = self->b.uuid[0];
+	struct mgpu_cmd cmds[64];
+	uint64_t a, b, c, seq = 0, t0, ns = 0;
+	unsigned int i, k = 1;
+	long traps, reads = 0, bound;
+	struct mgpu_queue *q;
+
+	q = qopen(_metadata, self->dev, 0, 128, variant->flags);
+	a = vram_get(_metadata, self->dev, d * d * 4, 64);
+	b = vram_get(_metadata, self->dev, d * d * 4, 64);
+	c = vram_get(_metadata, self->dev, d * d * 4, 64);
+	for (;;) {
+		for (i = 0; i < k; i++)
+			mgpu_cmd_gemm_f32(&cmds[i], a, b, c, d, d, d, 1.0f, 0.0f);
+		traps = eng_instance_attr(u, "reg_traps");
+		ASSERT_LE(0, traps);
+		t0 = mgpu_test_now_ns();
+		ASSERT_EQ(0, mgpu_submit_fence(q, cmds, k, &seq));
+		ASSERT_EQ(0, mgpu_fence_wait(q, seq, 120000));
+		ns = mgpu_test_now_ns() - t0;
+		reads = eng_instance_attr(u, "reg_traps") - traps;
+		if (ns >= 300000000ull || k == 64)
+			break;
+		k *= 400000000ull / ns + 1;
+		if (k > 64)
+			k = 64;
+	}
+	if (ns < 300000000ull) {
+		mgpu_queue_close(q);
+		SKIP(return, "64 GEMMs of 512^3 took only %llu ms",
+		     (unsigned long long)(ns / 1000000));
+	}
+	/* 1, 2, 4 ... 128 ms, then every 100 ms; the doorbell */
+	bound = 10 + ns / 100000000 +
+		((variant->flags & MGPU_QUEUE_TAIL_POLL) ? 0 : 1);
+	TH_LOG("%u GEMMs: %ld register accesses in %llu ms (at most %ld)",
+	       k, reads, (unsigned long long)(ns / 1000000), bound);
+	EXPECT_GE(bound, reads);
+	mgpu_queue_close(q);
+}
+
 /* RING, RING_SIZE and TAIL_ADDR only change while the queue is disabled. */
 TEST_F(ring, config_locked_while_enabled)
 {

@@ -524,8 +524,13 @@ int mgpu_fence_signaled(struct mgpu_queue *q, uint64_t seq);
  * @timeout_ms: 0 checks once, < 0 waits forever
  *
  * Polls the fence slot (spinning briefly, then sleeping with a backoff
- * up to 1 ms), or sleeps on the interrupt eventfd when interrupts are
- * enabled, and checks the queue for an error while it waits.
+ * up to 1 ms, or a thousandth of the time waited once that is longer,
+ * at most 50 ms), or sleeps on the interrupt eventfd when interrupts
+ * are enabled.  It reads the queue's status register (a trap in a
+ * guest) after 1 ms, then whenever the time waited has doubled and at
+ * least every 100 ms, on an error interrupt and before a timeout, so a
+ * long wait costs few traps and an error is seen within the longer of
+ * the time already waited and 100 ms.
  *
  * Return: 0 when signalled; -EIO if the queue stopped on an error before
  * the fence (mgpu_queue_error() tells which command and why);

@@ -18,10 +18,27 @@
 #define MGPU_CTL_FENCE		0
 #define MGPU_CTL_TAIL		8
 
-/* Polling: spin this long, then sleep from MIN doubling up to MAX. */
+/*
+ * Polling: spin this long, then sleep from MIN doubling up to a
+ * thousandth of the time waited so far (at least MAX_US, at most
+ * CAP_US): a wait of seconds wakes about a thousand times, not once a
+ * millisecond (in a guest under TCG each wake-up is emulated on the
+ * vCPUs the engine needs), and overshoots by about 0.1 %.
+ */
 #define MGPU_SPIN_NS		20000
 #define MGPU_SLEEP_MIN_US	10
 #define MGPU_SLEEP_MAX_US	1000
+#define MGPU_SLEEP_CAP_US	50000
+/*
+ * The queue's STATUS register, a trap to the VMM in a guest, is read
+ * once the wait has lasted 1 ms, then whenever the time waited has
+ * doubled, at least every 100 ms, on an error interrupt and before a
+ * timeout: a queue stopped by an error is seen within the longer of the
+ * time already waited and 100 ms, and a wait of seconds costs tens of
+ * traps, not thousands.
+ */
+#define MGPU_STATUS_FIRST_NS	1000000ull
+#define MGPU_STATUS_EVERY_NS	100000000ull
 /* Longest single sleep on the interrupt eventfd between checks. */
 #define MGPU_IRQ_SLICE_MS	10
 
@@ -342,10 +359,12 @@ MGPU_EXPORT int mgpu_fence_signaled(struct mgpu_queue *q, uint64_t seq)
 MGPU_EXPORT int mgpu_fence_wait(struct mgpu_queue *q, uint64_t seq,
 				int timeout_ms)
 {
-	unsigned int sleep_us = MGPU_SLEEP_MIN_US;
-	uint64_t start = mgpu_now_ns(), elapsed, left_ms;
+	unsigned int sleep_us = MGPU_SLEEP_MIN_US, cap_us;
+	uint64_t start = mgpu_now_ns(), now, elapsed, left_ms, gap;
+	uint64_t check = start + MGPU_STATUS_FIRST_NS;
 	struct mgpu_dev *dev = q->dev;
-	uint32_t status, causes;
+	uint32_t status, causes = 0;
+	bool timed_out;
 	int ret, slice;
 
 	if (!seq || seq >= q->next_seq)
@@ -364,17 +383,26 @@ MGPU_EXPORT int mgpu_fence_wait(struct mgpu_queue *q, uint64_t seq,
 	for (;;) {
 		if (mgpu_fence_signaled(q, seq))
 			return 0;
-		status = mgpu_q_rd(q, MGPU_Q_STATUS);
-		if ((status & MGPU_QSTAT_ERROR) ||
-		    !(status & MGPU_QSTAT_ENABLED)) {
-			/* The fence may have passed before a later error. */
-			return mgpu_fence_signaled(q, seq) ? 0 : -EIO;
+		now = mgpu_now_ns();
+		elapsed = now - start;
+		timed_out = timeout_ms >= 0 &&
+			    elapsed >= (uint64_t)timeout_ms * 1000000;
+		if (timed_out || now >= check || (causes & MGPU_INT_ERROR)) {
+			status = mgpu_q_rd(q, MGPU_Q_STATUS);
+			if ((status & MGPU_QSTAT_ERROR) ||
+			    !(status & MGPU_QSTAT_ENABLED)) {
+				/* The fence may have passed before a later error. */
+				return mgpu_fence_signaled(q, seq) ? 0 : -EIO;
+			}
+			gap = elapsed < MGPU_STATUS_FIRST_NS ?
+			      MGPU_STATUS_FIRST_NS : elapsed;
+			check = now + (gap < MGPU_STATUS_EVERY_NS ?
+				       gap : MGPU_STATUS_EVERY_NS);
 		}
-		elapsed = mgpu_now_ns() - start;
-		if (timeout_ms >= 0 &&
-		    elapsed >= (uint64_t)timeout_ms * 1000000)
-			return -ETIMEDOUT;
+		if (timed_out)
+			return mgpu_fence_signaled(q, seq) ? 0 : -ETIMEDOUT;
 
+		causes = 0;
 		if (dev->irq_mode != MGPU_IRQ_NONE) {
 			slice = MGPU_IRQ_SLICE_MS;
 			if (timeout_ms >= 0) {
@@ -389,10 +417,16 @@ MGPU_EXPORT int mgpu_fence_wait(struct mgpu_queue *q, uint64_t seq,
 			if (!ret)
 				__atomic_fetch_or(&dev->irq_latched, causes,
 						  __ATOMIC_RELEASE);
+			else
+				causes = 0;
 		} else {
 			mgpu_sleep_us(sleep_us);
-			if (sleep_us < MGPU_SLEEP_MAX_US)
-				sleep_us *= 2;
+			cap_us = elapsed / 1000000;
+			if (cap_us < MGPU_SLEEP_MAX_US)
+				cap_us = MGPU_SLEEP_MAX_US;
+			if (cap_us > MGPU_SLEEP_CAP_US)
+				cap_us = MGPU_SLEEP_CAP_US;
+			sleep_us = sleep_us * 2 < cap_us ? sleep_us * 2 : cap_us;
 		}
 	}
 }
