@@ -152,7 +152,10 @@ static int mgpu_bar_pick(struct pci_dev *pdev)
 	return best;
 }
 
-/* write-back or write-combining, per the bar_cache parameter. */
+/*
+ * write-back or write-combining, per the bar_cache parameter.  Called
+ * under kernel_param_lock(): a write of the parameter frees the string.
+ */
 static int mgpu_bar_cache_wb(struct pci_dev *pdev, bool *wb)
 {
 	if (sysfs_streq(bar_cache, "wb")) {
@@ -198,26 +201,34 @@ static u64 mgpu_bar_vram_size(struct pci_dev *pdev, int bar, u64 len)
 int mgpu_bar_probe(struct pci_dev *pdev)
 {
 	struct mgpu_bar *bar;
-	unsigned int engines;
+	unsigned int engines, queues;
 	u64 vram;
 	bool wb;
 	int idx, ret;
 
-	if (bar_queues < MGPU_MIN_QUEUES || bar_queues > MGPU_MAX_QUEUES ||
-	    !is_power_of_2(bar_queues)) {
+	/*
+	 * The parameters are writable while the module is loaded: read
+	 * each once, under the lock a write of bar_cache frees the old
+	 * string under.
+	 */
+	kernel_param_lock(THIS_MODULE);
+	queues = bar_queues;
+	engines = bar_engines;
+	ret = mgpu_bar_cache_wb(pdev, &wb);
+	kernel_param_unlock(THIS_MODULE);
+	if (ret)
+		return ret;
+	if (queues < MGPU_MIN_QUEUES || queues > MGPU_MAX_QUEUES ||
+	    !is_power_of_2(queues)) {
 		dev_err(&pdev->dev, "not bound: bar_queues=%u, must be a power of two from %u to %u\n",
-			bar_queues, MGPU_MIN_QUEUES, MGPU_MAX_QUEUES);
+			queues, MGPU_MIN_QUEUES, MGPU_MAX_QUEUES);
 		return -EINVAL;
 	}
-	engines = READ_ONCE(bar_engines);
 	if (!engines || engines > MGPU_MAX_ENGINES) {
 		dev_err(&pdev->dev, "not bound: bar_engines=%u, must be from 1 to %u\n",
 			engines, MGPU_MAX_ENGINES);
 		return -EINVAL;
 	}
-	ret = mgpu_bar_cache_wb(pdev, &wb);
-	if (ret)
-		return ret;
 	idx = mgpu_bar_pick(pdev);
 	if (idx < 0) {
 		dev_err(&pdev->dev, "not bound: the device has no assigned memory BAR to use as VRAM\n");
@@ -255,7 +266,7 @@ int mgpu_bar_probe(struct pci_dev *pdev)
 		goto err_release;
 	}
 
-	ret = mgpu_parent_init(&bar->parent, &mgpu_bar_ops, vram, bar_queues,
+	ret = mgpu_parent_init(&bar->parent, &mgpu_bar_ops, vram, queues,
 			       engines);
 	if (ret)
 		goto err_unmap;
@@ -267,7 +278,7 @@ int mgpu_bar_probe(struct pci_dev *pdev)
 	if (ret)
 		goto err_put;
 	dev_info(&pdev->dev, "parent GPU: BAR%d at %pa, %lluM VRAM (bar_cache=%s), %u queues, %u engine thread(s)\n",
-		 idx, &bar->phys, vram >> 20, wb ? "wb" : "wc", bar_queues,
+		 idx, &bar->phys, vram >> 20, wb ? "wb" : "wc", queues,
 		 engines);
 	return 0;
 

@@ -49,6 +49,7 @@
 #define PCI_DRIVER	"/sys/bus/pci/drivers/mgpu"
 #define BAR_QUEUES	"/sys/module/mgpu/parameters/bar_queues"
 #define BAR_CACHE	"/sys/module/mgpu/parameters/bar_cache"
+#define BAR_ENGINES	"/sys/module/mgpu/parameters/bar_engines"
 #define IVSHMEM_VENDOR	0x1af4
 #define IVSHMEM_DEVICE	0x1110
 #define MIN_VRAM	(16 * MiB)
@@ -299,6 +300,7 @@ FIXTURE_TEARDOWN_PARENT(bar)
 	if (self->bdf[0])
 		unbind_mgpu(self->bdf);
 	mgpu_test_write_attr(BAR_QUEUES, "16");
+	mgpu_test_write_attr(BAR_ENGINES, "1");
 	mgpu_test_write_attr(BAR_CACHE, "wc");
 	if (mgpu_test_path_exists(mgpu_test_path(path, sizeof(path),
 						 "%s/remove_id", PCI_DRIVER)))
@@ -649,8 +651,10 @@ TEST_F(bar, new_id)
 /* Bad settings are refused at bind, with a reason; good ones bind. */
 TEST_F(bar, bad_settings)
 {
-	uint64_t queues = 0;
-	int kmsg;
+	static const char * const bad_engines[] = { "0", "9" };
+	uint64_t queues = 0, engines = 0;
+	char msg[64];
+	int kmsg, i;
 
 	unbind_mgpu(self->bdf);
 	ASSERT_OK(mgpu_test_write_attr(BAR_CACHE, "wt"));
@@ -672,9 +676,26 @@ TEST_F(bar, bad_settings)
 	}
 	unbind_mgpu(self->bdf);
 	ASSERT_OK(mgpu_test_write_attr(BAR_QUEUES, "32"));
+
+	for (i = 0; i < 2; i++) {
+		ASSERT_OK(mgpu_test_write_attr(BAR_ENGINES, bad_engines[i]));
+		kmsg = kmsg_open();
+		EXPECT_ERRNO(ENODEV, bind_mgpu(self->bdf));
+		if (kmsg >= 0) {
+			snprintf(msg, sizeof(msg), "bar_engines=%s, must be from 1 to 8",
+				 bad_engines[i]);
+			EXPECT_TRUE(kmsg_has(kmsg, msg));
+			close(kmsg);
+		}
+		unbind_mgpu(self->bdf);
+	}
+	ASSERT_OK(mgpu_test_write_attr(BAR_ENGINES, "2"));
+
 	ASSERT_OK(bind_mgpu(self->bdf));
 	EXPECT_OK(mgpu_test_parent_u64(self->bdf, "queues", &queues));
 	EXPECT_EQ(32U, queues);
+	EXPECT_OK(mgpu_test_parent_u64(self->bdf, "engines", &engines));
+	EXPECT_EQ(2U, engines);
 	EXPECT_EQ(8, mgpu_test_available(self->bdf, "mgpu-1_8"));
 }
 
