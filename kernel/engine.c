@@ -31,12 +31,41 @@
 
 #include "mgpu_drv.h"
 
+/*
+ * Writable at runtime and read by every engine thread: a value out of
+ * range is refused with EINVAL at the write (a budget of 0 would stop
+ * every tenant's next command).
+ */
+#define MGPU_CMD_BUDGET_MAX_MS	3600000
+
+static int mgpu_param_set_budget(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, MGPU_CMD_BUDGET_MAX_MS);
+}
+
+static const struct kernel_param_ops mgpu_param_budget_ops = {
+	.set = mgpu_param_set_budget,
+	.get = param_get_uint,
+};
+
+static int mgpu_param_set_simd(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, MGPU_GEMM_SIMD_AVX512);
+}
+
+static const struct kernel_param_ops mgpu_param_simd_ops = {
+	.set = mgpu_param_set_simd,
+	.get = param_get_uint,
+};
+
 unsigned int mgpu_cmd_budget_ms = 5000;
-module_param_named(cmd_budget_ms, mgpu_cmd_budget_ms, uint, 0644);
-MODULE_PARM_DESC(cmd_budget_ms, "Engine time one command may take before the watchdog stops its queue, in ms (default 5000)");
+module_param_cb(cmd_budget_ms, &mgpu_param_budget_ops, &mgpu_cmd_budget_ms, 0644);
+__MODULE_PARM_TYPE(cmd_budget_ms, "uint");
+MODULE_PARM_DESC(cmd_budget_ms, "Engine time one command may take before the watchdog stops its queue, in ms: 1 to 3600000 (default 5000)");
 
 unsigned int mgpu_gemm_simd;
-module_param_named(gemm_simd, mgpu_gemm_simd, uint, 0644);
+module_param_cb(gemm_simd, &mgpu_param_simd_ops, &mgpu_gemm_simd, 0644);
+__MODULE_PARM_TYPE(gemm_simd, "uint");
 MODULE_PARM_DESC(gemm_simd, "GEMM kernels (fp32 and int8): 0 the widest the CPU has (default), 1 SSE2, 2 AVX2 at most, 3 AVX-512 at most; all give the same bits");
 
 /*

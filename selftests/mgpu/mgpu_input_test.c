@@ -194,6 +194,44 @@ TEST_F(swgpu, remove_unknown)
 	EXPECT_TRUE(mgpu_test_parent_exists(mgpu_test_parent));
 }
 
+/*
+ * The parameters writable at runtime refuse a value out of range at the
+ * write and keep the old one: a cmd_budget_ms of 0 would stop every
+ * tenant's next command.
+ */
+TEST(runtime_params_range)
+{
+	static const struct {
+		const char *name, *bad[4], *good;
+	} params[] = {
+		{ "cmd_budget_ms", { "0", "3600001", "-1", "5s" }, "3600000" },
+		{ "gemm_simd", { "4", "-1", "99", "avx2" }, "3" },
+	};
+	char path[128], old[32], now[32];
+	size_t i, j;
+	int ret;
+
+	if (!mgpu_test_loaded())
+		SKIP(return, "mgpu.ko not loaded (no %s)", MGPU_CLASS_DIR);
+	for (i = 0; i < ARRAY_SIZE(params); i++) {
+		snprintf(path, sizeof(path), "/sys/module/mgpu/parameters/%s",
+			 params[i].name);
+		ASSERT_OK(mgpu_test_read_attr(path, old, sizeof(old)));
+		for (j = 0; j < ARRAY_SIZE(params[i].bad); j++) {
+			ret = mgpu_test_write_attr(path, params[i].bad[j]);
+			EXPECT_EQ(-EINVAL, ret)
+				TH_LOG("%s=\"%s\": %s", params[i].name,
+				       params[i].bad[j], strerror(-ret));
+			ASSERT_OK(mgpu_test_read_attr(path, now, sizeof(now)));
+			EXPECT_STREQ(old, now);
+		}
+		EXPECT_OK(mgpu_test_write_attr(path, params[i].good));
+		ASSERT_OK(mgpu_test_read_attr(path, now, sizeof(now)));
+		EXPECT_STREQ(params[i].good, now);
+		EXPECT_OK(mgpu_test_write_attr(path, old));
+	}
+}
+
 /* ---- VFIO ---- */
 
 FIXTURE(vfio) {
