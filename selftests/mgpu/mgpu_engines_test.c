@@ -28,6 +28,11 @@
  *   remove_busy   removing the software GPU while a process keeps two
  *                 instances busy: the removal waits for the devices, and
  *                 finishes once that process is killed
+ *   migrate_busy  an instance saved through STOP_COPY in the middle of a
+ *                 chain of exact GEMMs and resumed into another, while a
+ *                 third keeps the other thread busy: the chain finishes
+ *                 on the destination with every sum exact, and the busy
+ *                 instance ran on during the migration
  *
  * Share measurements are skipped when the host steals too much of the
  * guest's time (the noise thread of mgpu_sched_test).  Numbers go out as
@@ -46,7 +51,8 @@
 
 #include "kselftest_harness.h"
 #include "libmgpu.h"
-#include "mgpu_harness.h"
+#include "mgpu_engine.h"
+#include "mgpu_mig.h"
 
 #define SPEC		"vram=64M queues=16 engines=2"
 #define TYPE		"mgpu-1_4"
@@ -694,6 +700,78 @@ TEST_F_TIMEOUT(engines, remove_busy, 60)
 	}
 	EXPECT_FALSE(mgpu_test_parent_exists(self->parent));
 	self->inst.n = 0;
+}
+
+#define MIG_K		2048
+#define MIG_CHAIN	32
+
+TEST_F_TIMEOUT(engines, migrate_busy, 90)
+{
+	struct worker *busy = &workers[0], *src = &workers[1];
+	struct mgpu_dev *dst = NULL;
+	struct mgpu_cmd cmds[MIG_CHAIN];
+	uint64_t d0, d1, done, end;
+	struct stream st = { 0 };
+	unsigned int i, bad;
+	int32_t *acc;
+	int fd[2], ret;
+
+	for (i = 0; i < 2; i++) {
+		ret = worker_open(&workers[i], self->uuid[i], i);
+		ASSERT_EQ(0, ret)
+			TH_LOG("open %s: %s (%s)", self->uuid[i],
+			       mgpu_strerror(ret), mgpu_last_error());
+	}
+	/* The destination is opened only: its state comes from the stream. */
+	ret = mgpu_open_vfio(self->uuid[2], &dst);
+	ASSERT_EQ(0, ret) TH_LOG("open %s: %s", self->uuid[2], mgpu_strerror(ret));
+	workers[2].dev = dst;
+	fd[0] = mgpu_vfio_device_fd(src->dev);
+	fd[1] = mgpu_vfio_device_fd(dst);
+	if (!(mig_flags(fd[0]) & VFIO_MIGRATION_STOP_COPY)) {
+		close_all();
+		SKIP(return, "the device does not migrate");
+	}
+	st.buf = malloc(MIG_STREAM_MAX);
+	ASSERT_NE(NULL, st.buf);
+	ASSERT_OK(mgpu_vram_alloc(src->dev, DIM * DIM * 4, 0, &src->acc));
+	ASSERT_OK(mgpu_vram_alloc(src->dev, DIM * MIG_K, 0, &src->ea));
+	ASSERT_OK(mgpu_vram_alloc(src->dev, DIM * MIG_K, 0, &src->eb));
+	memset(mgpu_vram_ptr(src->dev, src->acc), 0, DIM * DIM * 4);
+	memset(mgpu_vram_ptr(src->dev, src->ea), 1, DIM * MIG_K);
+	memset(mgpu_vram_ptr(src->dev, src->eb), 1, DIM * MIG_K);
+
+	ASSERT_EQ(0, start(busy, busy_thread));
+	mgpu_test_sleep_ms(200);
+	/* C += A x B, all ones: every sum grows by MIG_K per GEMM. */
+	for (i = 0; i < MIG_CHAIN; i++)
+		mgpu_cmd_gemm_i8(&cmds[i], src->ea, src->eb, src->acc, DIM, DIM,
+				 MIG_K, 1, 1);
+	ASSERT_EQ(0, mgpu_submit(src->q, cmds, MIG_CHAIN));
+	end = mgpu_test_now_ms() + ENG_TIMEOUT_MS;
+	while (q_completed(src->dev, 0) < 1 && mgpu_test_now_ms() < end)
+		usleep(500);
+	d0 = __atomic_load_n(&busy->load.done, __ATOMIC_RELAXED);
+	ASSERT_EQ(0, save_stop_copy(_metadata, fd[0], &st));
+	done = q_completed(src->dev, 0);
+	ASSERT_EQ(0, resume(fd[1], &st));
+	end = mgpu_test_now_ms() + ENG_TIMEOUT_MS;
+	while (q_completed(dst, 0) < MIG_CHAIN && mgpu_test_now_ms() < end)
+		usleep(1000);
+	d1 = __atomic_load_n(&busy->load.done, __ATOMIC_RELAXED);
+	printf("# migrate_busy: stopped after %llu of %u GEMMs (%zu bytes), the busy instance did %llu GEMMs meanwhile\n",
+	       (unsigned long long)done, MIG_CHAIN, st.len,
+	       (unsigned long long)(d1 - d0));
+	EXPECT_EQ(MIG_CHAIN, q_completed(dst, 0));
+	EXPECT_EQ(0, qrd(dst, 0, MGPU_Q_ERROR));
+	acc = mgpu_vram_ptr(dst, src->acc);
+	for (i = 0, bad = 0; i < DIM * DIM; i++)
+		bad += acc[i] != MIG_K * MIG_CHAIN;
+	EXPECT_EQ(0, bad) TH_LOG("%u of %d sums wrong (acc[0] %d, want %d)",
+				 bad, DIM * DIM, acc[0], MIG_K * MIG_CHAIN);
+	EXPECT_LT(d0, d1) TH_LOG("the busy instance stalled during the migration");
+	free(st.buf);
+	finish(_metadata);
 }
 
 MGPU_TEST_HARNESS_MAIN
