@@ -80,6 +80,17 @@ for f in settings config; do
 	[ -f "$src/$f" ] && cp "$src/$f" "$out/"
 done
 
+# cx16-flags (tools/testing/cx16-flags): the test VM's CPU model either
+# does not offer CMPXCHG16B or gets its flags right (bookworm's QEMU gets
+# them wrong; scripts/run-qemu.sh turns it off).  First in the list.
+cc=${CC:-gcc}
+if ! $cc -Wall -Wextra -Werror -O2 -static -o "$out/cx16-flags" \
+	"$MGPU_ROOT/tools/testing/cx16-flags/cx16-flags.c" 2>"$MGPU_BUILD/cx16-flags.log"; then
+	cat "$MGPU_BUILD/cx16-flags.log" >&2
+	die "cx16-flags build failed (log: $MGPU_BUILD/cx16-flags.log)"
+fi
+{ echo cx16-flags; cat "$out/list"; } >"$out/list.new" && mv "$out/list.new" "$out/list"
+
 # The VFIO fuzzer (tools/testing/vfio-fuzz, its own Makefile): one more
 # program, last in the list.  MGPU_VFIO_FUZZ=0 leaves it out.
 if [ "${MGPU_VFIO_FUZZ:-1}" != 0 ]; then
