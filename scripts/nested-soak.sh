@@ -39,7 +39,7 @@ echo nested-soak >"$tests/list"
 echo "timeout=$((boots * 600))" >"$tests/settings"
 MGPU_NESTED=1 MGPU_TESTS_DIR=$tests MGPU_EXTRA_TESTS=/nonexistent "$S/mkinitramfs.sh" "$ver"
 qv=$("$(outer_qemu)" --version | sed -n '1s/.*version //p')
-info "nested soak: $boots nested boots on $ver (outer QEMU $qv, -cpu ${MGPU_CPU:-default}, -accel ${MGPU_NESTED_ACCEL:-${MGPU_ACCEL:-tcg}}; inner -cpu ${NESTED_CPU:-default})"
+info "nested soak: $boots nested boots on $ver (outer QEMU $qv, -cpu ${MGPU_CPU:-max,cx16=off}, -accel ${MGPU_NESTED_ACCEL:-${MGPU_ACCEL:-tcg}}; inner -cpu ${NESTED_CPU:-qemu64,cx16=off})"
 append="mgpu_soak_boots=$boots"
 [ -n "${NESTED_CPU:-}" ] && append="$append mgpu_nested_cpu=$NESTED_CPU"
 [ -n "${NESTED_PIN:-}" ] && append="$append mgpu_soak_pin=$NESTED_PIN"

@@ -67,8 +67,13 @@ ivshmem=${MGPU_IVSHMEM:-64M}
 case $mode in demo | bench) append="$append quiet" ;; esac
 
 rm -f "$console" "$result"
-# CPU model: MGPU_CPU overrides it (see Documentation/nested.rst).
-cpu=${MGPU_CPU:-max}
+# CPU model: MGPU_CPU overrides it.  No CMPXCHG16B: QEMU's TCG up to
+# 7.2 (bookworm's) computes the flags after it from a stale CC_OP, and a
+# guest kernel that takes an interrupt right after SLUB's
+# this_cpu_cmpxchg16b then runs on with garbage in RFLAGS (DF, IOPL...);
+# without CX16 the kernel uses its fallback (Documentation/nested.rst,
+# tools/testing/cx16-flags).
+cpu=${MGPU_CPU:-max,cx16=off}
 
 set -- "$qemu" -accel "$accel" -cpu "$cpu" -m "$mem" -smp 2 \
 	-nodefaults -display none -no-reboot \
