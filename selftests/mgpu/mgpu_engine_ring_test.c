@@ -149,11 +149,11 @@ TEST_F(ring, fenced_batches_without_reads)
  * times, not once a millisecond: after 1 ms, whenever the time waited
  * has doubled and at least every 100 ms.  Each read is a trap to the VMM
  * in a guest; a wait of 0.3 s or more used to cost one per millisecond.
- * The batch of 512^3 fp32 GEMMs grows until the wait lasts 0.3 s.
+ * The batch of 256^3 fp32 GEMMs grows until the wait lasts 0.3 s.
  */
 TEST_F(ring, long_wait_few_reads)
 {
-	const uint32_t d = 512;
+	const uint32_t d = 256;
 	const char *u = self->b.uuid[0];
 	struct mgpu_cmd cmds[64];
 	uint64_t a, b, c, seq = 0, t0, ns = 0;
@@ -183,7 +183,7 @@ TEST_F(ring, long_wait_few_reads)
 	}
 	if (ns < 300000000ull) {
 		mgpu_queue_close(q);
-		SKIP(return, "64 GEMMs of 512^3 took only %llu ms",
+		SKIP(return, "64 GEMMs of 256^3 took only %llu ms",
 		     (unsigned long long)(ns / 1000000));
 	}
 	/*
